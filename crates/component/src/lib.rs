@@ -1,0 +1,11 @@
+//! The catalog of pipeline object types.
+//!
+//! Each AWS `type` (`ShellCommandActivity`, `S3DataNode`, `Exists`, `SnsAlarm`, …) is a unit
+//! struct in its own file under `types/` implementing [`ObjectKind`]: its name, its category and
+//! its field specs. [`catalog`] is the one place that registers them. Validation
+//! (`sluice-definition`) only ever consults a [`Catalog`], so tests and embedders can supply
+//! their own.
+
+pub mod spec;
+
+pub use spec::{Category, FieldSpec, ObjectKind, OneOf, RefTarget, ValueType};

@@ -1,0 +1,1 @@
+//! Definition resolution and validation (to be written).
