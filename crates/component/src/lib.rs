@@ -9,3 +9,7 @@
 pub mod spec;
 
 pub use spec::{Category, FieldSpec, ObjectKind, OneOf, RefTarget, ValueType};
+pub mod catalog;
+pub mod types;
+
+pub use catalog::Catalog;
