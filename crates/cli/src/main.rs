@@ -1,1 +1,27 @@
-fn main() {}
+//! `sluice`: run AWS Data Pipeline definitions on your own machines.
+//!
+//! The binary is wiring only: argument parsing, reading files, printing. Every behaviour lives
+//! in a library crate so that the API server and tests share it.
+
+mod cli;
+mod commands;
+mod definition_input;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Validate(args) => commands::validate::run(&args),
+        cli::Command::Eval(args) => commands::eval::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("sluice: {error:#}");
+            ExitCode::from(commands::EXIT_USAGE)
+        }
+    }
+}

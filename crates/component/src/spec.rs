@@ -15,8 +15,64 @@ pub enum Category {
     /// The `Default` object and untyped abstract parents.
     Default,
     /// Helper objects referenced by others: EmrConfiguration, Property, HttpProxy,
-    /// ShellScriptConfig.
+    /// ShellScriptConfig, and the EBS objects of an EmrCluster.
     Configuration,
+}
+
+impl Category {
+    /// Every category, in declaration order.
+    pub const ALL: &'static [Category] = &[
+        Category::DataNode,
+        Category::Activity,
+        Category::Resource,
+        Category::Precondition,
+        Category::Action,
+        Category::Database,
+        Category::DataFormat,
+        Category::Schedule,
+        Category::Default,
+        Category::Configuration,
+    ];
+
+    /// The category's name as written in messages and test fixtures, e.g. `DataNode`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::DataNode => "DataNode",
+            Category::Activity => "Activity",
+            Category::Resource => "Resource",
+            Category::Precondition => "Precondition",
+            Category::Action => "Action",
+            Category::Database => "Database",
+            Category::DataFormat => "DataFormat",
+            Category::Schedule => "Schedule",
+            Category::Default => "Default",
+            Category::Configuration => "Configuration",
+        }
+    }
+
+    /// Whether objects of this family are instantiated per schedule interval and therefore take
+    /// `schedule` and `scheduleType` (activities, data nodes, resources).
+    pub fn is_scheduled(self) -> bool {
+        matches!(
+            self,
+            Category::DataNode | Category::Activity | Category::Resource
+        )
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Who carries out the work of an object's instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ManagedBy {
+    /// The service itself: system-managed preconditions, actions, launching resources.
+    Service,
+    /// A task runner polling the object's `workerGroup` or running on its `runsOn` resource.
+    TaskRunner,
 }
 
 /// What a reference field may point at.
@@ -103,5 +159,44 @@ pub trait ObjectKind: Sync {
     /// Looks up one field spec by name.
     fn field(&self, name: &str) -> Option<&'static FieldSpec> {
         self.fields().into_iter().find(|f| f.name == name)
+    }
+
+    /// Whether the type takes any field that some other type accepts, instead of a fixed list.
+    ///
+    /// Only `Default` does: it is the implicit parent of every object, so whatever it holds is
+    /// inherited and checked on the objects that inherit it. Validation checks a field set on
+    /// such an object against the union of all types' fields
+    /// ([`Catalog::fields_named`](crate::Catalog::fields_named)).
+    fn accepts_any_field(&self) -> bool {
+        false
+    }
+
+    /// Fields without the `@` prefix that the service writes on instances and attempts at run
+    /// time (`errorMessage`, `hostname`, `node`, …). They are not in [`fields`](Self::fields)
+    /// because a definition must not set them, but expressions such as `#{node.errorMessage}`
+    /// may read them.
+    fn runtime_fields(&self) -> &'static [&'static str] {
+        crate::common::runtime_fields(self.category(), self.managed_by())
+    }
+
+    /// Who performs the work of this type's instances; `None` for types that do no work of
+    /// their own (data nodes, databases, data formats, schedules, configuration objects).
+    fn managed_by(&self) -> Option<ManagedBy> {
+        match self.category() {
+            Category::Activity | Category::Precondition => Some(ManagedBy::TaskRunner),
+            Category::Resource | Category::Action => Some(ManagedBy::Service),
+            _ => None,
+        }
+    }
+
+    /// Sets of fields of which at most one may be set, with no requirement that any is (e.g.
+    /// Schedule's `endDateTime` and `occurrences`). Required groups are [`one_of`](Self::one_of).
+    fn conflicts(&self) -> &'static [&'static [&'static str]] {
+        &[]
+    }
+
+    /// Fields that AWS documents as deprecated, with the reason (validation may warn).
+    fn deprecated_fields(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
     }
 }

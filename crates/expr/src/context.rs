@@ -2,19 +2,7 @@
 //! server and `sluice eval` each supply a [`Context`] that knows objects, inheritance,
 //! parameters and runtime (`@`) fields.
 
-use chrono::NaiveDateTime;
-
-/// A value produced by evaluating an expression.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Int(i64),
-    Double(f64),
-    String(String),
-    DateTime(NaiveDateTime),
-    /// The id of another object (a reference field used as a value renders as the id).
-    Object(String),
-    List(Vec<Value>),
-}
+pub use crate::value::Value;
 
 /// How the text of a field should be typed once its own expressions are evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +19,11 @@ pub enum Binding {
     /// A field value from the definition. It may itself contain `#{...}` expressions, which are
     /// evaluated in the context of `owner` (the object the value belongs to, so `#{input.path}`
     /// where `path` is `s3://b/#{@scheduledStartTime}` sees the input node's runtime fields).
-    Text { raw: String, owner: String, kind: ScalarKind },
+    Text {
+        raw: String,
+        owner: String,
+        kind: ScalarKind,
+    },
     /// An already computed value (runtime fields, declared parameters).
     Value(Value),
     /// A reference to another object, by id.
@@ -48,4 +40,16 @@ pub trait Context {
     /// `None` when the object has no such field. Names include `@runtime` fields, `*secret`
     /// fields and parameter ids (`myParam`, `*myPassword`), which are visible from every object.
     fn lookup(&self, object: &str, name: &str) -> Option<Vec<Binding>>;
+}
+
+impl ScalarKind {
+    /// The type name used in messages (`Integer`, `Double`, `DateTime`, `String`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ScalarKind::String => "String",
+            ScalarKind::Integer => "Integer",
+            ScalarKind::Double => "Double",
+            ScalarKind::DateTime => "DateTime",
+        }
+    }
 }

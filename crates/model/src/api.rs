@@ -41,11 +41,17 @@ impl FieldValue {
 
 impl Field {
     pub fn string(key: impl Into<String>, value: impl Into<String>) -> Self {
-        Field { key: key.into(), value: FieldValue::String(value.into()) }
+        Field {
+            key: key.into(),
+            value: FieldValue::String(value.into()),
+        }
     }
 
     pub fn reference(key: impl Into<String>, target: impl Into<String>) -> Self {
-        Field { key: key.into(), value: FieldValue::Ref(target.into()) }
+        Field {
+            key: key.into(),
+            value: FieldValue::Ref(target.into()),
+        }
     }
 }
 
@@ -67,13 +73,22 @@ impl TryFrom<RawField> for Field {
             (Some(s), None) => FieldValue::String(s),
             (None, Some(r)) => FieldValue::Ref(r),
             (Some(_), Some(_)) => {
-                return Err(format!("field '{}' has both stringValue and refValue", raw.key));
+                return Err(format!(
+                    "field '{}' has both stringValue and refValue",
+                    raw.key
+                ));
             }
             (None, None) => {
-                return Err(format!("field '{}' has neither stringValue nor refValue", raw.key));
+                return Err(format!(
+                    "field '{}' has neither stringValue nor refValue",
+                    raw.key
+                ));
             }
         };
-        Ok(Field { key: raw.key, value })
+        Ok(Field {
+            key: raw.key,
+            value,
+        })
     }
 }
 
@@ -83,7 +98,11 @@ impl From<Field> for RawField {
             FieldValue::String(s) => (Some(s), None),
             FieldValue::Ref(r) => (None, Some(r)),
         };
-        RawField { key: field.key, string_value, ref_value }
+        RawField {
+            key: field.key,
+            string_value,
+            ref_value,
+        }
     }
 }
 
@@ -98,7 +117,10 @@ pub struct PipelineObject {
 impl PipelineObject {
     /// Returns every value of `key`, in order.
     pub fn values<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a FieldValue> {
-        self.fields.iter().filter(move |f| f.key == key).map(|f| &f.value)
+        self.fields
+            .iter()
+            .filter(move |f| f.key == key)
+            .map(|f| &f.value)
     }
 
     /// Returns the first string value of `key`.
@@ -122,7 +144,10 @@ pub struct ParameterObject {
 impl ParameterObject {
     /// Returns the first value of attribute `key`.
     pub fn attribute(&self, key: &str) -> Option<&str> {
-        self.attributes.iter().find(|a| a.key == key).map(|a| a.string_value.as_str())
+        self.attributes
+            .iter()
+            .find(|a| a.key == key)
+            .map(|a| a.string_value.as_str())
     }
 }
 

@@ -15,4 +15,7 @@ pub use api::{
     Field, FieldValue, ParameterAttribute, ParameterObject, ParameterValue, PipelineDefinition,
     PipelineObject, ValidationError, ValidationWarning,
 };
+pub use file::{
+    FileError, ParsedFile, parse_any_definition, parse_definition_file, to_definition_file,
+};
 pub use period::{Period, PeriodError, PeriodUnit};

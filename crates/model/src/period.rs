@@ -49,7 +49,9 @@ impl PeriodUnit {
     fn parse(word: &str) -> Option<PeriodUnit> {
         let lower = word.to_ascii_lowercase();
         let singular = lower.strip_suffix('s').unwrap_or(&lower);
-        PeriodUnit::ALL.into_iter().find(|u| u.plural().strip_suffix('s') == Some(singular))
+        PeriodUnit::ALL
+            .into_iter()
+            .find(|u| u.plural().strip_suffix('s') == Some(singular))
     }
 }
 
@@ -180,21 +182,49 @@ mod tests {
             ("30 seconds", 30, PeriodUnit::Seconds),
             ("  1   day ", 1, PeriodUnit::Days),
         ] {
-            assert_eq!(text.parse::<Period>(), Ok(Period::new(count, unit)), "{text}");
+            assert_eq!(
+                text.parse::<Period>(),
+                Ok(Period::new(count, unit)),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn rejects_malformed_periods() {
-        assert!(matches!("15 Period".parse::<Period>(), Err(PeriodError::Unit(_))));
-        assert!(matches!("0 days".parse::<Period>(), Err(PeriodError::Count(_))));
-        assert!(matches!("-1 days".parse::<Period>(), Err(PeriodError::Count(_))));
-        assert!(matches!("+1 days".parse::<Period>(), Err(PeriodError::Count(_))));
-        assert!(matches!("1.5 days".parse::<Period>(), Err(PeriodError::Count(_))));
-        assert!(matches!("day".parse::<Period>(), Err(PeriodError::Syntax(_))));
+        assert!(matches!(
+            "15 Period".parse::<Period>(),
+            Err(PeriodError::Unit(_))
+        ));
+        assert!(matches!(
+            "0 days".parse::<Period>(),
+            Err(PeriodError::Count(_))
+        ));
+        assert!(matches!(
+            "-1 days".parse::<Period>(),
+            Err(PeriodError::Count(_))
+        ));
+        assert!(matches!(
+            "+1 days".parse::<Period>(),
+            Err(PeriodError::Count(_))
+        ));
+        assert!(matches!(
+            "1.5 days".parse::<Period>(),
+            Err(PeriodError::Count(_))
+        ));
+        assert!(matches!(
+            "day".parse::<Period>(),
+            Err(PeriodError::Syntax(_))
+        ));
         assert!(matches!("".parse::<Period>(), Err(PeriodError::Syntax(_))));
-        assert!(matches!("1 day 2".parse::<Period>(), Err(PeriodError::Syntax(_))));
-        assert!(matches!("1 dayss".parse::<Period>(), Err(PeriodError::Unit(_))));
+        assert!(matches!(
+            "1 day 2".parse::<Period>(),
+            Err(PeriodError::Syntax(_))
+        ));
+        assert!(matches!(
+            "1 dayss".parse::<Period>(),
+            Err(PeriodError::Unit(_))
+        ));
     }
 
     #[test]
@@ -202,7 +232,10 @@ mod tests {
         let jan31 = parse_datetime("2026-01-31T10:00:00").unwrap();
         let p = Period::new(1, PeriodUnit::Months);
         assert_eq!(p.add_to(jan31), parse_datetime("2026-02-28T10:00:00").ok());
-        assert_eq!(p.subtract_from(jan31), parse_datetime("2025-12-31T10:00:00").ok());
+        assert_eq!(
+            p.subtract_from(jan31),
+            parse_datetime("2025-12-31T10:00:00").ok()
+        );
         let leap = parse_datetime("2024-02-29T00:00:00").unwrap();
         assert_eq!(
             Period::new(1, PeriodUnit::Years).add_to(leap),

@@ -28,7 +28,10 @@ pub fn parse_datetime(text: &str) -> Result<NaiveDateTime, DateTimeError> {
 
 /// Renders a datetime as `YYYY-MM-DDTHH:MM:SS`, dropping any sub-second part.
 pub fn format_datetime(at: NaiveDateTime) -> String {
-    at.with_nanosecond(0).unwrap_or(at).format(DATETIME_FORMAT).to_string()
+    at.with_nanosecond(0)
+        .unwrap_or(at)
+        .format(DATETIME_FORMAT)
+        .to_string()
 }
 
 #[cfg(test)]

@@ -1,0 +1,79 @@
+//! Command-line syntax. Option names follow the AWS CLI where it has an equivalent
+//! (`--parameter-values`, `--parameter-values-uri`, `--output`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sluice",
+    version,
+    about = "Run AWS Data Pipeline definitions on your own machines"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Check a pipeline definition the way ValidatePipelineDefinition does.
+    ///
+    /// Exit status: 0 when valid (warnings allowed), 1 when invalid, 2 when the file cannot be
+    /// read or parsed.
+    Validate(ValidateArgs),
+    /// Evaluate a string containing #{...} expressions and print the result.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// Parameter values, given inline or from a file, exactly one way.
+#[derive(Debug, Args)]
+pub(crate) struct ParameterValueArgs {
+    /// Parameter values as id=value; repeat an id to give an array parameter several values.
+    #[arg(long = "parameter-values", value_name = "ID=VALUE", num_args = 1..)]
+    pub(crate) parameter_values: Vec<String>,
+
+    /// A JSON file whose top-level "values" object gives parameter values.
+    #[arg(long = "parameter-values-uri", value_name = "FILE")]
+    pub(crate) parameter_values_uri: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// The definition file (file form with "objects", or API form with "pipelineObjects").
+    pub(crate) file: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) parameters: ParameterValueArgs,
+
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EvalArgs {
+    /// The text to evaluate, e.g. "#{format(@scheduledStartTime, 'YYYY-MM-dd')}".
+    pub(crate) expression: String,
+
+    /// A definition whose objects, fields and parameters the expression may use.
+    #[arg(long, value_name = "FILE", requires = "object")]
+    pub(crate) definition: Option<PathBuf>,
+
+    /// The object (component id) the expression is evaluated for.
+    #[arg(long, value_name = "ID", requires = "definition")]
+    pub(crate) object: Option<String>,
+
+    /// The @scheduledStartTime to evaluate at (YYYY-MM-DDTHH:MM:SS, UTC). Defaults to now.
+    #[arg(long, value_name = "DATETIME")]
+    pub(crate) at: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) parameters: ParameterValueArgs,
+}

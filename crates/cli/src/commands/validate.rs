@@ -1,0 +1,73 @@
+//! `sluice validate`: what ValidatePipelineDefinition would answer, on the command line.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use sluice_component::Catalog;
+use sluice_definition::{Limits, ValidateOptions, ValidationReport, validate};
+
+use crate::cli::{OutputFormat, ValidateArgs};
+use crate::commands::{EXIT_INVALID, EXIT_USAGE};
+use crate::definition_input::read_definition;
+
+pub(crate) fn run(args: &ValidateArgs) -> Result<ExitCode> {
+    let input = match read_definition(&args.file, &args.parameters) {
+        Ok(input) => input,
+        Err(error) => {
+            eprintln!("sluice: {error:#}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let catalog = Catalog::builtin();
+    let options = ValidateOptions {
+        now: Some(chrono::Utc::now().naive_utc()),
+    };
+    let mut report = validate(&input.definition, &catalog, &Limits::default(), &options);
+    for warning in &input.warnings {
+        report.add_warning("PipelineDefinition", format!("DUPLICATE_KEY: {warning}"));
+    }
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Text => print_text(&args.file.display().to_string(), &report),
+    }
+    Ok(if report.errored() {
+        ExitCode::from(EXIT_INVALID)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_text(file: &str, report: &ValidationReport) {
+    let error_count: usize = report.errors.iter().map(|e| e.errors.len()).sum();
+    let warning_count: usize = report.warnings.iter().map(|w| w.warnings.len()).sum();
+    if error_count == 0 {
+        println!("{file}: valid ({})", plural(warning_count, "warning"));
+    } else {
+        println!(
+            "{file}: invalid ({} in {}, {})",
+            plural(error_count, "error"),
+            plural(report.errors.len(), "object"),
+            plural(warning_count, "warning"),
+        );
+    }
+    for object in &report.errors {
+        println!("  {}", object.id);
+        for message in &object.errors {
+            println!("    error: {message}");
+        }
+    }
+    for object in &report.warnings {
+        println!("  {}", object.id);
+        for message in &object.warnings {
+            println!("    warning: {message}");
+        }
+    }
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
