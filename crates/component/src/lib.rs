@@ -7,6 +7,7 @@
 //! (`sluice-definition`) only ever consults a [`Catalog`], so tests and embedders can supply
 //! their own.
 
+pub mod execute;
 pub mod spec;
 
 pub use spec::{Category, FieldSpec, ManagedBy, ObjectKind, OneOf, RefTarget, ValueType};
@@ -15,3 +16,4 @@ pub mod common;
 pub mod types;
 
 pub use catalog::Catalog;
+pub use execute::{AttemptContext, ExecFuture, Execute, RunnerSettings};

@@ -156,6 +156,12 @@ pub trait ObjectKind: Sync {
         None
     }
 
+    /// How a task runner executes attempts of this type; `None` for types that do no work on
+    /// a runner (data formats, databases, system-managed preconditions, …).
+    fn executor(&self) -> Option<&dyn crate::execute::Execute> {
+        None
+    }
+
     /// Looks up one field spec by name.
     fn field(&self, name: &str) -> Option<&'static FieldSpec> {
         self.fields().into_iter().find(|f| f.name == name)

@@ -19,3 +19,9 @@ pub use file::{
     FileError, ParsedFile, parse_any_definition, parse_definition_file, to_definition_file,
 };
 pub use period::{Period, PeriodError, PeriodUnit};
+pub mod task;
+
+pub use task::{TaskObject, TaskResult, TaskStatus};
+pub mod status;
+
+pub use status::{PipelineState, Status};

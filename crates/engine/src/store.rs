@@ -1,0 +1,131 @@
+//! The persistence contract. The engine keeps a pipeline's working state in memory and writes
+//! every change through a [`Store`] *before* acting on it (dispatching a task, firing an
+//! action), so a crash loses nothing that was acted upon: on restart the engine reloads the
+//! records and carries on.
+//!
+//! Records carry indexed columns (ids, status, times) plus a `fields` map for everything else,
+//! so new runtime fields need no migration. Implementations: `MemoryStore` here (tests),
+//! `sluice-store`'s SQLite store (embedded default) and, later, PostgreSQL. Every method is
+//! exercised by one conformance suite run against each.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use sluice_model::{PipelineDefinition, PipelineState, Status, TaskResult};
+
+/// A pipeline: its definitions, state and pipeline-level fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineRecord {
+    pub pipeline_id: String,
+    pub name: String,
+    /// CreatePipeline's idempotency token.
+    pub unique_id: String,
+    /// The account that owns the pipeline (the access key's account; `local` for `sluice run`).
+    pub account_id: String,
+    pub state: PipelineState,
+    pub created_at: NaiveDateTime,
+    /// The definition last put (`version: latest`).
+    pub definition: Option<PipelineDefinition>,
+    /// The definition last activated (`version: active`).
+    pub active_definition: Option<PipelineDefinition>,
+    /// Pipeline-level runtime fields (`@firstActivationTime`, `@lastActivationTime`, tags, …).
+    pub fields: BTreeMap<String, String>,
+    /// Incremented on every write; writers compare it to detect a concurrent writer.
+    pub version: u64,
+}
+
+/// One instance: a component's run for one schedule interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    pub pipeline_id: String,
+    /// `@<componentId>_<scheduledStartTime>`.
+    pub instance_id: String,
+    pub component_id: String,
+    pub status: Status,
+    pub scheduled_start: NaiveDateTime,
+    pub scheduled_end: NaiveDateTime,
+    pub actual_start: Option<NaiveDateTime>,
+    pub actual_end: Option<NaiveDateTime>,
+    /// Attempts created so far; the current attempt is number `attempt_count`.
+    pub attempt_count: u32,
+    /// Other runtime fields (`@cascadeFailedOn`, `errorMessage`, `@waitingOn`, …), each a list.
+    pub fields: BTreeMap<String, Vec<String>>,
+}
+
+/// One attempt: an instance's try, handed to a task runner as a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    pub pipeline_id: String,
+    /// `@<componentId>_<scheduledStartTime>_Attempt=<n>`.
+    pub attempt_id: String,
+    pub instance_id: String,
+    pub number: u32,
+    pub status: Status,
+    /// The worker group that may take the task (for `runsOn`, the resource instance's own group).
+    pub worker_group: String,
+    /// Set while a runner holds the task.
+    pub task_id: Option<String>,
+    pub hostname: Option<String>,
+    pub taskrunner_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+    pub ended_at: Option<NaiveDateTime>,
+    /// When the runner's lease lapses unless it reports progress.
+    pub lease_expires_at: Option<NaiveDateTime>,
+    pub result: Option<TaskResult>,
+    /// Other runtime fields (`reportProgressTime`, `attemptStatus`, log paths, …).
+    pub fields: BTreeMap<String, Vec<String>>,
+}
+
+/// Everything one engine step changed; a store applies it atomically.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeSet {
+    pub pipelines: Vec<PipelineRecord>,
+    pub instances: Vec<InstanceRecord>,
+    pub attempts: Vec<AttemptRecord>,
+}
+
+impl ChangeSet {
+    pub fn is_empty(&self) -> bool {
+        self.pipelines.is_empty() && self.instances.is_empty() && self.attempts.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backing database could not be reached or failed; the operation may be retried.
+    #[error("state store unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be decoded (a newer or corrupted database).
+    #[error("state store holds unreadable data: {0}")]
+    Corrupt(String),
+    /// Another writer changed the record first.
+    #[error("conflicting write to {0}")]
+    Conflict(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Durable state of pipelines, instances and attempts.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Applies every record of `changes` atomically (upserts keyed by id).
+    async fn commit(&self, changes: &ChangeSet) -> StoreResult<()>;
+
+    async fn pipeline(&self, pipeline_id: &str) -> StoreResult<Option<PipelineRecord>>;
+
+    /// Every pipeline, ordered by id.
+    async fn pipelines(&self) -> StoreResult<Vec<PipelineRecord>>;
+
+    /// Every instance of a pipeline, ordered by (scheduled start, instance id).
+    async fn instances(&self, pipeline_id: &str) -> StoreResult<Vec<InstanceRecord>>;
+
+    /// Every attempt of a pipeline, ordered by (instance id, number).
+    async fn attempts(&self, pipeline_id: &str) -> StoreResult<Vec<AttemptRecord>>;
+
+    /// Removes a pipeline and everything it owns.
+    async fn delete_pipeline(&self, pipeline_id: &str) -> StoreResult<()>;
+}

@@ -1,0 +1,1 @@
+//! Task runners (to be written).

@@ -1,0 +1,1 @@
+//! Durable state stores (to be written).
