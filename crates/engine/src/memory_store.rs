@@ -1,0 +1,2 @@
+//! An in-memory [`Store`](crate::Store) (to be written).
+pub struct MemoryStore;
