@@ -53,8 +53,23 @@ pub(crate) struct ValidateArgs {
     #[command(flatten)]
     pub(crate) parameters: ParameterValueArgs,
 
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) output: OutputFormat,
+}
+
+/// Which service limits apply. AWS's limits are warnings unless asked otherwise.
+#[derive(Debug, Args)]
+pub(crate) struct LimitArgs {
+    /// Treat AWS's service limits (15-minute minimum period, 100 objects, …) as errors.
+    #[arg(long, conflicts_with = "limits")]
+    pub(crate) strict_limits: bool,
+
+    /// A JSON file of limit settings, e.g. {"max_objects": 500, "enforcement": "error"}.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) limits: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,11 +2,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use sluice_component::Catalog;
-use sluice_definition::{Limits, ValidateOptions, ValidationReport, validate};
+use sluice_definition::{Limits, PIPELINE_ID, ValidateOptions, ValidationReport, validate};
 
-use crate::cli::{OutputFormat, ValidateArgs};
+use crate::cli::{LimitArgs, OutputFormat, ValidateArgs};
 use crate::commands::{EXIT_INVALID, EXIT_USAGE};
 use crate::definition_input::read_definition;
 
@@ -22,9 +22,16 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<ExitCode> {
     let options = ValidateOptions {
         now: Some(chrono::Utc::now().naive_utc()),
     };
-    let mut report = validate(&input.definition, &catalog, &Limits::default(), &options);
+    let limits = match limits_from_options(&args.limits) {
+        Ok(limits) => limits,
+        Err(error) => {
+            eprintln!("sluice: {error:#}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let mut report = validate(&input.definition, &catalog, &limits, &options);
     for warning in &input.warnings {
-        report.add_warning("PipelineDefinition", format!("DUPLICATE_KEY: {warning}"));
+        report.add_warning(PIPELINE_ID, format!("DUPLICATE_KEY: {warning}"));
     }
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -35,6 +42,18 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn limits_from_options(args: &LimitArgs) -> Result<Limits> {
+    if args.strict_limits {
+        return Ok(Limits::strict());
+    }
+    let Some(path) = &args.limits else {
+        return Ok(Limits::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read limits file {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("limits file {}", path.display()))
 }
 
 fn print_text(file: &str, report: &ValidationReport) {
