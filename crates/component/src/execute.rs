@@ -81,6 +81,7 @@ impl AttemptContext {
 
     /// Whether a boolean field is `"true"` (case-insensitive).
     pub fn flag(&self, name: &str) -> bool {
-        self.field(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.field(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 }

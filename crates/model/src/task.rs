@@ -74,7 +74,10 @@ impl TaskResult {
 
     /// A precondition that does not hold.
     pub fn condition_false() -> Self {
-        TaskResult { task_status: TaskStatus::False, ..TaskResult::finished() }
+        TaskResult {
+            task_status: TaskStatus::False,
+            ..TaskResult::finished()
+        }
     }
 
     pub fn failed(error_id: impl Into<String>, message: impl Into<String>) -> Self {
