@@ -7,6 +7,7 @@
 //! (`sluice-definition`) only ever consults a [`Catalog`], so tests and embedders can supply
 //! their own.
 
+pub mod exec;
 pub mod execute;
 pub mod spec;
 

@@ -29,7 +29,9 @@ pub struct VirtualClock {
 
 impl VirtualClock {
     pub fn new(start: NaiveDateTime) -> Self {
-        VirtualClock { now: Mutex::new(start) }
+        VirtualClock {
+            now: Mutex::new(start),
+        }
     }
 
     /// Moves the clock to `at` (never backwards).

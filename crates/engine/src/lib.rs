@@ -6,5 +6,5 @@ pub mod memory_store;
 pub mod store;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
-pub use store::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord, Store, StoreError};
 pub use memory_store::MemoryStore;
+pub use store::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord, Store, StoreError};

@@ -1,1 +1,16 @@
-//! Task runners (to be written).
+//! Task runners: poll a [`TaskSource`] for work, execute each task with the executor its type
+//! registers in the catalog, keep the lease alive with progress reports, and report the result.
+//!
+//! The runner is transport-agnostic: the in-process engine and a remote service over the
+//! AWS-compatible API both sit behind [`TaskSource`], so a task executes the same way whichever
+//! carried it. Each attempt gets its own directory ([`attempt_dir`]) holding `stdout.log`,
+//! `stderr.log` and `runner.log`, the operator's record of what the runner did with it.
+
+mod layout;
+mod log;
+mod runner;
+mod source;
+
+pub use layout::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, attempt_dir, file_name_for};
+pub use runner::{Runner, RunnerError, RunnerOptions, RunnerStats, default_hostname};
+pub use source::{SourceError, TaskSource};

@@ -1,8 +1,18 @@
 //! `Exists`: the referencing data node exists (dp-object-exists); checked by a task runner.
 //!
 //! AWS recommends the system-managed preconditions instead.
+//!
+//! The attempt's runtime `node` field names the data node being checked. An S3DataNode exists
+//! when its `filePath` is a file, or its `directoryPath` a directory, after mapping through
+//! [`local_path_for`] (so `s3://` paths name the embedded object store). An existing but empty
+//! directory counts as existing; S3PrefixNotEmpty is the check for content.
+
+use sluice_model::{FieldValue, TaskResult};
 
 use crate::common;
+use crate::exec::error_id;
+use crate::exec::paths::local_path_for;
+use crate::execute::{AttemptContext, ExecFuture, Execute};
 use crate::spec::{Category, FieldSpec, ObjectKind};
 
 /// True when the data node it is evaluated for exists.
@@ -23,5 +33,73 @@ impl ObjectKind for Exists {
 
     fn fields(&self) -> Vec<&'static FieldSpec> {
         common::with_common(common::PRECONDITION_FIELDS, &[])
+    }
+
+    fn executor(&self) -> Option<&dyn Execute> {
+        Some(self)
+    }
+}
+
+impl Execute for Exists {
+    fn execute<'a>(&'a self, ctx: &'a AttemptContext) -> ExecFuture<'a> {
+        Box::pin(check(ctx))
+    }
+}
+
+async fn check(ctx: &AttemptContext) -> TaskResult {
+    if ctx.cancel.is_cancelled() {
+        return crate::exec::shell::canceled();
+    }
+    let node_id = ctx
+        .attempt()
+        .and_then(|a| a.values("node").find_map(FieldValue::as_ref_id));
+    let Some(node_id) = node_id else {
+        return TaskResult::failed(
+            error_id::INVALID_TASK,
+            "Exists needs the data node it is evaluated for (runtime field node)",
+        );
+    };
+    let Some(node) = ctx.task.objects.get(node_id) else {
+        return TaskResult::failed(
+            error_id::INVALID_TASK,
+            format!("node {node_id} is not among the task's objects"),
+        );
+    };
+    let node_type = node.object_type().unwrap_or("untyped");
+    if node_type != "S3DataNode" {
+        return TaskResult::failed(
+            error_id::UNSUPPORTED,
+            format!("Exists cannot check {node_type} nodes yet"),
+        );
+    }
+    let (uri, want_dir) = match (node.string("filePath"), node.string("directoryPath")) {
+        (Some(uri), _) => (uri, false),
+        (None, Some(uri)) => (uri, true),
+        (None, None) => {
+            return TaskResult::failed(
+                error_id::INVALID_TASK,
+                format!("{node_id} has neither filePath nor directoryPath"),
+            );
+        }
+    };
+    let path = match local_path_for(uri, &ctx.settings) {
+        Ok(path) => path,
+        Err(err) => return TaskResult::failed(error_id::INVALID_TASK, format!("{node_id}: {err}")),
+    };
+    match tokio::fs::metadata(&path).await {
+        Ok(meta) if meta.is_dir() == want_dir => TaskResult::finished(),
+        Ok(_) => TaskResult::condition_false(),
+        Err(err)
+            if matches!(
+                err.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            TaskResult::condition_false()
+        }
+        Err(err) => TaskResult::failed(
+            error_id::INVALID_TASK,
+            format!("cannot check {} for {node_id}: {err}", path.display()),
+        ),
     }
 }

@@ -2,8 +2,24 @@
 //!
 //! The field table says `scriptArgument` only works with `command`, yet AWS samples (TeraSort,
 //! kinesis) pass it to `scriptUri` scripts, so the combination is accepted.
+//!
+//! Execution follows [`exec::shell`](crate::exec::shell) for running the command. With
+//! `stage: true`, input data node *k* (1-based, in `input` order) is copied into
+//! `<attempt_dir>/staging/input<k>`, exported as `INPUT<k>_STAGING_DIR`; output node *k* gets an
+//! empty `<attempt_dir>/staging/output<k>` exported as `OUTPUT<k>_STAGING_DIR`, whose contents
+//! are copied into the node's `directoryPath` after a zero exit. Node paths go through
+//! [`local_path_for`], so S3DataNode paths name the embedded object store.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use sluice_model::{FieldValue, PipelineObject, TaskResult};
 
 use crate::common::{self, optional, repeated};
+use crate::exec::paths::local_path_for;
+use crate::exec::process::ProcessOutcome;
+use crate::exec::{error_id, files, shell};
+use crate::execute::{AttemptContext, ExecFuture, Execute};
 use crate::spec::{Category, FieldSpec, ObjectKind, OneOf, ValueType};
 
 /// Runs a shell command or an S3-hosted script.
@@ -70,4 +86,188 @@ impl ObjectKind for ShellCommandActivity {
     fn one_of(&self) -> &'static [OneOf] {
         ONE_OF
     }
+
+    fn executor(&self) -> Option<&dyn Execute> {
+        Some(self)
+    }
+}
+
+impl Execute for ShellCommandActivity {
+    fn execute<'a>(&'a self, ctx: &'a AttemptContext) -> ExecFuture<'a> {
+        Box::pin(execute(ctx))
+    }
+}
+
+async fn execute(ctx: &AttemptContext) -> TaskResult {
+    let staging = if ctx.flag("stage") {
+        match stage_in(ctx).await {
+            Ok(staging) => staging,
+            Err(result) => return result,
+        }
+    } else {
+        Staging::default()
+    };
+    let report = match shell::run_shell(ctx, staging.env).await {
+        Ok(report) => report,
+        Err(result) => return result,
+    };
+    if report.outcome != ProcessOutcome::Exited(0) {
+        return shell::exit_failure(&report);
+    }
+    for output in &staging.outputs {
+        if let Err(err) =
+            files::copy_dir_contents(output.staged.clone(), output.target.clone()).await
+        {
+            return TaskResult::failed(
+                error_id::STAGING_FAILED,
+                format!(
+                    "cannot copy staged output of {} into {}: {err}",
+                    output.node_id,
+                    output.target.display()
+                ),
+            );
+        }
+    }
+    TaskResult::finished()
+}
+
+#[derive(Default)]
+struct Staging {
+    env: Vec<(OsString, OsString)>,
+    outputs: Vec<StagedOutput>,
+}
+
+struct StagedOutput {
+    node_id: String,
+    staged: PathBuf,
+    target: PathBuf,
+}
+
+/// Fills the input staging directories and prepares the output ones. Everything that can be
+/// checked before the command runs is checked here, so a misconfigured output fails the
+/// attempt before it does any work.
+async fn stage_in(ctx: &AttemptContext) -> Result<Staging, TaskResult> {
+    let root = ctx.attempt_dir.join("staging");
+    let mut staging = Staging::default();
+
+    for (k, node) in nodes(ctx, "input")?.into_iter().enumerate() {
+        let k = k + 1;
+        let dir = fresh_dir(root.join(format!("input{k}"))).await?;
+        match (node.string("directoryPath"), node.string("filePath")) {
+            (Some(uri), _) => {
+                let source = node_path(node, uri, ctx)?;
+                if !tokio::fs::metadata(&source).await.is_ok_and(|m| m.is_dir()) {
+                    return Err(staging_failed(format!(
+                        "input {}: directory {} ({uri}) does not exist",
+                        node.id,
+                        source.display()
+                    )));
+                }
+                files::copy_dir_contents(source, dir.clone())
+                    .await
+                    .map_err(|err| staging_failed(format!("staging input {}: {err}", node.id)))?;
+            }
+            (None, Some(uri)) => {
+                let source = node_path(node, uri, ctx)?;
+                let Some(name) = source.file_name() else {
+                    return Err(staging_failed(format!(
+                        "input {}: filePath '{uri}' does not name a file",
+                        node.id
+                    )));
+                };
+                let target = dir.join(name);
+                files::copy_file(source.clone(), target)
+                    .await
+                    .map_err(|err| {
+                        staging_failed(format!(
+                            "staging input {} from {}: {err}",
+                            node.id,
+                            source.display()
+                        ))
+                    })?;
+            }
+            (None, None) => {
+                return Err(TaskResult::failed(
+                    error_id::UNSUPPORTED,
+                    format!(
+                        "cannot stage input {} ({}): only data nodes with a directoryPath or \
+                         filePath can be staged",
+                        node.id,
+                        node.object_type().unwrap_or("untyped")
+                    ),
+                ));
+            }
+        }
+        staging
+            .env
+            .push((format!("INPUT{k}_STAGING_DIR").into(), dir.into_os_string()));
+    }
+
+    for (k, node) in nodes(ctx, "output")?.into_iter().enumerate() {
+        let k = k + 1;
+        let Some(uri) = node.string("directoryPath") else {
+            return Err(TaskResult::failed(
+                error_id::INVALID_TASK,
+                format!("output staging requires directoryPath on {}", node.id),
+            ));
+        };
+        let target = node_path(node, uri, ctx)?;
+        let dir = fresh_dir(root.join(format!("output{k}"))).await?;
+        staging.env.push((
+            format!("OUTPUT{k}_STAGING_DIR").into(),
+            dir.clone().into_os_string(),
+        ));
+        staging.outputs.push(StagedOutput {
+            node_id: node.id.clone(),
+            staged: dir,
+            target,
+        });
+    }
+    Ok(staging)
+}
+
+/// The data nodes a reference field points at, in field order; a dangling reference is an
+/// error rather than a skip, because skipping would renumber the staging directories.
+fn nodes<'a>(ctx: &'a AttemptContext, field: &str) -> Result<Vec<&'a PipelineObject>, TaskResult> {
+    let Some(attempt) = ctx.attempt() else {
+        return Ok(Vec::new());
+    };
+    attempt
+        .values(field)
+        .filter_map(FieldValue::as_ref_id)
+        .map(|id| {
+            ctx.task.objects.get(id).ok_or_else(|| {
+                TaskResult::failed(
+                    error_id::INVALID_TASK,
+                    format!("{field} {id} is not among the task's objects"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn node_path(
+    node: &PipelineObject,
+    uri: &str,
+    ctx: &AttemptContext,
+) -> Result<PathBuf, TaskResult> {
+    local_path_for(uri, &ctx.settings)
+        .map_err(|err| TaskResult::failed(error_id::INVALID_TASK, format!("{}: {err}", node.id)))
+}
+
+/// An empty directory: a redelivered attempt must not see the previous run's staged files.
+async fn fresh_dir(dir: PathBuf) -> Result<PathBuf, TaskResult> {
+    if tokio::fs::metadata(&dir).await.is_ok() {
+        tokio::fs::remove_dir_all(&dir)
+            .await
+            .map_err(|err| staging_failed(format!("cannot clear {}: {err}", dir.display())))?;
+    }
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|err| staging_failed(format!("cannot create {}: {err}", dir.display())))?;
+    Ok(dir)
+}
+
+fn staging_failed(message: String) -> TaskResult {
+    TaskResult::failed(error_id::STAGING_FAILED, message)
 }

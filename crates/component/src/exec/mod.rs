@@ -1,0 +1,30 @@
+//! Helpers the executors share: running child processes, mapping URIs to local paths, copying
+//! files, and the shell running rules.
+//!
+//! The executors themselves live with their types (`impl Execute for ShellCommandActivity` in
+//! `types/shell_command_activity.rs`, …); this module holds only what several of them use.
+
+pub mod files;
+pub mod paths;
+pub mod process;
+pub mod shell;
+
+/// The `errorId` values executors report. None starts with `Service_`, which AWS reserves.
+pub mod error_id {
+    /// The attempt's cancellation token fired (TRY_CANCEL, timeout, lease loss, shutdown).
+    pub const CANCELED: &str = "Canceled";
+    /// The command or script exited non-zero or was killed by a signal.
+    pub const SHELL_COMMAND_FAILED: &str = "ShellCommandFailed";
+    /// The process could not be started.
+    pub const SPAWN_FAILED: &str = "SpawnFailed";
+    /// The task's fields cannot be executed as given (missing command, bad path, …).
+    pub const INVALID_TASK: &str = "InvalidTask";
+    /// `scriptUri` does not point at a readable file.
+    pub const SCRIPT_NOT_FOUND: &str = "ScriptNotFound";
+    /// Captured output could not be written to its files.
+    pub const OUTPUT_FAILED: &str = "OutputCaptureFailed";
+    /// Copying data into or out of the staging directories failed.
+    pub const STAGING_FAILED: &str = "StagingFailed";
+    /// The executor does not support this combination yet.
+    pub const UNSUPPORTED: &str = "Unsupported";
+}

@@ -1,0 +1,575 @@
+//! The poll / execute / report loop.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_component::{AttemptContext, Catalog, Execute, RunnerSettings};
+use sluice_model::{Period, TaskObject, TaskResult, TaskStatus};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::layout::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, attempt_dir};
+use crate::log::{RunnerLog, describe_fields};
+use crate::source::{SourceError, TaskSource};
+
+/// How many times SetTaskStatus is tried before the result is given up on (the lease then
+/// expires and the service retries the attempt).
+const STATUS_TRIES: u32 = 5;
+
+/// Upper bound of the exponential backoff after failed calls.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The error id reported when no executor exists for the attempt's type.
+const NO_EXECUTOR: &str = "NoExecutor";
+
+/// How a runner behaves.
+#[derive(Debug, Clone)]
+pub struct RunnerOptions {
+    /// The worker group polled; `None` takes tasks of every group (the embedded runner).
+    pub worker_group: Option<String>,
+    /// Most tasks executed at once (AWS Task Runner's `--tasks`, default 2).
+    pub workers: usize,
+    /// Sent with every poll and heartbeat.
+    pub hostname: String,
+    /// Time between progress reports. It must stay well inside the lease (AWS: 15 minutes by
+    /// default, or the attempt's `reportProgressTimeout`); an attempt whose
+    /// `reportProgressTimeout` is short is reported at a third of it instead.
+    pub report_interval: Duration,
+    /// Holds `logs/` (attempt directories) and the embedded object store.
+    pub data_dir: PathBuf,
+    /// Pause after an empty poll, and first step of the exponential backoff after errors.
+    pub poll_backoff: Duration,
+    /// Identifies this runner in heartbeats.
+    pub taskrunner_id: String,
+    /// Time between heartbeats (AWS: 15 minutes); zero disables them.
+    pub heartbeat_interval: Duration,
+}
+
+impl RunnerOptions {
+    /// The defaults: every worker group, 2 workers, reports every 60 s, heartbeats every
+    /// 15 minutes, 1 s pause after an empty poll.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let hostname = default_hostname();
+        RunnerOptions {
+            worker_group: None,
+            workers: 2,
+            taskrunner_id: format!("sluice-{hostname}-{}", std::process::id()),
+            hostname,
+            report_interval: Duration::from_secs(60),
+            data_dir: data_dir.into(),
+            poll_backoff: Duration::from_secs(1),
+            heartbeat_interval: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// This machine's host name, or `localhost` when it cannot be read.
+pub fn default_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// What a finished [`Runner::run`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunnerStats {
+    /// Tasks received from the source.
+    pub received: u64,
+    /// Results reported as FINISHED.
+    pub finished: u64,
+    /// Results reported as FAILED.
+    pub failed: u64,
+    /// Results reported as FALSE.
+    pub condition_false: u64,
+    /// Tasks the service canceled; no status was reported for them, as the protocol allows.
+    pub canceled: u64,
+    /// Tasks whose lease was lost (TaskNotFound); stopped without a status.
+    pub lease_lost: u64,
+    /// Tasks whose result could not be delivered after retries.
+    pub unreported: u64,
+}
+
+/// Why [`Runner::run`] could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error("invalid runner options: {0}")]
+    InvalidOptions(String),
+    #[error("cannot create {}: {source}", path.display())]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Polls a [`TaskSource`] and executes its tasks, at most `workers` at a time.
+pub struct Runner {
+    source: Arc<dyn TaskSource>,
+    catalog: Catalog,
+    options: RunnerOptions,
+}
+
+/// What the per-task workers share.
+struct Shared {
+    source: Arc<dyn TaskSource>,
+    catalog: Catalog,
+    options: RunnerOptions,
+    settings: Arc<RunnerSettings>,
+}
+
+/// How one task ended, from the runner's side.
+enum TaskOutcome {
+    Reported(TaskStatus),
+    CanceledByService,
+    LeaseLost,
+    Unreported,
+}
+
+/// Why the runner stopped an executor before it finished.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    CanceledByService,
+    LeaseLost,
+    Shutdown,
+}
+
+impl Runner {
+    pub fn new(source: Arc<dyn TaskSource>, catalog: Catalog, options: RunnerOptions) -> Self {
+        Runner {
+            source,
+            catalog,
+            options,
+        }
+    }
+
+    /// Runs until `shutdown` fires or a heartbeat answers `terminate`.
+    ///
+    /// On shutdown, running tasks are canceled (their processes stopped) and reported FAILED
+    /// with error id `Canceled`, so the service can retry them at once instead of waiting for
+    /// the lease to lapse. On `terminate`, no new task is taken and running ones finish
+    /// normally. Either way `run` returns once every task has ended.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<RunnerStats, RunnerError> {
+        let options = &self.options;
+        if options.workers == 0 {
+            return Err(RunnerError::InvalidOptions(
+                "workers must be at least 1".into(),
+            ));
+        }
+        if options.report_interval.is_zero() {
+            return Err(RunnerError::InvalidOptions(
+                "report_interval must be positive".into(),
+            ));
+        }
+        let logs = options.data_dir.join("logs");
+        std::fs::create_dir_all(&logs).map_err(|source| RunnerError::DataDir {
+            path: logs.clone(),
+            source,
+        })?;
+
+        let shared = Arc::new(Shared {
+            source: Arc::clone(&self.source),
+            catalog: self.catalog.clone(),
+            settings: Arc::new(RunnerSettings {
+                data_dir: options.data_dir.clone(),
+            }),
+            options: self.options.clone(),
+        });
+        let stop_polling = shutdown.child_token();
+        let heartbeat = (!options.heartbeat_interval.is_zero())
+            .then(|| tokio::spawn(heartbeat(Arc::clone(&shared), stop_polling.clone())));
+        tracing::info!(
+            worker_group = options.worker_group.as_deref().unwrap_or("*"),
+            workers = options.workers,
+            "task runner started"
+        );
+
+        let mut stats = RunnerStats::default();
+        let mut tasks: JoinSet<TaskOutcome> = JoinSet::new();
+        let mut failures = 0u32;
+        loop {
+            while let Some(done) = tasks.try_join_next() {
+                stats.record(done);
+            }
+            if stop_polling.is_cancelled() {
+                break;
+            }
+            if tasks.len() >= options.workers {
+                tokio::select! {
+                    Some(done) = tasks.join_next() => stats.record(done),
+                    () = stop_polling.cancelled() => {}
+                }
+                continue;
+            }
+            let polled = tokio::select! {
+                biased;
+                () = stop_polling.cancelled() => break,
+                polled = self.source.poll_for_task(options.worker_group.as_deref(), &options.hostname) => polled,
+            };
+            match polled {
+                Ok(Some(task)) => {
+                    failures = 0;
+                    stats.received += 1;
+                    let span = tracing::info_span!(
+                        "task",
+                        task_id = %task.task_id,
+                        attempt = %task.attempt_id,
+                    );
+                    tasks.spawn(
+                        run_task(Arc::clone(&shared), task, shutdown.clone()).instrument(span),
+                    );
+                }
+                Ok(None) => {
+                    failures = 0;
+                    pause(options.poll_backoff, &stop_polling).await;
+                }
+                Err(err) => {
+                    let delay = backoff(options.poll_backoff, failures);
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(%err, retry_in = ?delay, "PollForTask failed");
+                    pause(delay, &stop_polling).await;
+                }
+            }
+        }
+
+        while let Some(done) = tasks.join_next().await {
+            stats.record(done);
+        }
+        if let Some(heartbeat) = heartbeat {
+            heartbeat.abort();
+        }
+        tracing::info!(?stats, "task runner stopped");
+        Ok(stats)
+    }
+}
+
+impl RunnerStats {
+    fn record(&mut self, done: Result<TaskOutcome, tokio::task::JoinError>) {
+        match done {
+            Ok(TaskOutcome::Reported(TaskStatus::Finished)) => self.finished += 1,
+            Ok(TaskOutcome::Reported(TaskStatus::Failed)) => self.failed += 1,
+            Ok(TaskOutcome::Reported(TaskStatus::False)) => self.condition_false += 1,
+            Ok(TaskOutcome::CanceledByService) => self.canceled += 1,
+            Ok(TaskOutcome::LeaseLost) => self.lease_lost += 1,
+            Ok(TaskOutcome::Unreported) => self.unreported += 1,
+            Err(err) => {
+                tracing::error!(%err, "task worker stopped unexpectedly");
+                self.unreported += 1;
+            }
+        }
+    }
+}
+
+async fn heartbeat(shared: Arc<Shared>, stop_polling: CancellationToken) {
+    let options = &shared.options;
+    let mut ticker = tokio::time::interval(options.heartbeat_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop_polling.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        let answer = shared
+            .source
+            .report_heartbeat(
+                &options.taskrunner_id,
+                options.worker_group.as_deref(),
+                &options.hostname,
+            )
+            .await;
+        match answer {
+            Ok(true) => {
+                tracing::info!("heartbeat answered terminate; taking no more tasks");
+                stop_polling.cancel();
+                return;
+            }
+            Ok(false) => {}
+            Err(err) => tracing::warn!(%err, "ReportTaskRunnerHeartbeat failed"),
+        }
+    }
+}
+
+/// Receives, executes and reports one task.
+async fn run_task(
+    shared: Arc<Shared>,
+    task: TaskObject,
+    shutdown: CancellationToken,
+) -> TaskOutcome {
+    let dir = attempt_dir(
+        &shared.options.data_dir,
+        &task.pipeline_id,
+        &task.attempt_id,
+    );
+    let log = RunnerLog::new(dir.join(RUNNER_LOG));
+    let type_name = task
+        .attempt()
+        .and_then(|a| a.object_type())
+        .unwrap_or("(none)")
+        .to_string();
+    tracing::info!("received task");
+
+    if let Err(err) = std::fs::create_dir_all(&dir) {
+        let result = TaskResult::failed(
+            "AttemptDirectoryFailed",
+            format!("cannot create attempt directory {}: {err}", dir.display()),
+        );
+        return finish(&shared, &task, &log, result).await;
+    }
+    log.event(&format!(
+        "received task {} for attempt {} (type {type_name}) of pipeline {} on {}",
+        task.task_id, task.attempt_id, task.pipeline_id, shared.options.hostname
+    ));
+    if let Some(attempt) = task.attempt() {
+        log.event(&format!("fields: {}", describe_fields(attempt)));
+    }
+
+    let executor = match executor_for(&shared.catalog, &task) {
+        Ok(executor) => executor,
+        Err(message) => {
+            log.event(&message);
+            tracing::warn!("{message}");
+            return finish(
+                &shared,
+                &task,
+                &log,
+                TaskResult::failed(NO_EXECUTOR, message),
+            )
+            .await;
+        }
+    };
+
+    let cancel = CancellationToken::new();
+    let ctx = AttemptContext {
+        task: task.clone(),
+        stdout_log: dir.join(STDOUT_LOG),
+        stderr_log: dir.join(STDERR_LOG),
+        attempt_dir: dir,
+        cancel: cancel.clone(),
+        settings: Arc::clone(&shared.settings),
+    };
+    // A separate task, so that a panicking executor fails this attempt instead of the worker.
+    let mut execution = tokio::spawn(async move { executor.execute(&ctx).await });
+
+    let interval = report_interval_for(&task, shared.options.report_interval);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stop = None;
+    let joined = loop {
+        tokio::select! {
+            joined = &mut execution => break joined,
+            // The first tick fires at once: AWS reassigns a task not acknowledged within two
+            // minutes of delivery.
+            _ = ticker.tick(), if stop.is_none() => {
+                let report = tokio::time::timeout(
+                    interval,
+                    shared.source.report_task_progress(&task.task_id, Vec::new()),
+                )
+                .await
+                .unwrap_or_else(|_| Err(SourceError::Transient("ReportTaskProgress timed out".into())));
+                match report {
+                    Ok(false) => log.event("progress reported"),
+                    Ok(true) => {
+                        log.event("canceled by the service; stopping the task");
+                        tracing::info!("canceled by the service");
+                        stop = Some(Stop::CanceledByService);
+                        cancel.cancel();
+                    }
+                    Err(SourceError::TaskNotFound(_)) => {
+                        log.event("lease lost (task not found); stopping the task");
+                        tracing::warn!("lease lost; stopping the task");
+                        stop = Some(Stop::LeaseLost);
+                        cancel.cancel();
+                    }
+                    Err(err) => {
+                        log.event(&format!("progress report failed, retrying next interval: {err}"));
+                        tracing::warn!(%err, "ReportTaskProgress failed");
+                    }
+                }
+            }
+            () = shutdown.cancelled(), if stop.is_none() => {
+                log.event("task runner shutting down; stopping the task");
+                stop = Some(Stop::Shutdown);
+                cancel.cancel();
+            }
+        }
+    };
+
+    let mut result = joined.unwrap_or_else(|err| {
+        TaskResult::failed(
+            "ExecutorCrashed",
+            format!("the {type_name} executor stopped unexpectedly: {err}"),
+        )
+    });
+    log.event(&format!("executor ended: {}", describe_result(&result)));
+    match stop {
+        Some(Stop::CanceledByService) => {
+            log.event("no status reported: the service canceled the task");
+            TaskOutcome::CanceledByService
+        }
+        Some(Stop::LeaseLost) => TaskOutcome::LeaseLost,
+        Some(Stop::Shutdown) | None => {
+            if stop == Some(Stop::Shutdown) && result.error_id.as_deref() == Some("Canceled") {
+                result.error_message =
+                    Some("the task runner shut down before the task finished".to_string());
+            }
+            finish(&shared, &task, &log, result).await
+        }
+    }
+}
+
+/// The executor registered for the attempt's type, or why there is none.
+fn executor_for(catalog: &Catalog, task: &TaskObject) -> Result<&'static dyn Execute, String> {
+    let attempt = task.attempt().ok_or_else(|| {
+        format!(
+            "the task does not include its attempt object {}",
+            task.attempt_id
+        )
+    })?;
+    let type_name = attempt
+        .object_type()
+        .ok_or_else(|| format!("attempt {} has no type", task.attempt_id))?;
+    catalog
+        .get(type_name)
+        .and_then(|kind| kind.executor())
+        .ok_or_else(|| format!("no executor for type {type_name}"))
+}
+
+/// The configured interval, shortened for attempts whose `reportProgressTimeout` would
+/// otherwise lapse between two reports.
+fn report_interval_for(task: &TaskObject, configured: Duration) -> Duration {
+    let timeout = task
+        .attempt()
+        .and_then(|a| a.string("reportProgressTimeout"))
+        .and_then(|p| Period::from_str(p).ok())
+        .map(|p| Duration::from_secs(p.min_seconds()));
+    match timeout {
+        Some(timeout) => configured.min((timeout / 3).max(Duration::from_secs(1))),
+        _ => configured,
+    }
+}
+
+/// Reports the result with SetTaskStatus, retrying transient failures.
+async fn finish(
+    shared: &Shared,
+    task: &TaskObject,
+    log: &RunnerLog,
+    result: TaskResult,
+) -> TaskOutcome {
+    let status = result.task_status;
+    let description = describe_result(&result);
+    for attempt in 0..STATUS_TRIES {
+        match shared
+            .source
+            .set_task_status(&task.task_id, result.clone())
+            .await
+        {
+            Ok(()) => {
+                log.event(&format!("result reported: {description}"));
+                tracing::info!(status = status.as_str(), "result reported");
+                return TaskOutcome::Reported(status);
+            }
+            Err(SourceError::TaskNotFound(_)) => {
+                log.event(&format!(
+                    "result not reported, the lease was already lost: {description}"
+                ));
+                tracing::warn!("SetTaskStatus: task not found (lease lost)");
+                return TaskOutcome::LeaseLost;
+            }
+            Err(err) => {
+                let delay = backoff(shared.options.poll_backoff, attempt);
+                tracing::warn!(%err, retry_in = ?delay, "SetTaskStatus failed");
+                log.event(&format!("reporting the result failed: {err}"));
+                if attempt + 1 < STATUS_TRIES {
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+    log.event(&format!("result could not be reported: {description}"));
+    TaskOutcome::Unreported
+}
+
+fn describe_result(result: &TaskResult) -> String {
+    let mut text = result.task_status.as_str().to_string();
+    if let Some(id) = &result.error_id {
+        text.push_str(&format!(" [{id}]"));
+    }
+    if let Some(message) = &result.error_message {
+        text.push_str(&format!(" {message}"));
+    }
+    text
+}
+
+/// `base * 2^failures`, capped at [`MAX_BACKOFF`] (or at `base` when that is larger).
+fn backoff(base: Duration, failures: u32) -> Duration {
+    let factor = 1u32.checked_shl(failures.min(16)).unwrap_or(u32::MAX);
+    base.saturating_mul(factor).min(MAX_BACKOFF.max(base))
+}
+
+/// Waits `delay` unless `stop` fires first.
+async fn pause(delay: Duration, stop: &CancellationToken) {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => {}
+        () = stop.cancelled() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use sluice_model::{Field, PipelineObject};
+
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_cap() {
+        let base = Duration::from_millis(100);
+        assert_eq!(backoff(base, 0), base);
+        assert_eq!(backoff(base, 3), Duration::from_millis(800));
+        assert_eq!(backoff(base, 40), MAX_BACKOFF);
+        assert_eq!(
+            backoff(Duration::from_secs(120), 5),
+            Duration::from_secs(120)
+        );
+    }
+
+    #[test]
+    fn short_progress_timeouts_shorten_the_report_interval() {
+        let task = |timeout: Option<&str>| {
+            let mut fields = vec![Field::string("type", "ShellCommandActivity")];
+            if let Some(t) = timeout {
+                fields.push(Field::string("reportProgressTimeout", t));
+            }
+            TaskObject {
+                task_id: "t".into(),
+                pipeline_id: "p".into(),
+                attempt_id: "a".into(),
+                objects: BTreeMap::from([(
+                    "a".to_string(),
+                    PipelineObject {
+                        id: "a".into(),
+                        name: "a".into(),
+                        fields,
+                    },
+                )]),
+            }
+        };
+        let minute = Duration::from_secs(60);
+        assert_eq!(report_interval_for(&task(None), minute), minute);
+        assert_eq!(
+            report_interval_for(&task(Some("90 seconds")), minute),
+            Duration::from_secs(30)
+        );
+        assert_eq!(report_interval_for(&task(Some("1 hour")), minute), minute);
+        assert_eq!(
+            report_interval_for(&task(Some("1 hour")), Duration::from_millis(50)),
+            Duration::from_millis(50)
+        );
+    }
+}

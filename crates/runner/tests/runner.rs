@@ -1,0 +1,591 @@
+//! The runner loop against an in-memory [`TaskSource`].
+//!
+//! `FakeSource` is a test double: it hands out queued tasks and records every call. The real
+//! engine-backed source is wired up by the CLI.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use sluice_component::spec::{Category, FieldSpec};
+use sluice_component::types::{S3DataNode, ShellCommandActivity};
+use sluice_component::{AttemptContext, Catalog, ExecFuture, Execute, ObjectKind};
+use sluice_model::{Field, PipelineObject, TaskObject, TaskResult, TaskStatus};
+use sluice_runner::{
+    Runner, RunnerError, RunnerOptions, RunnerStats, SourceError, TaskSource, attempt_dir,
+};
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+const PIPELINE_ID: &str = "df-RUNNER";
+
+// ----- the test double ------------------------------------------------------------------------
+
+#[derive(Default)]
+struct FakeSource {
+    queue: Mutex<VecDeque<TaskObject>>,
+    /// Task ids in the order progress was reported for them.
+    progress: Mutex<Vec<String>>,
+    statuses: Mutex<Vec<(String, TaskResult)>>,
+    /// Tasks whose next progress report answers canceled.
+    cancel: Mutex<HashSet<String>>,
+    /// Tasks whose progress reports answer TaskNotFound.
+    lost: Mutex<HashSet<String>>,
+    /// Poll calls that fail before tasks are served.
+    failing_polls: AtomicUsize,
+    polls: AtomicUsize,
+    /// Tasks handed out and not yet given a status, as seen at each poll.
+    in_flight_at_poll: Mutex<Vec<usize>>,
+    delivered: AtomicUsize,
+    terminate: AtomicBool,
+    heartbeats: AtomicUsize,
+}
+
+impl FakeSource {
+    fn with_tasks(tasks: Vec<TaskObject>) -> Arc<Self> {
+        let source = FakeSource::default();
+        source.queue.lock().unwrap().extend(tasks);
+        Arc::new(source)
+    }
+
+    fn statuses(&self) -> Vec<(String, TaskResult)> {
+        self.statuses.lock().unwrap().clone()
+    }
+
+    fn status_of(&self, task_id: &str) -> Option<TaskResult> {
+        self.statuses()
+            .into_iter()
+            .find(|(id, _)| id == task_id)
+            .map(|(_, r)| r)
+    }
+
+    fn progress_count(&self, task_id: &str) -> usize {
+        self.progress
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|id| *id == task_id)
+            .count()
+    }
+}
+
+#[async_trait]
+impl TaskSource for FakeSource {
+    async fn poll_for_task(
+        &self,
+        _worker_group: Option<&str>,
+        _hostname: &str,
+    ) -> Result<Option<TaskObject>, SourceError> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        if self
+            .failing_polls
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(SourceError::Transient("service unavailable".into()));
+        }
+        let reported = self.statuses.lock().unwrap().len();
+        let in_flight = self.delivered.load(Ordering::SeqCst) - reported;
+        self.in_flight_at_poll.lock().unwrap().push(in_flight);
+        let task = self.queue.lock().unwrap().pop_front();
+        if task.is_some() {
+            self.delivered.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(task)
+    }
+
+    async fn report_task_progress(
+        &self,
+        task_id: &str,
+        _fields: Vec<Field>,
+    ) -> Result<bool, SourceError> {
+        self.progress.lock().unwrap().push(task_id.to_string());
+        if self.lost.lock().unwrap().contains(task_id) {
+            return Err(SourceError::TaskNotFound(task_id.to_string()));
+        }
+        Ok(self.cancel.lock().unwrap().contains(task_id))
+    }
+
+    async fn set_task_status(&self, task_id: &str, result: TaskResult) -> Result<(), SourceError> {
+        self.statuses
+            .lock()
+            .unwrap()
+            .push((task_id.to_string(), result));
+        Ok(())
+    }
+
+    async fn report_heartbeat(
+        &self,
+        _taskrunner_id: &str,
+        _worker_group: Option<&str>,
+        _hostname: &str,
+    ) -> Result<bool, SourceError> {
+        self.heartbeats.fetch_add(1, Ordering::SeqCst);
+        Ok(self.terminate.load(Ordering::SeqCst))
+    }
+}
+
+// ----- a test executor that measures concurrency ----------------------------------------------
+
+/// A task type whose executor holds for a while and records how many of its attempts run at
+/// once. Each test uses its own static instance, since tests run in parallel.
+struct Probe {
+    name: &'static str,
+    hold: Duration,
+    current: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl Probe {
+    const fn new(name: &'static str, hold: Duration) -> Self {
+        Probe {
+            name,
+            hold,
+            current: AtomicUsize::new(0),
+            max: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl ObjectKind for Probe {
+    fn type_name(&self) -> &'static str {
+        self.name
+    }
+    fn category(&self) -> Category {
+        Category::Activity
+    }
+    fn doc(&self) -> &'static str {
+        "Test executor."
+    }
+    fn fields(&self) -> Vec<&'static FieldSpec> {
+        Vec::new()
+    }
+    fn executor(&self) -> Option<&dyn Execute> {
+        Some(self)
+    }
+}
+
+impl Execute for Probe {
+    fn execute<'a>(&'a self, ctx: &'a AttemptContext) -> ExecFuture<'a> {
+        Box::pin(async move {
+            let now = self.current.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max.fetch_max(now, Ordering::SeqCst);
+            // The work this executor stands for: occupying a slot for `hold`.
+            tokio::select! {
+                () = tokio::time::sleep(self.hold) => {}
+                () = ctx.cancel.cancelled() => {}
+            }
+            self.current.fetch_sub(1, Ordering::SeqCst);
+            TaskResult::finished()
+        })
+    }
+}
+
+static CONCURRENCY_PROBE: Probe = Probe::new("ConcurrencyProbe", Duration::from_millis(100));
+static ACK_PROBE: Probe = Probe::new("AckProbe", Duration::from_millis(300));
+static PROGRESS_PROBE: Probe = Probe::new("ProgressProbe", Duration::from_millis(400));
+static TERMINATE_PROBE: Probe = Probe::new("TerminateProbe", Duration::from_millis(200));
+
+fn catalog() -> Catalog {
+    Catalog::from_kinds(vec![
+        &CONCURRENCY_PROBE,
+        &ACK_PROBE,
+        &PROGRESS_PROBE,
+        &TERMINATE_PROBE,
+        &ShellCommandActivity,
+        &S3DataNode,
+    ])
+}
+
+// ----- helpers --------------------------------------------------------------------------------
+
+fn task(n: usize, type_name: &str, fields: Vec<Field>) -> TaskObject {
+    let attempt_id = format!("@Job{n}_2024-01-01T00:00:00_Attempt=1");
+    let mut all = vec![Field::string("type", type_name)];
+    all.extend(fields);
+    TaskObject {
+        task_id: format!("task-{n}"),
+        pipeline_id: PIPELINE_ID.into(),
+        attempt_id: attempt_id.clone(),
+        objects: BTreeMap::from([(
+            attempt_id.clone(),
+            PipelineObject {
+                id: attempt_id.clone(),
+                name: attempt_id,
+                fields: all,
+            },
+        )]),
+    }
+}
+
+fn options(data_dir: &Path, workers: usize, report_interval: Duration) -> RunnerOptions {
+    let mut options = RunnerOptions::new(data_dir);
+    options.workers = workers;
+    options.report_interval = report_interval;
+    options.poll_backoff = Duration::from_millis(5);
+    options
+}
+
+fn start(
+    source: Arc<FakeSource>,
+    options: RunnerOptions,
+) -> (
+    CancellationToken,
+    JoinHandle<Result<RunnerStats, RunnerError>>,
+) {
+    let shutdown = CancellationToken::new();
+    let runner = Runner::new(source, catalog(), options);
+    let handle = tokio::spawn(runner.run(shutdown.clone()));
+    (shutdown, handle)
+}
+
+async fn stop(
+    shutdown: CancellationToken,
+    handle: JoinHandle<Result<RunnerStats, RunnerError>>,
+) -> RunnerStats {
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(30), handle)
+        .await
+        .expect("the runner stops after shutdown")
+        .unwrap()
+        .unwrap()
+}
+
+/// Polls `cond` every 10 ms until it holds or `limit` passes.
+async fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn task_dir(data_dir: &Path, task: &TaskObject) -> PathBuf {
+    attempt_dir(data_dir, &task.pipeline_id, &task.attempt_id)
+}
+
+fn read_pid(path: &Path) -> Option<u32> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Whether a process no longer runs (a zombie has exited and counts as gone).
+fn is_gone(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| matches!(rest.trim_start().chars().next(), Some('Z' | 'X'))),
+    }
+}
+
+const LONG: Duration = Duration::from_secs(20);
+
+// ----- tests ----------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_exceeds_workers_and_reports_every_task_exactly_once() {
+    let tmp = TempDir::new().unwrap();
+    let tasks: Vec<_> = (0..12)
+        .map(|n| task(n, "ConcurrencyProbe", vec![]))
+        .collect();
+    let ids: Vec<_> = tasks.iter().map(|t| t.task_id.clone()).collect();
+    let source = FakeSource::with_tasks(tasks);
+    let (shutdown, handle) = start(
+        Arc::clone(&source),
+        options(tmp.path(), 3, Duration::from_millis(50)),
+    );
+
+    assert!(eventually(LONG, || source.statuses().len() >= 12).await);
+    let stats = stop(shutdown, handle).await;
+
+    let max = CONCURRENCY_PROBE.max.load(Ordering::SeqCst);
+    assert!(max <= 3, "{max} tasks ran at once with 3 workers");
+    assert!(max >= 2, "tasks never overlapped (max {max})");
+    let at_poll = source.in_flight_at_poll.lock().unwrap().clone();
+    assert!(
+        at_poll.iter().all(|&n| n < 3),
+        "polled with every slot busy: {at_poll:?}"
+    );
+
+    let statuses = source.statuses();
+    assert_eq!(statuses.len(), 12, "{statuses:?}");
+    let mut per_task: HashMap<&str, usize> = HashMap::new();
+    for (id, result) in &statuses {
+        *per_task.entry(id).or_default() += 1;
+        assert_eq!(result.task_status, TaskStatus::Finished);
+    }
+    for id in &ids {
+        assert_eq!(per_task.get(id.as_str()), Some(&1), "{id}");
+        assert!(
+            source.progress_count(id) >= 1,
+            "{id} was never acknowledged"
+        );
+    }
+    assert_eq!(stats.received, 12);
+    assert_eq!(stats.finished, 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipt_is_acknowledged_at_once_without_waiting_an_interval() {
+    let tmp = TempDir::new().unwrap();
+    let t = task(1, "AckProbe", vec![]);
+    let source = FakeSource::with_tasks(vec![t.clone()]);
+    // With a 10-minute interval, any report before the task ends is the immediate one.
+    let (shutdown, handle) = start(
+        Arc::clone(&source),
+        options(tmp.path(), 1, Duration::from_secs(600)),
+    );
+    assert!(eventually(LONG, || source.status_of(&t.task_id).is_some()).await);
+    stop(shutdown, handle).await;
+    assert_eq!(source.progress_count(&t.task_id), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_is_reported_every_interval_while_running() {
+    let tmp = TempDir::new().unwrap();
+    let t = task(1, "ProgressProbe", vec![]);
+    let source = FakeSource::with_tasks(vec![t.clone()]);
+    let (shutdown, handle) = start(
+        Arc::clone(&source),
+        options(tmp.path(), 1, Duration::from_millis(50)),
+    );
+    assert!(eventually(LONG, || source.status_of(&t.task_id).is_some()).await);
+    stop(shutdown, handle).await;
+    // 400 ms of work at 50 ms intervals: comfortably more than the acknowledgement alone.
+    let reports = source.progress_count(&t.task_id);
+    assert!(reports >= 3, "only {reports} progress reports");
+    let log = fs::read_to_string(task_dir(tmp.path(), &t).join("runner.log")).unwrap();
+    assert!(log.contains("progress reported"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shell_tasks_leave_their_logs_in_the_attempt_directory() {
+    let tmp = TempDir::new().unwrap();
+    let t = task(
+        1,
+        "ShellCommandActivity",
+        vec![
+            Field::string("command", "echo out; echo err >&2"),
+            Field::string("*password", "hunter2"),
+        ],
+    );
+    let source = FakeSource::with_tasks(vec![t.clone()]);
+    let (shutdown, handle) = start(
+        Arc::clone(&source),
+        options(tmp.path(), 2, Duration::from_millis(50)),
+    );
+    assert!(eventually(LONG, || source.status_of(&t.task_id).is_some()).await);
+    let stats = stop(shutdown, handle).await;
+
+    assert_eq!(source.status_of(&t.task_id), Some(TaskResult::finished()));
+    let dir = task_dir(tmp.path(), &t);
+    assert_eq!(
+        dir,
+        tmp.path()
+            .join("logs/df-RUNNER/@Job1_2024-01-01T00:00:00_Attempt=1")
+    );
+    assert_eq!(fs::read_to_string(dir.join("stdout.log")).unwrap(), "out\n");
+    assert_eq!(fs::read_to_string(dir.join("stderr.log")).unwrap(), "err\n");
+    let log = fs::read_to_string(dir.join("runner.log")).unwrap();
+    assert!(log.contains("received task task-1"), "{log}");
+    assert!(log.contains("result reported: FINISHED"), "{log}");
+    assert!(log.contains("*password=****"), "{log}");
+    assert!(
+        !log.contains("hunter2"),
+        "a secret reached runner.log: {log}"
+    );
+    assert_eq!(stats.finished, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn types_without_an_executor_fail() {
+    let tmp = TempDir::new().unwrap();
+    let unknown = task(1, "NoSuchType", vec![]);
+    let passive = task(2, "S3DataNode", vec![]);
+    let source = FakeSource::with_tasks(vec![unknown.clone(), passive.clone()]);
+    let (shutdown, handle) = start(
+        Arc::clone(&source),
+        options(tmp.path(), 2, Duration::from_millis(50)),
+    );
+    assert!(eventually(LONG, || source.statuses().len() >= 2).await);
+    let stats = stop(shutdown, handle).await;
+
+    for (t, name) in [(&unknown, "NoSuchType"), (&passive, "S3DataNode")] {
+        let result = source.status_of(&t.task_id).unwrap();
+        assert_eq!(result.task_status, TaskStatus::Failed);
+        assert_eq!(
+            result.error_message.as_deref(),
+            Some(format!("no executor for type {name}").as_str())
+        );
+        assert!(task_dir(tmp.path(), t).join("runner.log").is_file());
+    }
+    assert_eq!(stats.failed, 2);
+}
+
+/// A shell task that records its pid and then sleeps "forever".
+fn sleeper(n: usize) -> TaskObject {
+    task(
+        n,
+        "ShellCommandActivity",
+        vec![Field::string(
+            "command",
+            "echo $$ > sh.pid; exec sleep 1000",
+        )],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_cancellation_stops_a_running_command_within_an_interval() {
+    let tmp = TempDir::new().unwrap();
+    let t = sleeper(1);
+    let source = FakeSource::with_tasks(vec![t.clone()]);
+    let interval = Duration::from_millis(50);
+    let (shutdown, handle) = start(Arc::clone(&source), options(tmp.path(), 1, interval));
+
+    let pid_file = task_dir(tmp.path(), &t).join("sh.pid");
+    assert!(eventually(LONG, || read_pid(&pid_file).is_some()).await);
+    let pid = read_pid(&pid_file).unwrap();
+    assert!(!is_gone(pid));
+
+    let canceled_at = Instant::now();
+    source.cancel.lock().unwrap().insert(t.task_id.clone());
+    assert!(
+        eventually(LONG, || is_gone(pid)).await,
+        "sleep {pid} survived"
+    );
+    let took = canceled_at.elapsed();
+    // One interval to notice plus SIGTERM delivery; far below the 5 s SIGKILL grace.
+    assert!(took < interval + Duration::from_secs(2), "took {took:?}");
+
+    let log_path = task_dir(tmp.path(), &t).join("runner.log");
+    assert!(
+        eventually(LONG, || fs::read_to_string(&log_path)
+            .is_ok_and(|l| l.contains("no status reported")))
+        .await
+    );
+    let stats = stop(shutdown, handle).await;
+    assert_eq!(
+        source.status_of(&t.task_id),
+        None,
+        "canceled tasks get no status"
+    );
+    assert_eq!(stats.canceled, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_lease_stops_the_task_silently() {
+    let tmp = TempDir::new().unwrap();
+    let t = sleeper(1);
+    let source = FakeSource::with_tasks(vec![t.clone()]);
+    let (shutdown, handle) = start(
+        Arc::clone(&source),
+        options(tmp.path(), 1, Duration::from_millis(50)),
+    );
+    let pid_file = task_dir(tmp.path(), &t).join("sh.pid");
+    assert!(eventually(LONG, || read_pid(&pid_file).is_some()).await);
+    let pid = read_pid(&pid_file).unwrap();
+
+    source.lost.lock().unwrap().insert(t.task_id.clone());
+    assert!(
+        eventually(LONG, || is_gone(pid)).await,
+        "sleep {pid} survived"
+    );
+    // Wait for the worker to wind down before stopping, so the count below is its own.
+    let log_path = task_dir(tmp.path(), &t).join("runner.log");
+    assert!(
+        eventually(LONG, || fs::read_to_string(&log_path)
+            .is_ok_and(|l| l.contains("executor ended")))
+        .await
+    );
+    let stats = stop(shutdown, handle).await;
+    assert_eq!(source.status_of(&t.task_id), None);
+    assert_eq!(stats.lease_lost, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_running_tasks_and_reports_them_failed() {
+    let tmp = TempDir::new().unwrap();
+    let t = sleeper(1);
+    let source = FakeSource::with_tasks(vec![t.clone()]);
+    let (shutdown, handle) = start(
+        Arc::clone(&source),
+        options(tmp.path(), 1, Duration::from_millis(50)),
+    );
+    let pid_file = task_dir(tmp.path(), &t).join("sh.pid");
+    assert!(eventually(LONG, || read_pid(&pid_file).is_some()).await);
+    let pid = read_pid(&pid_file).unwrap();
+
+    let stats = stop(shutdown, handle).await;
+    assert!(
+        eventually(LONG, || is_gone(pid)).await,
+        "sleep {pid} survived"
+    );
+    let result = source.status_of(&t.task_id).expect("a status on shutdown");
+    assert_eq!(result.task_status, TaskStatus::Failed);
+    assert_eq!(result.error_id.as_deref(), Some("Canceled"));
+    assert!(result.error_message.unwrap().contains("shut down"));
+    assert_eq!(stats.failed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_poll_errors_are_retried() {
+    let tmp = TempDir::new().unwrap();
+    let t = task(
+        1,
+        "ShellCommandActivity",
+        vec![Field::string("command", "exit 0")],
+    );
+    let source = FakeSource::with_tasks(vec![t.clone()]);
+    source.failing_polls.store(3, Ordering::SeqCst);
+    let (shutdown, handle) = start(
+        Arc::clone(&source),
+        options(tmp.path(), 1, Duration::from_millis(50)),
+    );
+    assert!(eventually(LONG, || source.status_of(&t.task_id).is_some()).await);
+    stop(shutdown, handle).await;
+    assert!(source.polls.load(Ordering::SeqCst) >= 4);
+    assert_eq!(source.status_of(&t.task_id), Some(TaskResult::finished()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminate_heartbeat_ends_the_run_after_running_tasks_finish() {
+    let tmp = TempDir::new().unwrap();
+    let t = task(1, "TerminateProbe", vec![]);
+    let source = FakeSource::with_tasks(vec![t.clone()]);
+    let mut opts = options(tmp.path(), 1, Duration::from_millis(50));
+    opts.heartbeat_interval = Duration::from_millis(20);
+    let (_shutdown, handle) = start(Arc::clone(&source), opts);
+
+    assert!(eventually(LONG, || TERMINATE_PROBE.current.load(Ordering::SeqCst) == 1).await);
+    source.terminate.store(true, Ordering::SeqCst);
+    let stats = tokio::time::timeout(LONG, handle)
+        .await
+        .expect("terminate ends the run")
+        .unwrap()
+        .unwrap();
+    assert_eq!(source.status_of(&t.task_id), Some(TaskResult::finished()));
+    assert_eq!(stats.finished, 1);
+    assert!(source.heartbeats.load(Ordering::SeqCst) >= 1);
+}
+
+#[tokio::test]
+async fn zero_workers_is_rejected() {
+    let tmp = TempDir::new().unwrap();
+    let runner = Runner::new(
+        FakeSource::with_tasks(vec![]),
+        catalog(),
+        options(tmp.path(), 0, Duration::from_millis(50)),
+    );
+    let err = runner.run(CancellationToken::new()).await.unwrap_err();
+    assert!(matches!(err, RunnerError::InvalidOptions(_)), "{err}");
+}
