@@ -25,6 +25,50 @@ pub(crate) enum Command {
     Validate(ValidateArgs),
     /// Evaluate a string containing #{...} expressions and print the result.
     Eval(EvalArgs),
+    /// Run a pipeline on this machine until every instance due by now has finished.
+    ///
+    /// Past intervals are backfilled. Running the same file again on the same data directory
+    /// resumes where the last run stopped. Exit status: 0 when every instance FINISHED (or was
+    /// SKIPPED), 1 when any FAILED, CASCADE_FAILED, TIMEDOUT or was CANCELED, 2 for an invalid
+    /// definition or a usage error.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The definition file.
+    pub(crate) file: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) parameters: ParameterValueArgs,
+
+    /// Where state, logs and the local object store live.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "SLUICE_DATA_DIR",
+        default_value = ".sluice"
+    )]
+    pub(crate) data_dir: PathBuf,
+
+    /// How many tasks run at once.
+    #[arg(long, value_name = "N", default_value_t = default_workers())]
+    pub(crate) workers: usize,
+
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) output: OutputFormat,
+
+    /// Keep running and scheduling future intervals until interrupted.
+    #[arg(long)]
+    pub(crate) follow: bool,
+
+    /// Discard what this data directory recorded for the file and start over.
+    #[arg(long)]
+    pub(crate) fresh: bool,
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod definition_input;
+mod local_pipeline;
 
 use std::process::ExitCode;
 
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Validate(args) => commands::validate::run(&args),
         cli::Command::Eval(args) => commands::eval::run(&args),
+        cli::Command::Run(args) => commands::run::run(&args),
     };
     match result {
         Ok(code) => code,

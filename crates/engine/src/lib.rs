@@ -1,10 +1,34 @@
-//! The engine (to be written): see `store` for the persistence contract and `clock` for time.
+//! The scheduler of Sluice: it turns a validated pipeline into instances per schedule
+//! interval, hands their attempts to task runners as tasks, and follows them through retries,
+//! timeouts, preconditions, cascades, actions and operator commands — as AWS Data Pipeline
+//! does.
+//!
+//! * [`schedule`]: intervals and due times of `Schedule` objects.
+//! * [`plan`]: a resolved definition compiled into components with dependencies and policies.
+//! * [`engine`]: [`Engine`], one pipeline's deterministic state machine (no I/O, time passed
+//!   in).
+//! * [`driver`]: [`Scheduler`], the async wrapper that persists every step through a
+//!   [`Store`] before acting on it and lets task runners long-poll.
+//! * [`store`] and [`clock`]: the persistence contract and time sources.
 
 pub mod clock;
 pub mod conformance;
+pub mod driver;
+pub mod engine;
+pub mod error;
+pub mod ids;
 pub mod memory_store;
+pub mod plan;
+pub mod schedule;
 pub mod store;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
+pub use driver::Scheduler;
+pub use engine::{
+    ActionEvent, ActionTrigger, Engine, EngineOptions, ResourceAction, ResourceEvent, Summary,
+};
+pub use error::{EngineError, EngineResult};
 pub use memory_store::MemoryStore;
+pub use plan::{Component, ComponentIdx, FailureMode, Plan, PlanDefaults, PlanError, Policy};
+pub use schedule::{End, Interval, ScheduleSpec, ScheduleType, Start, Timeline};
 pub use store::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord, Store, StoreError};

@@ -3,6 +3,14 @@
 //! action), so a crash loses nothing that was acted upon: on restart the engine reloads the
 //! records and carries on.
 //!
+//! The write-ahead contract: the engine mutates only memory and marks what it touched;
+//! `Engine::take_changes` returns those records as one [`ChangeSet`]. A driver commits that
+//! change set *before* it returns a task from PollForTask, delivers an action, or answers the
+//! call that produced it, so everything a runner or the outside world has seen is durable.
+//! If the process dies after a commit but before the task reached its runner, the restarted
+//! engine finds the attempt RUNNING and treats it as a lost lease (retried per its policy);
+//! if it dies before the commit, nothing was handed out and the step simply happens again.
+//!
 //! Records carry indexed columns (ids, status, times) plus a `fields` map for everything else,
 //! so new runtime fields need no migration. Implementations: `MemoryStore` here (tests),
 //! `sluice-store`'s SQLite store (embedded default) and, later, PostgreSQL. Every method is
@@ -34,6 +42,26 @@ pub struct PipelineRecord {
     pub fields: BTreeMap<String, String>,
     /// Incremented on every write; writers compare it to detect a concurrent writer.
     pub version: u64,
+}
+
+impl PipelineRecord {
+    /// A pipeline that has never been stored (`version` 0), owned by the local account, in
+    /// state PENDING. Its first commit carries version 1.
+    pub fn new_local(pipeline_id: impl Into<String>, created_at: NaiveDateTime) -> Self {
+        let pipeline_id = pipeline_id.into();
+        PipelineRecord {
+            name: pipeline_id.clone(),
+            unique_id: pipeline_id.clone(),
+            pipeline_id,
+            account_id: "local".to_owned(),
+            state: PipelineState::Pending,
+            created_at,
+            definition: None,
+            active_definition: None,
+            fields: BTreeMap::new(),
+            version: 0,
+        }
+    }
 }
 
 /// One instance: a component's run for one schedule interval.

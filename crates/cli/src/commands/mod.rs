@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod eval;
+pub(crate) mod run;
 pub(crate) mod validate;
 
 /// Exit status for a definition that was read but is invalid, or a run that failed.

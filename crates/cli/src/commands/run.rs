@@ -1,0 +1,261 @@
+//! `sluice run`: run a definition on this machine — the embedded defaults: SQLite state in the
+//! data directory, an in-process task runner, local files.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use serde_json::json;
+use sluice_cli::local_run::{LocalRunConfig, LocalRunError, Progress, RunReport, run_local};
+use sluice_component::Catalog;
+use sluice_definition::{Limits, ValidateOptions, load};
+use sluice_engine::{Store, Summary, SystemClock};
+use sluice_model::Status;
+use sluice_model::time::format_datetime;
+use sluice_runner::attempt_dir;
+use sluice_store::SqliteStore;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{OutputFormat, RunArgs};
+use crate::commands::{EXIT_INVALID, EXIT_USAGE};
+use crate::definition_input::read_definition;
+use crate::local_pipeline::pipeline_id_for;
+
+/// The state database inside the data directory.
+const STATE_FILE: &str = "sluice.db";
+
+pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
+    let input = match read_definition(&args.file, &args.parameters) {
+        Ok(input) => input,
+        Err(error) => {
+            eprintln!("sluice: {error:#}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let catalog = Catalog::builtin();
+    let options = ValidateOptions {
+        now: Some(chrono::Utc::now().naive_utc()),
+    };
+    let (pipeline, report) = match load(&input.definition, &catalog, &Limits::default(), &options) {
+        Ok(loaded) => loaded,
+        Err(report) => {
+            eprintln!("sluice: {} is not a valid definition:", args.file.display());
+            for (id, message) in report.error_messages() {
+                eprintln!("  {id}: {message}");
+            }
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    if args.output == OutputFormat::Text {
+        for (id, message) in report.warning_messages() {
+            eprintln!("warning: {id}: {message}");
+        }
+    }
+    let pipeline_id = pipeline_id_for(&args.file)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let store_path = args.data_dir.join(STATE_FILE);
+        let store = SqliteStore::open(&store_path).await?;
+        if args.fresh {
+            store.delete_pipeline(&pipeline_id).await?;
+            let logs = args.data_dir.join("logs").join(&pipeline_id);
+            if logs.exists() {
+                std::fs::remove_dir_all(&logs)
+                    .with_context(|| format!("cannot remove {}", logs.display()))?;
+            }
+        }
+        let shutdown = CancellationToken::new();
+        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        let config = LocalRunConfig {
+            pipeline_id: pipeline_id.clone(),
+            definition: input.definition,
+            pipeline,
+            catalog,
+            data_dir: args.data_dir.clone(),
+            workers: args.workers,
+            follow: args.follow,
+        };
+        let live = args.output == OutputFormat::Text && std::io::stderr().is_terminal();
+        let mut progress = TerminalProgress {
+            enabled: live,
+            started: Instant::now(),
+            shown: false,
+        };
+        let store: Arc<dyn Store> = Arc::new(store);
+        match run_local(
+            config,
+            store,
+            Arc::new(SystemClock),
+            shutdown,
+            &mut progress,
+        )
+        .await
+        {
+            Ok(report) => {
+                match args.output {
+                    OutputFormat::Json => print_json(&report)?,
+                    OutputFormat::Text => print_text(&report, args),
+                }
+                Ok(if report.failed() {
+                    ExitCode::from(EXIT_INVALID)
+                } else {
+                    ExitCode::SUCCESS
+                })
+            }
+            Err(error @ LocalRunError::DefinitionChanged { .. }) => {
+                eprintln!("sluice: {error}");
+                Ok(ExitCode::from(EXIT_USAGE))
+            }
+            Err(error) => Err(error.into()),
+        }
+    })
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    shutdown.cancel();
+}
+
+/// The live status line on a terminal.
+struct TerminalProgress {
+    enabled: bool,
+    started: Instant,
+    shown: bool,
+}
+
+impl Progress for TerminalProgress {
+    fn update(&mut self, summary: &Summary) {
+        if !self.enabled {
+            return;
+        }
+        let done = summary.get(Status::Finished) + summary.get(Status::Skipped);
+        let running = summary.get(Status::Running);
+        let failed = summary.get(Status::Failed)
+            + summary.get(Status::CascadeFailed)
+            + summary.get(Status::TimedOut)
+            + summary.get(Status::Canceled);
+        let waiting = summary.total().saturating_sub(done + running + failed);
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2K[{:>4}s] {done} done · {running} running · {waiting} waiting · {failed} failed",
+            self.started.elapsed().as_secs()
+        );
+        let _ = err.flush();
+        self.shown = true;
+    }
+
+    fn finish(&mut self) {
+        if self.shown {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
+}
+
+fn print_json(report: &RunReport) -> Result<()> {
+    let instances: Vec<serde_json::Value> = report
+        .instances
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.instance_id,
+                "component": i.component_id,
+                "scheduledStartTime": format_datetime(i.scheduled_start),
+                "status": i.status.as_str(),
+                "attempts": i.attempt_count,
+            })
+        })
+        .collect();
+    let body = json!({ "pipelineId": report.pipeline_id, "instances": instances });
+    println!("{}", serde_json::to_string_pretty(&body)?);
+    Ok(())
+}
+
+fn print_text(report: &RunReport, args: &RunArgs) {
+    let width = report
+        .instances
+        .iter()
+        .map(|i| i.instance_id.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    println!(
+        "{:<width$}  {:<23}  {:>8}",
+        "INSTANCE", "STATUS", "ATTEMPTS"
+    );
+    for instance in &report.instances {
+        println!(
+            "{:<width$}  {:<23}  {:>8}",
+            instance.instance_id,
+            instance.status.as_str(),
+            instance.attempt_count
+        );
+    }
+    let mut counts: Vec<(Status, usize)> = Vec::new();
+    for instance in &report.instances {
+        match counts.iter_mut().find(|(s, _)| *s == instance.status) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((instance.status, 1)),
+        }
+    }
+    let tally: Vec<String> = counts
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    println!(
+        "\npipeline {}: {} instances ({})",
+        report.pipeline_id,
+        report.instances.len(),
+        if tally.is_empty() {
+            "nothing due yet".to_owned()
+        } else {
+            tally.join(", ")
+        }
+    );
+    for attempt in report
+        .attempts
+        .iter()
+        .filter(|a| a.status == Status::Failed)
+    {
+        let message = attempt
+            .result
+            .as_ref()
+            .and_then(|r| r.error_message.as_deref())
+            .or_else(|| {
+                attempt
+                    .fields
+                    .get("errorMessage")
+                    .and_then(|v| v.first())
+                    .map(String::as_str)
+            })
+            .unwrap_or("no error message");
+        println!("\n{} failed: {}", attempt.attempt_id, message.trim_end());
+        let logs = attempt_dir(&args.data_dir, &report.pipeline_id, &attempt.attempt_id);
+        if logs.exists() {
+            println!("  logs: {}", logs.display());
+        }
+    }
+}

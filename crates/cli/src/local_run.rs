@@ -1,0 +1,258 @@
+//! Running a pipeline locally: the engine, the SQLite store and an in-process task runner in
+//! one process — what `sluice run` does and what the benchmarks measure.
+//!
+//! The in-process runner talks to the scheduler through the same `TaskSource` calls a remote
+//! runner makes over the API (PollForTask, ReportTaskProgress, SetTaskStatus), so a task
+//! executes identically either way.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+use sluice_component::Catalog;
+use sluice_definition::ResolvedPipeline;
+use sluice_engine::{
+    AttemptRecord, Clock, EngineError, InstanceRecord, PipelineRecord, Plan, Scheduler, Store,
+    Summary,
+};
+use sluice_model::{Field, PipelineDefinition, PipelineState, Status, TaskObject, TaskResult};
+use sluice_runner::{Runner, RunnerOptions, SourceError, TaskSource};
+use tokio_util::sync::CancellationToken;
+
+/// How long one in-process PollForTask waits before the runner asks again.
+const POLL_WAIT: Duration = Duration::from_secs(5);
+
+/// What to run and how.
+pub struct LocalRunConfig {
+    pub pipeline_id: String,
+    pub definition: PipelineDefinition,
+    pub pipeline: ResolvedPipeline,
+    pub catalog: Catalog,
+    pub data_dir: PathBuf,
+    pub workers: usize,
+    /// Keep scheduling future intervals instead of stopping once everything due has settled.
+    pub follow: bool,
+}
+
+/// Why a local run could not start or continue.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalRunError {
+    #[error(
+        "the definition differs from the one this data directory last ran as {pipeline_id}; \
+         use --fresh to discard that run and start over"
+    )]
+    DefinitionChanged { pipeline_id: String },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Plan(#[from] sluice_engine::PlanError),
+    #[error("task runner: {0}")]
+    Runner(String),
+}
+
+/// The outcome of a run: every instance and attempt as the store holds them.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub pipeline_id: String,
+    pub state: PipelineState,
+    pub instances: Vec<InstanceRecord>,
+    pub attempts: Vec<AttemptRecord>,
+}
+
+impl RunReport {
+    /// Whether any instance ended badly (FAILED, CASCADE_FAILED, TIMEDOUT or CANCELED).
+    pub fn failed(&self) -> bool {
+        self.instances.iter().any(|i| {
+            matches!(
+                i.status,
+                Status::Failed | Status::CascadeFailed | Status::TimedOut | Status::Canceled
+            )
+        })
+    }
+}
+
+/// Something that wants to hear how the run is going (the terminal progress line).
+pub trait Progress: Send {
+    fn update(&mut self, summary: &Summary);
+    fn finish(&mut self) {}
+}
+
+/// Runs (or resumes) a pipeline until everything due has settled, or forever with `follow`.
+pub async fn run_local(
+    config: LocalRunConfig,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+    progress: &mut dyn Progress,
+) -> Result<RunReport, LocalRunError> {
+    let now = clock.now();
+    let existing = store
+        .pipeline(&config.pipeline_id)
+        .await
+        .map_err(EngineError::from)?;
+    let resuming = match &existing {
+        Some(record) if record.definition.as_ref() != Some(&config.definition) => {
+            return Err(LocalRunError::DefinitionChanged {
+                pipeline_id: config.pipeline_id,
+            });
+        }
+        Some(_) => true,
+        None => {
+            let mut record = PipelineRecord::new_local(config.pipeline_id.clone(), now);
+            record.definition = Some(config.definition.clone());
+            record.active_definition = Some(config.definition.clone());
+            record.version = 1;
+            let changes = sluice_engine::ChangeSet {
+                pipelines: vec![record],
+                ..Default::default()
+            };
+            store.commit(&changes).await.map_err(EngineError::from)?;
+            false
+        }
+    };
+    let plan = Plan::compile(config.pipeline, &config.catalog)?;
+    let ondemand = plan.pipeline().is_ondemand();
+    let scheduler =
+        Arc::new(Scheduler::open(store.clone(), clock.clone(), &config.pipeline_id, plan).await?);
+    let state = scheduler.pipeline_state().await;
+    // A pipeline that never got going is activated; an ondemand pipeline whose last run has
+    // settled runs once more, as another ActivatePipeline would.
+    let start_new_run = match state {
+        PipelineState::Pending => true,
+        _ => ondemand && resuming && scheduler.is_settled().await,
+    };
+    if start_new_run {
+        scheduler.activate(None).await?;
+    }
+
+    let runner_shutdown = CancellationToken::new();
+    let mut options = RunnerOptions::new(&config.data_dir);
+    options.workers = config.workers.max(1);
+    options.poll_backoff = Duration::ZERO;
+    let source = Arc::new(SchedulerSource {
+        scheduler: scheduler.clone(),
+    });
+    let runner = Runner::new(source, config.catalog.clone(), options);
+    let runner_task = tokio::spawn(runner.run(runner_shutdown.clone()));
+
+    let outcome = drive(
+        &scheduler,
+        clock.as_ref(),
+        config.follow,
+        &shutdown,
+        progress,
+    )
+    .await;
+    runner_shutdown.cancel();
+    let runner_result = runner_task.await;
+    progress.finish();
+    outcome?;
+    match runner_result {
+        Ok(Ok(_stats)) => {}
+        Ok(Err(error)) => return Err(LocalRunError::Runner(error.to_string())),
+        Err(join) => return Err(LocalRunError::Runner(join.to_string())),
+    }
+    let (instances, attempts, state) = scheduler
+        .inspect(|engine| {
+            (
+                engine.instances(),
+                engine.attempts(),
+                engine.pipeline_state(),
+            )
+        })
+        .await;
+    Ok(RunReport {
+        pipeline_id: config.pipeline_id,
+        state,
+        instances,
+        attempts,
+    })
+}
+
+/// Ticks the scheduler until it settles (or until shutdown), waking for the engine's next
+/// timer, for every change a runner reports, and often enough to keep the progress line live.
+async fn drive(
+    scheduler: &Scheduler,
+    clock: &dyn Clock,
+    follow: bool,
+    shutdown: &CancellationToken,
+    progress: &mut dyn Progress,
+) -> Result<(), LocalRunError> {
+    const REFRESH: Duration = Duration::from_millis(200);
+    loop {
+        scheduler.tick().await?;
+        let now = clock.now();
+        let (settled, next, summary) = scheduler
+            .inspect(|engine| {
+                (
+                    engine.is_settled(now),
+                    engine.next_wakeup(),
+                    engine.summary(),
+                )
+            })
+            .await;
+        progress.update(&summary);
+        if (settled && !follow) || shutdown.is_cancelled() {
+            return Ok(());
+        }
+        let wait = next
+            .map(|at| until(at, clock.now()))
+            .unwrap_or(REFRESH)
+            .min(REFRESH);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = scheduler.changed() => {}
+            () = shutdown.cancelled() => {}
+        }
+    }
+}
+
+fn until(at: NaiveDateTime, now: NaiveDateTime) -> Duration {
+    (at - now).to_std().unwrap_or(Duration::ZERO)
+}
+
+/// The scheduler as a task runner sees it.
+struct SchedulerSource {
+    scheduler: Arc<Scheduler>,
+}
+
+fn source_error(error: EngineError) -> SourceError {
+    match error {
+        EngineError::TaskNotFound(id) => SourceError::TaskNotFound(id),
+        other => SourceError::Transient(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl TaskSource for SchedulerSource {
+    async fn poll_for_task(
+        &self,
+        worker_group: Option<&str>,
+        hostname: &str,
+    ) -> Result<Option<TaskObject>, SourceError> {
+        self.scheduler
+            .poll_for_task(worker_group, hostname, POLL_WAIT)
+            .await
+            .map_err(source_error)
+    }
+
+    async fn report_task_progress(
+        &self,
+        task_id: &str,
+        fields: Vec<Field>,
+    ) -> Result<bool, SourceError> {
+        self.scheduler
+            .report_task_progress(task_id, &fields)
+            .await
+            .map_err(source_error)
+    }
+
+    async fn set_task_status(&self, task_id: &str, result: TaskResult) -> Result<(), SourceError> {
+        self.scheduler
+            .set_task_status(task_id, result)
+            .await
+            .map_err(source_error)
+    }
+}

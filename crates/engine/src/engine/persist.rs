@@ -1,0 +1,176 @@
+//! Records for the store and for introspection.
+//!
+//! Mutations push an instance or attempt onto a dirty list the first time they touch it;
+//! [`Engine::take_changes`] turns exactly those into records, so the cost of a step's change
+//! set is proportional to what the step changed. The pipeline record's `version` goes up by
+//! one each time it is part of a change set.
+
+use sluice_model::Status;
+
+use super::Engine;
+use super::state::{AttIdx, InstIdx, keys};
+use crate::store::{AttemptRecord, ChangeSet, InstanceRecord};
+
+impl Engine {
+    /// Every record changed since the previous call. The driver commits the result before
+    /// handing out tasks or delivering actions produced by the same calls (write-ahead).
+    pub fn take_changes(&mut self) -> ChangeSet {
+        let mut changes = ChangeSet::default();
+        if self.pipeline_dirty {
+            self.pipeline_dirty = false;
+            self.record.version += 1;
+            changes.pipelines.push(self.record.clone());
+        }
+        let dirty_insts = std::mem::take(&mut self.dirty_insts);
+        changes.instances.reserve(dirty_insts.len());
+        for i in dirty_insts {
+            self.insts[i].dirty = false;
+            changes.instances.push(self.instance_record(i));
+        }
+        let dirty_atts = std::mem::take(&mut self.dirty_atts);
+        changes.attempts.reserve(dirty_atts.len());
+        for a in dirty_atts {
+            self.atts[a].dirty = false;
+            changes.attempts.push(self.attempt_record(a));
+        }
+        changes
+    }
+
+    /// Whether [`take_changes`](Self::take_changes) would return anything.
+    pub fn has_changes(&self) -> bool {
+        self.pipeline_dirty || !self.dirty_insts.is_empty() || !self.dirty_atts.is_empty()
+    }
+
+    pub(super) fn instance_record(&self, i: InstIdx) -> InstanceRecord {
+        let inst = &self.insts[i];
+        let status = self.displayed_status(i);
+        let mut fields = inst.fields.clone();
+        if status != inst.status {
+            fields.insert(
+                keys::PAUSED_FROM.to_owned(),
+                vec![inst.status.as_str().to_owned()],
+            );
+        }
+        InstanceRecord {
+            pipeline_id: self.record.pipeline_id.clone(),
+            instance_id: inst.id.clone(),
+            component_id: self.plan.components[inst.comp].id.clone(),
+            status,
+            scheduled_start: inst.start,
+            scheduled_end: inst.end,
+            actual_start: inst.actual_start,
+            actual_end: inst.actual_end,
+            attempt_count: inst.attempts.len() as u32,
+            fields,
+        }
+    }
+
+    pub(super) fn attempt_record(&self, a: AttIdx) -> AttemptRecord {
+        let att = &self.atts[a];
+        AttemptRecord {
+            pipeline_id: self.record.pipeline_id.clone(),
+            attempt_id: att.id.clone(),
+            instance_id: self.insts[att.inst].id.clone(),
+            number: att.number,
+            status: att.status,
+            worker_group: att.worker_group.to_string(),
+            task_id: att.task_id.clone(),
+            hostname: att.hostname.clone(),
+            taskrunner_id: att.taskrunner_id.clone(),
+            created_at: att.created_at,
+            started_at: att.started_at,
+            ended_at: att.ended_at,
+            lease_expires_at: att.lease_expires_at,
+            result: att.result.clone(),
+            fields: att.fields.clone(),
+        }
+    }
+
+    /// Every instance, ordered by (scheduled start, id), as the store lists them.
+    pub fn instances(&self) -> Vec<InstanceRecord> {
+        let mut order: Vec<InstIdx> = (0..self.insts.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (x, y) = (&self.insts[a], &self.insts[b]);
+            (x.start, &x.id).cmp(&(y.start, &y.id))
+        });
+        order.into_iter().map(|i| self.instance_record(i)).collect()
+    }
+
+    /// One instance by id.
+    pub fn instance(&self, instance_id: &str) -> Option<InstanceRecord> {
+        self.by_id
+            .get(instance_id)
+            .map(|&i| self.instance_record(i))
+    }
+
+    /// The displayed status of one instance.
+    pub fn instance_status(&self, instance_id: &str) -> Option<Status> {
+        self.by_id
+            .get(instance_id)
+            .map(|&i| self.displayed_status(i))
+    }
+
+    /// Every attempt, ordered by (instance id, number), as the store lists them.
+    pub fn attempts(&self) -> Vec<AttemptRecord> {
+        let mut order: Vec<AttIdx> = (0..self.atts.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (x, y) = (&self.atts[a], &self.atts[b]);
+            (&self.insts[x.inst].id, x.number).cmp(&(&self.insts[y.inst].id, y.number))
+        });
+        order.into_iter().map(|a| self.attempt_record(a)).collect()
+    }
+
+    /// The attempts of one instance, in number order.
+    pub fn attempts_of(&self, instance_id: &str) -> Vec<AttemptRecord> {
+        self.by_id
+            .get(instance_id)
+            .map(|&i| {
+                self.insts[i]
+                    .attempts
+                    .iter()
+                    .map(|&a| self.attempt_record(a))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Reads the pipeline-level fields the engine keeps (first activation, paused components).
+    pub(super) fn load_pipeline_fields(&mut self) {
+        self.first_activation = self
+            .record
+            .fields
+            .get(keys::FIRST_ACTIVATION_TIME)
+            .and_then(|t| sluice_model::time::parse_datetime(t).ok());
+        let paused: Vec<String> = self
+            .record
+            .fields
+            .get(keys::PAUSED_COMPONENTS)
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default();
+        for id in paused {
+            if let Some(c) = self.plan.get(&id) {
+                self.comps[c].paused = true;
+            }
+        }
+    }
+
+    pub(super) fn save_paused_components(&mut self) {
+        let paused: Vec<&str> = self
+            .plan
+            .components
+            .iter()
+            .zip(&self.comps)
+            .filter(|(_, s)| s.paused)
+            .map(|(c, _)| c.id.as_str())
+            .collect();
+        if paused.is_empty() {
+            self.record.fields.remove(keys::PAUSED_COMPONENTS);
+        } else {
+            let text = serde_json::to_string(&paused).unwrap_or_default();
+            self.record
+                .fields
+                .insert(keys::PAUSED_COMPONENTS.to_owned(), text);
+        }
+        self.mark_pipeline();
+    }
+}

@@ -1,0 +1,346 @@
+//! Rebuilding an engine from stored records after a restart.
+//!
+//! Design decisions:
+//! * Structure is re-derived, not stored: slots come from scheduled start times, edges from
+//!   the plan's alignment rule, counters from statuses, cursors from the first interval with
+//!   no record. The only extra facts are in record fields (`node`, `@rerunFrom`,
+//!   `@pausedFrom`, `@actionsFired`) and pipeline fields (`@firstActivationTime`,
+//!   `@pausedComponents`).
+//! * An attempt that was RUNNING had been handed to a runner whose progress reports went to
+//!   the dead process: it is a lost lease. It becomes FAILED ("lease lost …") and the retry
+//!   policy applies, exactly as if the lease had lapsed. Task ids are not restored, so the
+//!   old runner's reports get TaskNotFound.
+//! * WAITING_FOR_RUNNER attempts are queued again in creation order; a FAILED latest attempt
+//!   of a non-terminal instance means a retry was pending: it is due `retryDelay` after the
+//!   failure. FINISHED and FAILED attempts are never run again.
+//! * Records of components the plan no longer has are ignored.
+
+use chrono::NaiveDateTime;
+use sluice_model::{PipelineState, Status};
+
+use super::state::{Attempt, Inst, InstIdx, Slot, Timer, keys};
+use super::{Engine, EngineOptions, ResourceAction, plus};
+use crate::plan::Plan;
+use crate::store::{AttemptRecord, InstanceRecord, PipelineRecord};
+
+impl Engine {
+    /// An engine continuing from stored records at `now`.
+    pub fn restore(
+        plan: Plan,
+        record: PipelineRecord,
+        mut instances: Vec<InstanceRecord>,
+        mut attempts: Vec<AttemptRecord>,
+        now: NaiveDateTime,
+        options: EngineOptions,
+    ) -> Engine {
+        let mut engine = Engine::new(record, plan, options);
+        engine.now = engine.now.max(now);
+        let now = engine.now;
+        if engine.record.state != PipelineState::Pending {
+            engine.init_timelines();
+        }
+        instances.sort_by(|a, b| {
+            (a.scheduled_start, &a.instance_id).cmp(&(b.scheduled_start, &b.instance_id))
+        });
+        if engine.plan.ondemand {
+            let mut runs: Vec<NaiveDateTime> = instances
+                .iter()
+                .filter(|r| {
+                    engine
+                        .plan
+                        .get(&r.component_id)
+                        .is_some_and(|c| engine.plan.components[c].is_scheduled())
+                })
+                .map(|r| r.scheduled_start)
+                .collect();
+            runs.dedup();
+            engine.runs = runs;
+        }
+        let (checks, runs): (Vec<_>, Vec<_>) = instances.iter().partition(|r| {
+            engine
+                .plan
+                .get(&r.component_id)
+                .is_some_and(|c| engine.plan.components[c].is_precondition())
+        });
+        for rec in runs {
+            engine.restore_run_instance(rec, now);
+        }
+        for rec in checks {
+            engine.restore_check(rec, now);
+        }
+
+        attempts.sort_by(|a, b| (&a.instance_id, a.number).cmp(&(&b.instance_id, b.number)));
+        for rec in attempts {
+            let Some(&i) = engine.by_id.get(&rec.instance_id) else {
+                continue;
+            };
+            let a = engine.atts.len();
+            engine.atts.push(Attempt {
+                id: rec.attempt_id,
+                inst: i,
+                number: rec.number,
+                status: rec.status,
+                worker_group: rec.worker_group.into(),
+                task_id: rec.task_id,
+                hostname: rec.hostname,
+                taskrunner_id: rec.taskrunner_id,
+                created_at: rec.created_at,
+                started_at: rec.started_at,
+                ended_at: rec.ended_at,
+                lease_expires_at: rec.lease_expires_at,
+                lease_timer: None,
+                reported: false,
+                cancel_requested: false,
+                result: rec.result,
+                fields: rec.fields,
+                queue_seq: None,
+                dirty: false,
+            });
+            engine.insts[i].attempts.push(a);
+        }
+        for i in std::mem::take(&mut engine.dirty_insts) {
+            engine.insts[i].dirty = false;
+        }
+
+        for c in 0..engine.comps.len() {
+            if engine.plan.ondemand || !engine.plan.components[c].is_scheduled() {
+                continue;
+            }
+            let state = &mut engine.comps[c];
+            while state.slots.contains_key(&state.cursor) {
+                state.cursor += 1;
+            }
+            state.exhausted = state
+                .timeline
+                .is_none_or(|t| t.interval(state.cursor).is_none());
+        }
+        let restored = engine.insts.len();
+        for i in 0..restored {
+            engine.wire(i, now);
+        }
+        for i in 0..restored {
+            let inst = &engine.insts[i];
+            let (slot, comp, terminal) = (inst.slot, inst.comp, inst.status.is_terminal());
+            if matches!(slot, Slot::Run(_)) {
+                engine.arm_instance_timers(i);
+                if engine.plan.components[comp].is_resource() {
+                    if terminal {
+                        engine.insts[i].window_closed = true;
+                    } else {
+                        engine.arm_window(i);
+                    }
+                }
+            }
+        }
+        for i in 0..restored {
+            engine.resume_instance(i, now);
+        }
+        if engine.record.state == PipelineState::Scheduled {
+            engine.rebuild_due_heap();
+        }
+        for i in 0..engine.insts.len() {
+            if !engine.insts[i].status.is_terminal() {
+                engine.wake(i);
+            }
+        }
+        engine.drain_wake(now);
+        engine.purge_stale_timers();
+        engine
+    }
+
+    fn restore_run_instance(&mut self, rec: &InstanceRecord, now: NaiveDateTime) {
+        let Some(c) = self.plan.get(&rec.component_id) else {
+            return;
+        };
+        if !self.plan.components[c].is_scheduled() || self.by_id.contains_key(&rec.instance_id) {
+            return;
+        }
+        let (k, due) = if self.plan.ondemand {
+            let Some(k) = self.runs.iter().position(|&t| t == rec.scheduled_start) else {
+                return;
+            };
+            (k as u64, rec.scheduled_start)
+        } else {
+            let Some(timeline) = self.comps[c].timeline else {
+                return;
+            };
+            let Some(interval) = timeline
+                .index_containing(rec.scheduled_start)
+                .and_then(|k| timeline.interval(k))
+                .filter(|interval| interval.start == rec.scheduled_start)
+            else {
+                return;
+            };
+            let comp = &self.plan.components[c];
+            let due = if comp.is_resource() {
+                interval.start
+            } else {
+                comp.schedule_type.due(&interval)
+            };
+            (interval.index, due)
+        };
+        let inst = self.inst_from_record(rec, c, Slot::Run(k), due);
+        let i = self.insert_instance(inst, now);
+        self.comps[c].slots.insert(k, i);
+        self.comps[c].instances.push(i);
+    }
+
+    fn restore_check(&mut self, rec: &InstanceRecord, now: NaiveDateTime) {
+        let Some(c) = self.plan.get(&rec.component_id) else {
+            return;
+        };
+        let owner = rec
+            .fields
+            .get(keys::NODE)
+            .and_then(|v| v.first())
+            .and_then(|id| self.by_id.get(id))
+            .copied();
+        let Some(owner) = owner else {
+            return;
+        };
+        if self.by_id.contains_key(&rec.instance_id) {
+            return;
+        }
+        let inst = self.inst_from_record(rec, c, Slot::Check { owner }, rec.scheduled_start);
+        let k = self.insert_instance(inst, now);
+        self.comps[c].instances.push(k);
+        self.insts[owner].checks.push(k);
+    }
+
+    fn inst_from_record(
+        &self,
+        rec: &InstanceRecord,
+        c: usize,
+        slot: Slot,
+        due: NaiveDateTime,
+    ) -> Inst {
+        let mut inst = Inst::new(
+            rec.instance_id.clone(),
+            c,
+            slot,
+            rec.scheduled_start,
+            rec.scheduled_end,
+            due,
+        );
+        let mut fields = rec.fields.clone();
+        let paused_from = fields.remove(keys::PAUSED_FROM);
+        inst.status = if rec.status == Status::Paused {
+            paused_from
+                .and_then(|v| v.first().and_then(|s| s.parse().ok()))
+                .unwrap_or(Status::WaitingOnDependencies)
+        } else {
+            rec.status
+        };
+        inst.actual_start = rec.actual_start;
+        inst.actual_end = rec.actual_end;
+        if let Some(from) = fields
+            .get(keys::RERUN_FROM)
+            .and_then(|v| v.first())
+            .and_then(|s| s.parse().ok())
+        {
+            inst.rerun_from = from;
+            inst.rerun = true;
+        }
+        inst.late_fired = fields
+            .get(keys::ACTIONS_FIRED)
+            .is_some_and(|v| v.iter().any(|a| a.starts_with("onLateAction:")));
+        inst.fields = fields;
+        inst
+    }
+
+    /// Re-establishes what a non-terminal instance was doing: its queued attempt, its pending
+    /// retry, its maxActiveInstances slot, its check deadline — and turns a RUNNING attempt
+    /// into a lost lease.
+    fn resume_instance(&mut self, i: InstIdx, now: NaiveDateTime) {
+        if self.insts[i].status.is_terminal() {
+            return;
+        }
+        let c = self.insts[i].comp;
+        let from = self.insts[i].rerun_from as usize;
+        let current: Vec<usize> = self.insts[i].attempts.iter().skip(from).copied().collect();
+        let is_check = self.insts[i].owner().is_some();
+        if is_check {
+            self.insts[i].due_reached = true;
+        } else {
+            let checks_running = self.insts[i].checks.iter().any(|&k| {
+                let check = &self.insts[k];
+                check.attempts.len() as u32 > check.rerun_from
+            });
+            if checks_running {
+                self.insts[i].checks_started = true;
+                self.insts[i].checks_unmet = self.insts[i]
+                    .checks
+                    .iter()
+                    .filter(|&&k| !self.insts[k].status.is_success())
+                    .count() as u32;
+            }
+            if !current.is_empty() || checks_running {
+                self.insts[i].admitted = true;
+                if !self.insts[i].rerun {
+                    self.insts[i].counted_active = true;
+                    self.comps[c].active += 1;
+                }
+            }
+        }
+        if self.plan.components[c].is_resource() {
+            if self.insts[i].status == Status::Running {
+                let at = self.insts[i].actual_start.unwrap_or(now);
+                self.push_resource_event_at(i, at);
+            }
+            return;
+        }
+        let Some(&last) = current.last() else {
+            if matches!(
+                self.insts[i].status,
+                Status::WaitingForRunner | Status::Running
+            ) {
+                self.transition(i, Status::WaitingOnDependencies, now);
+            }
+            return;
+        };
+        if is_check && let Some(timeout) = self.plan.components[c].policy.precondition_timeout {
+            let first = self.atts[current[0]].created_at;
+            let deadline = plus(first, &timeout);
+            self.insts[i].deadline = Some(deadline);
+            self.push_timer(deadline, Timer::Deadline(i));
+        }
+        match self.atts[last].status {
+            Status::WaitingForRunner => {
+                self.transition(i, Status::WaitingForRunner, now);
+                self.enqueue(last);
+            }
+            Status::Running => {
+                self.running += 1;
+                self.transition(i, Status::Running, now);
+                self.fail_running_attempt(
+                    last,
+                    now,
+                    "Service_LeaseLost",
+                    "lease lost: the task runner stopped reporting (the scheduler restarted)"
+                        .to_owned(),
+                    false,
+                );
+            }
+            Status::Failed => {
+                let delay = self.plan.components[c].policy.retry_delay;
+                let failed_at = self.atts[last].ended_at.unwrap_or(now);
+                let when = plus(failed_at, &delay);
+                self.insts[i].retry_at = Some(when);
+                self.push_timer(when, Timer::Retry(i));
+                self.transition(i, Status::WaitingForRunner, now);
+            }
+            _ => {}
+        }
+    }
+
+    fn push_resource_event_at(&mut self, r: InstIdx, at: NaiveDateTime) {
+        let inst = &self.insts[r];
+        self.resource_events.push(super::ResourceEvent {
+            resource_instance_id: inst.id.clone(),
+            component_id: self.plan.components[inst.comp].id.clone(),
+            worker_group: inst.id.clone(),
+            action: ResourceAction::Provision,
+            at,
+        });
+    }
+}

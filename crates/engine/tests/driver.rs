@@ -1,0 +1,206 @@
+//! The async Scheduler over the in-memory store and a virtual clock.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use sluice_engine::{Clock, EngineError, MemoryStore, Scheduler, Store, VirtualClock};
+use sluice_model::{PipelineState, Status, TaskResult};
+
+const JSON: &str = r#"{"objects": [
+    {"id": "Default", "scheduleType": "cron", "workerGroup": "wg", "maximumRetries": "1",
+     "retryDelay": "5 minutes", "onFail": {"ref": "Alarm"}},
+    {"id": "Alarm", "type": "SnsAlarm", "role": "r", "topicArn": "t", "subject": "s",
+     "message": "m"},
+    {"id": "S", "type": "Schedule", "period": "1 hour", "startDateTime": "2026-01-01T00:00:00",
+     "occurrences": "2"},
+    {"id": "A", "type": "ShellCommandActivity", "schedule": {"ref": "S"}, "command": "a"}
+  ]}"#;
+
+async fn open(store: &Arc<MemoryStore>, clock: &Arc<VirtualClock>) -> Scheduler {
+    let store: Arc<dyn Store> = store.clone();
+    let clock: Arc<dyn Clock> = clock.clone();
+    Scheduler::open(store, clock, "df-DRIVER", plan(JSON))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_pipeline_runs_to_the_end_with_every_step_committed() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(VirtualClock::new(at("2026-01-01T00:00:00")));
+    let scheduler = open(&store, &clock).await;
+    assert_eq!(
+        store.pipeline("df-DRIVER").await.unwrap().unwrap().state,
+        PipelineState::Pending
+    );
+    scheduler.activate(None).await.unwrap();
+    let task = scheduler
+        .poll_for_task(Some("wg"), "host", Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    // Written ahead: the store already shows the attempt RUNNING.
+    let attempts = store.attempts("df-DRIVER").await.unwrap();
+    assert_eq!(attempts[0].status, Status::Running);
+    assert_eq!(attempts[0].task_id.as_deref(), Some(task.task_id.as_str()));
+    scheduler
+        .set_task_status(&task.task_id, TaskResult::finished())
+        .await
+        .unwrap();
+    assert!(scheduler.is_settled().await);
+
+    clock.advance_to(at("2026-01-01T01:00:00"));
+    scheduler.tick().await.unwrap();
+    let task = scheduler
+        .poll_for_task(None, "host", Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    scheduler
+        .set_task_status(&task.task_id, TaskResult::failed("E", "x"))
+        .await
+        .unwrap();
+    clock.advance_to(at("2026-01-01T01:05:00"));
+    scheduler.tick().await.unwrap();
+    let task = scheduler
+        .poll_for_task(None, "host", Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(task.attempt_id, "@A_2026-01-01T01:00:00_Attempt=2");
+    scheduler
+        .set_task_status(&task.task_id, TaskResult::failed("E", "again"))
+        .await
+        .unwrap();
+    let events = scheduler.take_action_events().await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].action_id, "Alarm");
+    assert_eq!(scheduler.pipeline_state().await, PipelineState::Finished);
+    let stored = store.instances("df-DRIVER").await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1].status, Status::Failed);
+    assert_eq!(stored[1].fields["errorMessage"], vec!["again"]);
+    assert_eq!(
+        store.pipeline("df-DRIVER").await.unwrap().unwrap().state,
+        PipelineState::Finished
+    );
+}
+
+#[tokio::test]
+async fn reopening_resumes_from_the_store_after_a_crash() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(VirtualClock::new(at("2026-01-01T00:00:00")));
+    let scheduler = open(&store, &clock).await;
+    scheduler.activate(None).await.unwrap();
+    let task = scheduler
+        .poll_for_task(None, "host", Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(scheduler);
+
+    clock.advance_to(at("2026-01-01T00:00:30"));
+    let scheduler = open(&store, &clock).await;
+    let stored = store.attempts("df-DRIVER").await.unwrap();
+    assert_eq!(
+        stored[0].status,
+        Status::Failed,
+        "the lost lease is committed on open"
+    );
+    assert!(matches!(
+        scheduler
+            .set_task_status(&task.task_id, TaskResult::finished())
+            .await,
+        Err(EngineError::TaskNotFound(_))
+    ));
+    clock.advance_to(at("2026-01-01T00:05:30"));
+    scheduler.tick().await.unwrap();
+    let retry = scheduler
+        .poll_for_task(None, "host", Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(retry.attempt_id, "@A_2026-01-01T00:00:00_Attempt=2");
+}
+
+#[tokio::test]
+async fn store_errors_surface_and_changes_are_resubmitted() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(VirtualClock::new(at("2026-01-01T00:00:00")));
+    let scheduler = open(&store, &clock).await;
+    store.set_unavailable(true);
+    let error = scheduler.activate(None).await.unwrap_err();
+    assert!(
+        matches!(error, EngineError::Store(ref m) if m.contains("unavailable")),
+        "{error}"
+    );
+    store.set_unavailable(false);
+    scheduler.tick().await.unwrap();
+    assert_eq!(
+        store.pipeline("df-DRIVER").await.unwrap().unwrap().state,
+        PipelineState::Scheduled
+    );
+    assert_eq!(store.instances("df-DRIVER").await.unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_poll_wakes_when_a_task_becomes_ready() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(VirtualClock::new(at("2025-12-31T23:59:00")));
+    let scheduler = Arc::new(open(&store, &clock).await);
+    scheduler.activate(None).await.unwrap();
+    let poller = {
+        let scheduler = scheduler.clone();
+        tokio::spawn(async move {
+            scheduler
+                .poll_for_task(Some("wg"), "host", Duration::from_secs(90))
+                .await
+        })
+    };
+    tokio::task::yield_now().await;
+    clock.advance_to(at("2026-01-01T00:00:00"));
+    scheduler.tick().await.unwrap();
+    let task = poller.await.unwrap().unwrap().unwrap();
+    assert_eq!(task.attempt_id, "@A_2026-01-01T00:00:00_Attempt=1");
+    let nothing = scheduler
+        .poll_for_task(Some("wg"), "host", Duration::from_secs(90))
+        .await
+        .unwrap();
+    assert!(nothing.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn run_until_settled_returns_once_a_runner_has_done_everything_due() {
+    let store = Arc::new(MemoryStore::new());
+    // Both intervals are in the past: a backfill.
+    let clock = Arc::new(VirtualClock::new(at("2026-01-01T03:00:00")));
+    let scheduler = Arc::new(open(&store, &clock).await);
+    scheduler.activate(None).await.unwrap();
+    let runner = {
+        let scheduler = scheduler.clone();
+        tokio::spawn(async move {
+            let mut done = 0;
+            while let Some(task) = scheduler
+                .poll_for_task(None, "embedded", Duration::from_secs(90))
+                .await
+                .unwrap()
+            {
+                scheduler
+                    .set_task_status(&task.task_id, TaskResult::finished())
+                    .await
+                    .unwrap();
+                done += 1;
+            }
+            done
+        })
+    };
+    tokio::time::timeout(Duration::from_secs(3600), scheduler.run_until_settled())
+        .await
+        .expect("settles")
+        .unwrap();
+    assert_eq!(scheduler.summary().await.get(Status::Finished), 2);
+    assert_eq!(runner.await.unwrap(), 2);
+}
