@@ -5,8 +5,9 @@
 //! runner makes over the API (PollForTask, ReportTaskProgress, SetTaskStatus), so a task
 //! executes identically either way.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -18,8 +19,11 @@ use sluice_engine::{
     Summary,
 };
 use sluice_model::{Field, PipelineDefinition, PipelineState, Status, TaskObject, TaskResult};
-use sluice_runner::{Runner, RunnerOptions, SourceError, TaskSource};
+use sluice_runner::{Runner, RunnerOptions, SourceError, TaskSource, attempt_dir};
 use tokio_util::sync::CancellationToken;
+
+/// The engine's per-attempt log, beside the runner's logs in the attempt directory.
+pub const EVENTS_LOG: &str = "events.log";
 
 /// How long one in-process PollForTask waits before the runner asks again.
 const POLL_WAIT: Duration = Duration::from_secs(5);
@@ -116,6 +120,7 @@ pub async fn run_local(
     let ondemand = plan.pipeline().is_ondemand();
     let scheduler =
         Arc::new(Scheduler::open(store.clone(), clock.clone(), &config.pipeline_id, plan).await?);
+    scheduler.set_commit_observer(attempt_event_log(config.data_dir.clone()));
     let state = scheduler.pipeline_state().await;
     // A pipeline that never got going is activated; an ondemand pipeline whose last run has
     // settled runs once more, as another ActivatePipeline would.
@@ -207,6 +212,45 @@ async fn drive(
             () = shutdown.cancelled() => {}
         }
     }
+}
+
+/// The engine's side of each attempt's story, next to the runner's `runner.log`: every status
+/// an attempt passes through as committed, with the error that ended it.
+fn attempt_event_log(data_dir: PathBuf) -> sluice_engine::CommitObserver {
+    let last_status: Mutex<HashMap<String, Status>> = Mutex::new(HashMap::new());
+    Box::new(move |changes| {
+        let mut last = last_status.lock().unwrap_or_else(|e| e.into_inner());
+        for attempt in &changes.attempts {
+            if last.get(&attempt.attempt_id) == Some(&attempt.status) {
+                continue;
+            }
+            last.insert(attempt.attempt_id.clone(), attempt.status);
+            let dir = attempt_dir(&data_dir, &attempt.pipeline_id, &attempt.attempt_id);
+            let mut line = format!(
+                "{} {}",
+                chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                attempt.status
+            );
+            if let Some(host) = &attempt.hostname
+                && attempt.status == Status::Running
+            {
+                line.push_str(&format!(" on {host}"));
+            }
+            if let Some(message) = attempt.fields.get("errorMessage").and_then(|v| v.first()) {
+                line.push_str(&format!(": {}", message.lines().next().unwrap_or_default()));
+            }
+            line.push('\n');
+            // Logging must never stop the pipeline: a log that cannot be written is skipped.
+            let _ = std::fs::create_dir_all(&dir).and_then(|()| {
+                use std::io::Write;
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join(EVENTS_LOG))?
+                    .write_all(line.as_bytes())
+            });
+        }
+    })
 }
 
 fn until(at: NaiveDateTime, now: NaiveDateTime) -> Duration {

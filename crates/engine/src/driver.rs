@@ -43,7 +43,13 @@ pub struct Scheduler {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     changed: Notify,
+    observer: std::sync::Mutex<Option<CommitObserver>>,
 }
+
+/// Called with every change set after the store has accepted it, in commit order. Observers
+/// see exactly what became durable (the CLI writes attempt transitions to per-attempt event
+/// logs); they must be quick, as they run while the engine is locked.
+pub type CommitObserver = Box<dyn Fn(&ChangeSet) + Send + Sync>;
 
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -89,6 +95,7 @@ impl Scheduler {
             store,
             clock,
             changed: Notify::new(),
+            observer: std::sync::Mutex::new(None),
         };
         {
             let mut inner = scheduler.inner.lock().await;
@@ -114,17 +121,30 @@ impl Scheduler {
         changes.pipelines.extend(fresh.pipelines);
         changes.instances.extend(fresh.instances);
         changes.attempts.extend(fresh.attempts);
-        if !changes.is_empty()
-            && let Err(error) = self.store.commit(&changes).await
-        {
-            inner.unsaved = changes;
-            return Err(error.into());
+        if !changes.is_empty() {
+            if let Err(error) = self.store.commit(&changes).await {
+                inner.unsaved = changes;
+                return Err(error.into());
+            }
+            if let Some(observe) = self
+                .observer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+            {
+                observe(&changes);
+            }
         }
         let actions = inner.engine.take_action_events();
         inner.actions.extend(actions);
         let resources = inner.engine.take_resource_events();
         inner.resources.extend(resources);
         Ok(())
+    }
+
+    /// Sets the function told about every committed change set (replacing any earlier one).
+    pub fn set_commit_observer(&self, observer: CommitObserver) {
+        *self.observer.lock().unwrap_or_else(|e| e.into_inner()) = Some(observer);
     }
 
     /// Brings the engine to the clock's time (materialising due intervals, firing timers),

@@ -23,7 +23,7 @@ pub mod schedule;
 pub mod store;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
-pub use driver::Scheduler;
+pub use driver::{CommitObserver, Scheduler};
 pub use engine::{
     ActionEvent, ActionTrigger, Engine, EngineOptions, ResourceAction, ResourceEvent, Summary,
 };

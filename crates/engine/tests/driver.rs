@@ -204,3 +204,47 @@ async fn run_until_settled_returns_once_a_runner_has_done_everything_due() {
     assert_eq!(scheduler.summary().await.get(Status::Finished), 2);
     assert_eq!(runner.await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn the_commit_observer_sees_exactly_what_the_store_accepted() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(VirtualClock::new(at("2026-01-01T00:00:00")));
+    let scheduler = open(&store, &clock).await;
+    let seen: Arc<std::sync::Mutex<Vec<(String, Status)>>> = Arc::default();
+    let sink = seen.clone();
+    scheduler.set_commit_observer(Box::new(move |changes| {
+        let mut sink = sink.lock().unwrap();
+        for attempt in &changes.attempts {
+            sink.push((attempt.attempt_id.clone(), attempt.status));
+        }
+    }));
+    scheduler.activate(None).await.unwrap();
+    let task = scheduler
+        .poll_for_task(None, "host", Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    store.set_unavailable(true);
+    let refused = scheduler
+        .set_task_status(&task.task_id, TaskResult::finished())
+        .await;
+    assert!(matches!(refused, Err(EngineError::Store(_))));
+    let before_recovery = seen.lock().unwrap().clone();
+    assert!(
+        before_recovery
+            .iter()
+            .all(|(_, status)| *status != Status::Finished),
+        "an unsaved change reached the observer: {before_recovery:?}"
+    );
+    store.set_unavailable(false);
+    scheduler.tick().await.unwrap();
+    let statuses: Vec<Status> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(id, _)| id == &task.attempt_id)
+        .map(|(_, s)| *s)
+        .collect();
+    assert_eq!(statuses.last(), Some(&Status::Finished), "{statuses:?}");
+    assert!(statuses.contains(&Status::Running), "{statuses:?}");
+}

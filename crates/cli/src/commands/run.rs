@@ -225,10 +225,11 @@ fn print_text(report: &RunReport, args: &RunArgs) {
         .iter()
         .map(|(s, n)| format!("{n} {}", s.as_str()))
         .collect();
+    let count = report.instances.len();
     println!(
-        "\npipeline {}: {} instances ({})",
+        "\npipeline {}: {count} instance{} ({})",
         report.pipeline_id,
-        report.instances.len(),
+        if count == 1 { "" } else { "s" },
         if tally.is_empty() {
             "nothing due yet".to_owned()
         } else {
