@@ -1,0 +1,3 @@
+//! The `DataPipeline` web API (to be written).
+
+pub mod auth;
