@@ -28,10 +28,51 @@ pub(crate) enum Command {
     /// Run a pipeline on this machine until every instance due by now has finished.
     ///
     /// Past intervals are backfilled. Running the same file again on the same data directory
-    /// resumes where the last run stopped. Exit status: 0 when every instance FINISHED (or was
-    /// SKIPPED), 1 when any FAILED, CASCADE_FAILED, TIMEDOUT or was CANCELED, 2 for an invalid
-    /// definition or a usage error.
+    /// resumes where the last run stopped; a second run of the same pipeline while one is
+    /// going is refused. Exit status: 0 when every instance FINISHED (or was SKIPPED), 1 when
+    /// any FAILED, CASCADE_FAILED, TIMEDOUT or was CANCELED, 2 for an invalid definition or a
+    /// usage error, 128 + the signal number when interrupted before everything due finished.
     Run(RunArgs),
+    /// Serve the AWS Data Pipeline API (JSON 1.1 with SigV4) for the AWS CLI, the SDKs and
+    /// task runners.
+    ///
+    /// Needs credentials: SLUICE_ROOT_ACCESS_KEY_ID and SLUICE_ROOT_SECRET_ACCESS_KEY, a
+    /// --credentials file, or --dev for a generated key. Activated pipelines resume where they
+    /// were when the server last stopped.
+    Server(ServerArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: String,
+
+    /// Where state, logs and the local object store live.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "SLUICE_DATA_DIR",
+        default_value = ".sluice"
+    )]
+    pub(crate) data_dir: PathBuf,
+
+    /// A JSON file of access keys by account: {"accounts": [{"accountId": "…", "keys":
+    /// [{"accessKeyId": "…", "secretAccessKey": "…"}]}]}.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) credentials: Option<PathBuf>,
+
+    /// Generate an access key for local development and print it once.
+    #[arg(long)]
+    pub(crate) dev: bool,
+
+    /// Do not run tasks in this process; leave them to task runners polling the API.
+    #[arg(long)]
+    pub(crate) no_local_runner: bool,
+
+    /// How many tasks the in-process runner runs at once.
+    #[arg(long, value_name = "N", default_value_t = default_workers())]
+    pub(crate) workers: usize,
 }
 
 #[derive(Debug, Args)]

@@ -15,8 +15,8 @@ use chrono::NaiveDateTime;
 use sluice_component::Catalog;
 use sluice_definition::ResolvedPipeline;
 use sluice_engine::{
-    AttemptRecord, Clock, EngineError, InstanceRecord, PipelineRecord, Plan, Scheduler, Store,
-    Summary,
+    AttemptRecord, Clock, EngineError, EngineOptions, InstanceRecord, PipelineRecord, Plan,
+    Scheduler, Store, Summary,
 };
 use sluice_model::{Field, PipelineDefinition, PipelineState, Status, TaskObject, TaskResult};
 use sluice_runner::{Runner, RunnerOptions, SourceError, TaskSource, attempt_dir};
@@ -27,6 +27,9 @@ pub const EVENTS_LOG: &str = "events.log";
 
 /// How long one in-process PollForTask waits before the runner asks again.
 const POLL_WAIT: Duration = Duration::from_secs(5);
+
+/// How often the in-process runner reports progress on each running task.
+const REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What to run and how.
 pub struct LocalRunConfig {
@@ -63,6 +66,9 @@ pub struct RunReport {
     pub state: PipelineState,
     pub instances: Vec<InstanceRecord>,
     pub attempts: Vec<AttemptRecord>,
+    /// The run stopped because `shutdown` fired while work due by now was still unsettled
+    /// (running, queued or waiting for a retry); running the same pipeline again resumes it.
+    pub interrupted: bool,
 }
 
 impl RunReport {
@@ -118,9 +124,19 @@ pub async fn run_local(
     };
     let plan = Plan::compile(config.pipeline, &config.catalog)?;
     let ondemand = plan.pipeline().is_ondemand();
-    let scheduler =
-        Arc::new(Scheduler::open(store.clone(), clock.clone(), &config.pipeline_id, plan).await?);
-    scheduler.set_commit_observer(attempt_event_log(config.data_dir.clone()));
+    // The observer is there from the first commit, which records the lost leases of a run
+    // that was killed.
+    let scheduler = Arc::new(
+        Scheduler::open_observed(
+            store.clone(),
+            clock.clone(),
+            &config.pipeline_id,
+            plan,
+            EngineOptions::default(),
+            Some(attempt_event_log(config.data_dir.clone())),
+        )
+        .await?,
+    );
     let state = scheduler.pipeline_state().await;
     // A pipeline that never got going is activated; an ondemand pipeline whose last run has
     // settled runs once more, as another ActivatePipeline would.
@@ -136,6 +152,11 @@ pub async fn run_local(
     let mut options = RunnerOptions::new(&config.data_dir);
     options.workers = config.workers.max(1);
     options.poll_backoff = Duration::ZERO;
+    // A runner hears that its task was canceled (attemptTimeout, a lapsed lease) only in the
+    // answer to a progress report. In process a report costs no round trip, so report often:
+    // a timed-out attempt is then stopped within a second instead of running on beside its
+    // retry until the next report a minute later.
+    options.report_interval = REPORT_INTERVAL;
     let source = Arc::new(SchedulerSource {
         scheduler: scheduler.clone(),
     });
@@ -153,7 +174,7 @@ pub async fn run_local(
     runner_shutdown.cancel();
     let runner_result = runner_task.await;
     progress.finish();
-    outcome?;
+    let settled = outcome?;
     match runner_result {
         Ok(Ok(_stats)) => {}
         Ok(Err(error)) => return Err(LocalRunError::Runner(error.to_string())),
@@ -173,18 +194,20 @@ pub async fn run_local(
         state,
         instances,
         attempts,
+        interrupted: !settled,
     })
 }
 
 /// Ticks the scheduler until it settles (or until shutdown), waking for the engine's next
 /// timer, for every change a runner reports, and often enough to keep the progress line live.
+/// Returns whether everything due had settled when it stopped.
 async fn drive(
     scheduler: &Scheduler,
     clock: &dyn Clock,
     follow: bool,
     shutdown: &CancellationToken,
     progress: &mut dyn Progress,
-) -> Result<(), LocalRunError> {
+) -> Result<bool, LocalRunError> {
     const REFRESH: Duration = Duration::from_millis(200);
     loop {
         scheduler.tick().await?;
@@ -200,7 +223,7 @@ async fn drive(
             .await;
         progress.update(&summary);
         if (settled && !follow) || shutdown.is_cancelled() {
-            return Ok(());
+            return Ok(settled);
         }
         let wait = next
             .map(|at| until(at, clock.now()))

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         cli::Command::Validate(args) => commands::validate::run(&args),
         cli::Command::Eval(args) => commands::eval::run(&args),
         cli::Command::Run(args) => commands::run::run(&args),
+        cli::Command::Server(args) => commands::server::run(&args),
     };
     match result {
         Ok(code) => code,

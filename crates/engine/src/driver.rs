@@ -2,11 +2,17 @@
 //! reading time from a [`Clock`].
 //!
 //! Design decisions:
-//! * One mutex around the engine serialises every call; the store commit happens while it is
-//!   held, so commits are applied in the order the engine produced them.
+//! * One mutex around the engine serialises every call. A step's change set is queued under
+//!   it, so the queue holds changes in the order the engine produced them.
+//! * Group commit: one caller at a time writes *everything* queued so far as one store commit,
+//!   outside the engine mutex. Steps queued while a commit is in flight (other runners'
+//!   polls and results) share the next commit, so concurrent callers pay for one `fsync`
+//!   instead of one each, and the engine is not blocked while the disk flushes.
 //! * Every call first brings the engine to `clock.now()` (a lapsed lease is applied before a
-//!   late SetTaskStatus is judged), then commits the step's change set, and only then returns
-//!   a task, acknowledges a result or releases action events (write-ahead, see `store.rs`).
+//!   late SetTaskStatus is judged), then waits until its step's changes — and every change
+//!   queued before them — are committed, and only then returns a task, acknowledges a result
+//!   or releases action events (write-ahead, see `store.rs`). Readers (`inspect`) may see a
+//!   step whose commit is still in flight.
 //! * A commit that fails keeps its changes pending: they are resubmitted with the next commit
 //!   (later records of the same id win), and the failing call returns
 //!   [`EngineError::Store`](crate::EngineError::Store). A task whose commit failed is not handed out; its attempt stays
@@ -16,6 +22,7 @@
 //!   (e.g. [`Scheduler::run_until_settled`] or a server's background loop) for timers to fire.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -30,16 +37,55 @@ use crate::store::{ChangeSet, InstanceRecord, PipelineRecord, Store};
 
 struct Inner {
     engine: Engine,
-    /// Changes whose commit failed, to be resubmitted first.
-    unsaved: ChangeSet,
-    /// Action events of committed steps, waiting for the driver's caller.
-    actions: Vec<ActionEvent>,
-    resources: Vec<ResourceEvent>,
+    /// Changes taken from the engine and not committed yet, oldest first (a failed commit's
+    /// changes come back to the front, to be resubmitted first).
+    pending: ChangeSet,
+    /// How many steps have queued changes: each such step's sequence number.
+    queued: u64,
+    /// Action events with their step's sequence number, released once it is committed.
+    actions: Vec<(u64, ActionEvent)>,
+    resources: Vec<(u64, ResourceEvent)>,
+}
+
+impl Inner {
+    /// Queues what the step just taken changed, and returns the sequence number that must be
+    /// committed before the step's caller may act: its own, or when it changed nothing the
+    /// last queued one (what the step saw may rest on those changes).
+    fn queue(&mut self) -> u64 {
+        let changes = self.engine.take_changes();
+        let actions = self.engine.take_action_events();
+        let resources = self.engine.take_resource_events();
+        if !changes.is_empty() || !actions.is_empty() || !resources.is_empty() {
+            self.queued += 1;
+            let seq = self.queued;
+            append(&mut self.pending, changes);
+            self.actions.extend(actions.into_iter().map(|a| (seq, a)));
+            self.resources
+                .extend(resources.into_iter().map(|r| (seq, r)));
+        }
+        self.queued
+    }
+}
+
+fn append(to: &mut ChangeSet, changes: ChangeSet) {
+    to.pipelines.extend(changes.pipelines);
+    to.instances.extend(changes.instances);
+    to.attempts.extend(changes.attempts);
+}
+
+/// Removes and returns the events of committed steps (sequence numbers up to `committed`).
+fn take_committed<T>(queue: &mut Vec<(u64, T)>, committed: u64) -> Vec<T> {
+    let end = queue.partition_point(|(seq, _)| *seq <= committed);
+    queue.drain(..end).map(|(_, event)| event).collect()
 }
 
 /// One pipeline's engine, store and clock.
 pub struct Scheduler {
     inner: Mutex<Inner>,
+    /// Held by the one caller writing queued changes to the store.
+    writer: Mutex<()>,
+    /// The sequence number of the last step whose changes are committed.
+    committed: AtomicU64,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     changed: Notify,
@@ -48,7 +94,7 @@ pub struct Scheduler {
 
 /// Called with every change set after the store has accepted it, in commit order. Observers
 /// see exactly what became durable (the CLI writes attempt transitions to per-attempt event
-/// logs); they must be quick, as they run while the engine is locked.
+/// logs); they must be quick, as the next commit waits for them.
 pub type CommitObserver = Box<dyn Fn(&ChangeSet) + Send + Sync>;
 
 impl std::fmt::Debug for Scheduler {
@@ -76,6 +122,20 @@ impl Scheduler {
         plan: Plan,
         options: EngineOptions,
     ) -> EngineResult<Scheduler> {
+        Scheduler::open_observed(store, clock, pipeline_id, plan, options, None).await
+    }
+
+    /// Like [`open_with`](Self::open_with), with a commit observer that also sees the first
+    /// commit: what restoring changed (a RUNNING attempt of the previous process that became
+    /// a lost lease), which [`set_commit_observer`](Self::set_commit_observer) comes too late for.
+    pub async fn open_observed(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        pipeline_id: &str,
+        plan: Plan,
+        options: EngineOptions,
+        observer: Option<CommitObserver>,
+    ) -> EngineResult<Scheduler> {
         let now = clock.now();
         let engine = match store.pipeline(pipeline_id).await? {
             Some(record) => {
@@ -88,42 +148,56 @@ impl Scheduler {
         let scheduler = Scheduler {
             inner: Mutex::new(Inner {
                 engine,
-                unsaved: ChangeSet::default(),
+                pending: ChangeSet::default(),
+                queued: 0,
                 actions: Vec::new(),
                 resources: Vec::new(),
             }),
+            writer: Mutex::new(()),
+            committed: AtomicU64::new(0),
             store,
             clock,
             changed: Notify::new(),
-            observer: std::sync::Mutex::new(None),
+            observer: std::sync::Mutex::new(observer),
         };
-        {
-            let mut inner = scheduler.inner.lock().await;
-            scheduler.commit(&mut inner).await?;
-        }
+        let seq = scheduler.inner.lock().await.queue();
+        scheduler.flush(seq).await?;
         Ok(scheduler)
     }
 
-    /// Runs `f` on the engine at the clock's time, commits, and wakes waiting pollers.
+    /// Runs `f` on the engine at the clock's time, wakes waiting pollers, and returns once the
+    /// step's changes are committed.
+    ///
+    /// Pollers are woken before the commit: a task they take is handed out only after their
+    /// own step, which comes later in the queue, is committed, and their step can share this
+    /// step's commit.
     async fn step<R>(&self, f: impl FnOnce(&mut Engine, NaiveDateTime) -> R) -> EngineResult<R> {
-        let mut inner = self.inner.lock().await;
-        let now = self.clock.now();
-        let out = f(&mut inner.engine, now);
-        let committed = self.commit(&mut inner).await;
-        drop(inner);
+        let (out, seq) = {
+            let mut inner = self.inner.lock().await;
+            let now = self.clock.now();
+            let out = f(&mut inner.engine, now);
+            (out, inner.queue())
+        };
         self.changed.notify_waiters();
-        committed.map(|()| out)
+        self.flush(seq).await.map(|()| out)
     }
 
-    async fn commit(&self, inner: &mut Inner) -> EngineResult<()> {
-        let fresh = inner.engine.take_changes();
-        let mut changes = std::mem::take(&mut inner.unsaved);
-        changes.pipelines.extend(fresh.pipelines);
-        changes.instances.extend(fresh.instances);
-        changes.attempts.extend(fresh.attempts);
+    /// Returns once the changes of every step up to `seq` are committed, committing
+    /// everything queued so far unless another caller's commit already covered `seq`.
+    async fn flush(&self, seq: u64) -> EngineResult<()> {
+        let _writer = self.writer.lock().await;
+        if self.committed.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let (changes, last) = {
+            let mut inner = self.inner.lock().await;
+            (std::mem::take(&mut inner.pending), inner.queued)
+        };
         if !changes.is_empty() {
             if let Err(error) = self.store.commit(&changes).await {
-                inner.unsaved = changes;
+                let mut inner = self.inner.lock().await;
+                let newer = std::mem::replace(&mut inner.pending, changes);
+                append(&mut inner.pending, newer);
                 return Err(error.into());
             }
             if let Some(observe) = self
@@ -135,10 +209,7 @@ impl Scheduler {
                 observe(&changes);
             }
         }
-        let actions = inner.engine.take_action_events();
-        inner.actions.extend(actions);
-        let resources = inner.engine.take_resource_events();
-        inner.resources.extend(resources);
+        self.committed.store(last, Ordering::Release);
         Ok(())
     }
 
@@ -166,13 +237,17 @@ impl Scheduler {
             let notified = self.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let task = {
+            let (task, seq, changed) = {
                 let mut inner = self.inner.lock().await;
                 let now = self.clock.now();
+                let before = inner.queued;
                 let task = inner.engine.poll_task(worker_group, hostname, now);
-                self.commit(&mut inner).await?;
-                task
+                let seq = inner.queue();
+                (task, seq, seq != before)
             };
+            if task.is_some() || changed {
+                self.flush(seq).await?;
+            }
             if task.is_some() {
                 return Ok(task);
             }
@@ -216,6 +291,16 @@ impl Scheduler {
             .await?
     }
 
+    /// Changes the pipeline record through the engine (see
+    /// [`Engine::update_pipeline_record`]) and commits it.
+    pub async fn update_pipeline_record(
+        &self,
+        f: impl FnOnce(&mut PipelineRecord) + Send,
+    ) -> EngineResult<()> {
+        self.step(|engine, _now| engine.update_pipeline_record(f))
+            .await
+    }
+
     /// Completes at the next step that changes anything (a runner's report, a tick, a
     /// command); drivers use it to refresh without polling.
     pub async fn changed(&self) {
@@ -224,12 +309,14 @@ impl Scheduler {
 
     /// Action events of committed steps, oldest first.
     pub async fn take_action_events(&self) -> Vec<ActionEvent> {
-        std::mem::take(&mut self.inner.lock().await.actions)
+        let mut inner = self.inner.lock().await;
+        take_committed(&mut inner.actions, self.committed.load(Ordering::Acquire))
     }
 
     /// Resource events of committed steps, oldest first.
     pub async fn take_resource_events(&self) -> Vec<ResourceEvent> {
-        std::mem::take(&mut self.inner.lock().await.resources)
+        let mut inner = self.inner.lock().await;
+        take_committed(&mut inner.resources, self.committed.load(Ordering::Acquire))
     }
 
     /// Reads the engine (for the CLI and the API).

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod file;
+pub mod ops;
 pub mod period;
 pub mod time;
 

@@ -171,14 +171,25 @@ impl Runner {
             path: logs.clone(),
             source,
         })?;
+        // Commands run in their attempt directory, so every path handed to them (staging
+        // directories, script copies, object-store paths) must not depend on the runner's own
+        // working directory.
+        let data_dir =
+            std::path::absolute(&options.data_dir).map_err(|source| RunnerError::DataDir {
+                path: options.data_dir.clone(),
+                source,
+            })?;
 
         let shared = Arc::new(Shared {
             source: Arc::clone(&self.source),
             catalog: self.catalog.clone(),
             settings: Arc::new(RunnerSettings {
-                data_dir: options.data_dir.clone(),
+                data_dir: data_dir.clone(),
             }),
-            options: self.options.clone(),
+            options: RunnerOptions {
+                data_dir,
+                ..self.options.clone()
+            },
         });
         let stop_polling = shutdown.child_token();
         let heartbeat = (!options.heartbeat_interval.is_zero())

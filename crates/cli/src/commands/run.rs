@@ -4,6 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
@@ -61,6 +62,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     runtime.block_on(async {
         let store_path = args.data_dir.join(STATE_FILE);
         let store = SqliteStore::open(&store_path).await?;
+        // Held until the process ends; released by the kernel even after `kill -9`.
+        let _lock = match lock_pipeline(&args.data_dir, &pipeline_id)? {
+            Ok(lock) => lock,
+            Err(holder) => {
+                eprintln!(
+                    "sluice: {} is already running in {} (pipeline {pipeline_id}{holder}); \
+                     wait for it to end or stop it first",
+                    args.file.display(),
+                    args.data_dir.display(),
+                );
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        };
         if args.fresh {
             store.delete_pipeline(&pipeline_id).await?;
             let logs = args.data_dir.join("logs").join(&pipeline_id);
@@ -70,7 +84,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             }
         }
         let shutdown = CancellationToken::new();
-        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        let signal = Arc::new(AtomicU8::new(0));
+        tokio::spawn(cancel_on_signal(shutdown.clone(), signal.clone()));
         let config = LocalRunConfig {
             pipeline_id: pipeline_id.clone(),
             definition: input.definition,
@@ -101,11 +116,18 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
                     OutputFormat::Json => print_json(&report)?,
                     OutputFormat::Text => print_text(&report, args),
                 }
-                Ok(if report.failed() {
-                    ExitCode::from(EXIT_INVALID)
+                if report.failed() {
+                    Ok(ExitCode::from(EXIT_INVALID))
+                } else if report.interrupted && !args.follow {
+                    // Not finished, not failed: say so, and exit as a signalled process does.
+                    eprintln!(
+                        "sluice: interrupted before everything due had finished; run the same \
+                         command again to resume"
+                    );
+                    Ok(ExitCode::from(128 + signal.load(Ordering::SeqCst)))
                 } else {
-                    ExitCode::SUCCESS
-                })
+                    Ok(ExitCode::SUCCESS)
+                }
             }
             Err(error @ LocalRunError::DefinitionChanged { .. }) => {
                 eprintln!("sluice: {error}");
@@ -116,7 +138,55 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     })
 }
 
-async fn cancel_on_signal(shutdown: CancellationToken) {
+/// Takes `<data-dir>/locks/<pipeline>.lock` so that only one process runs a pipeline at a
+/// time: a second one would restore the first one's running attempts as lost leases and run
+/// them again. `Ok(Err(holder))` when another process holds it (`holder` names its pid).
+fn lock_pipeline(
+    data_dir: &std::path::Path,
+    pipeline_id: &str,
+) -> Result<std::result::Result<std::fs::File, String>> {
+    use std::io::{Read, Seek};
+    let dir = data_dir.join("locks");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(format!("{pipeline_id}.lock"));
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            file.rewind()?;
+            write!(file, "{}", std::process::id())?;
+            Ok(Ok(file))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            Ok(Err(if pid.is_empty() {
+                String::new()
+            } else {
+                format!(", process {pid}")
+            }))
+        }
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
+/// SIGINT's number, the conventional exit status of an interrupted command being 128 + it.
+const SIGINT: u8 = 2;
+/// SIGTERM's number.
+#[cfg(unix)]
+const SIGTERM: u8 = 15;
+
+/// Cancels `shutdown` on SIGINT or SIGTERM, recording which one in `signal`.
+async fn cancel_on_signal(shutdown: CancellationToken, signal: Arc<AtomicU8>) {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -125,17 +195,22 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
                 Ok(term) => term,
                 Err(_) => {
                     let _ = interrupt.await;
+                    signal.store(SIGINT, Ordering::SeqCst);
                     shutdown.cancel();
                     return;
                 }
             };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = term.recv() => {}
-        }
+        let received = tokio::select! {
+            _ = interrupt => SIGINT,
+            _ = term.recv() => SIGTERM,
+        };
+        signal.store(received, Ordering::SeqCst);
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
+    {
+        let _ = interrupt.await;
+        signal.store(SIGINT, Ordering::SeqCst);
+    }
     shutdown.cancel();
 }
 

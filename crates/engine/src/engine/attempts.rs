@@ -58,7 +58,7 @@ impl Engine {
             reported: false,
             cancel_requested: false,
             result: None,
-            fields: Default::default(),
+            fields: self.version_fields(),
             queue_seq: None,
             dirty: false,
         });

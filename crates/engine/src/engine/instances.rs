@@ -109,7 +109,9 @@ impl Engine {
             (interval.start, interval.end, self.due_of(c, &interval))
         };
         let id = ids::instance_id(&self.plan.components[c].id, start);
-        let i = self.insert_instance(Inst::new(id, c, Slot::Run(k), start, end, due), at);
+        let mut inst = Inst::new(id, c, Slot::Run(k), start, end, due);
+        inst.fields = self.version_fields();
+        let i = self.insert_instance(inst, at);
         self.comps[c].slots.insert(k, i);
         self.comps[c].instances.push(i);
         self.arm_instance_timers(i);

@@ -9,7 +9,7 @@ use sluice_model::Status;
 
 use super::Engine;
 use super::state::{AttIdx, InstIdx, keys};
-use crate::store::{AttemptRecord, ChangeSet, InstanceRecord};
+use crate::store::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord};
 
 impl Engine {
     /// Every record changed since the previous call. The driver commits the result before
@@ -34,6 +34,32 @@ impl Engine {
             changes.attempts.push(self.attempt_record(a));
         }
         changes
+    }
+
+    /// Changes the pipeline record the engine holds (a new latest definition, tags, …) and
+    /// marks it for the next change set, whose commit bumps `version` as for any engine write.
+    /// The API server writes an active pipeline's record only this way, because the engine's
+    /// copy is the one that reaches the store. `pipeline_id` and `version` stay the engine's;
+    /// `f` must leave the engine-owned parts (`state`, `@firstActivationTime`,
+    /// `@pausedComponents`, …) alone.
+    pub fn update_pipeline_record(&mut self, f: impl FnOnce(&mut PipelineRecord)) {
+        let (pipeline_id, version) = (self.record.pipeline_id.clone(), self.record.version);
+        f(&mut self.record);
+        self.record.pipeline_id = pipeline_id;
+        self.record.version = version;
+        self.mark_pipeline();
+    }
+
+    /// The runtime fields a new instance or attempt starts with: the pipeline's current
+    /// `@version`, when it has one, so that the object keeps naming the definition version it
+    /// was created under after later activations change the definition.
+    pub(super) fn version_fields(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        self.record
+            .fields
+            .get(keys::VERSION)
+            .map(|v| (keys::VERSION.to_owned(), vec![v.clone()]))
+            .into_iter()
+            .collect()
     }
 
     /// Whether [`take_changes`](Self::take_changes) would return anything.

@@ -196,6 +196,7 @@ impl Engine {
                 None => {
                     let mut inst =
                         super::state::Inst::new(id, p, Slot::Check { owner: i }, start, end, at);
+                    inst.fields = self.version_fields();
                     inst.set_field(keys::NODE, self.insts[i].id.clone());
                     let k = self.insert_instance(inst, at);
                     self.comps[p].instances.push(k);

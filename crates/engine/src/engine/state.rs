@@ -43,6 +43,10 @@ pub mod keys {
     pub const FIRST_ACTIVATION_TIME: &str = "@firstActivationTime";
     pub const LAST_ACTIVATION_TIME: &str = "@lastActivationTime";
     pub const LAST_DEACTIVATED_TIME: &str = "@lastDeactivatedTime";
+    /// Pipeline field: the version of the active definition (set by the API server). Each
+    /// instance and attempt records the value it had when it was created — the definition
+    /// version it belongs to. Absent on records from before versions were recorded.
+    pub const VERSION: &str = "@version";
 }
 
 /// Which run of its component an instance is.

@@ -5,7 +5,8 @@
 //!   which becomes a reference to the component, as in AWS's example), with `#{...}`
 //!   evaluated for this attempt, followed by the runtime fields of AWS's PollForTask example
 //!   (`@componentParent`, `@instanceParent`, `@scheduledStartTime`, `@scheduledEndTime`,
-//!   `@status`, `@sphere` = ATTEMPT, `@pipelineId`, `@actualStartTime`, `@version`,
+//!   `@status`, `@sphere` = ATTEMPT, `@pipelineId`, `@actualStartTime`, `@version` (the
+//!   definition version the attempt was created under, 1 when not recorded),
 //!   `@activeInstances`) and `hostname`. A precondition check also has `node`, a reference to
 //!   the instance it checks, whose object is included under that instance id.
 //! * Every object reachable by reference (inputs, outputs, their formats and databases,
@@ -26,7 +27,7 @@ use sluice_model::time::format_datetime;
 use sluice_model::{Field, FieldValue, PipelineObject, TaskObject};
 
 use super::Engine;
-use super::state::{AttIdx, InstIdx, Slot};
+use super::state::{AttIdx, InstIdx, Slot, keys};
 use crate::plan::{Component, ComponentIdx};
 
 /// A view of a [`DefinitionContext`] evaluating for another object.
@@ -71,6 +72,11 @@ impl Engine {
         let ctx = needs.then(|| self.context(a, &refs, now));
         let ctx = ctx.as_ref();
         let pipeline_id = self.record.pipeline_id.as_str();
+        let version = self.atts[a]
+            .fields
+            .get(keys::VERSION)
+            .and_then(|v| v.first())
+            .map_or("1", String::as_str);
 
         let mut objects = BTreeMap::new();
         let mut fields = Vec::with_capacity(comp.fields.len() + 14);
@@ -85,7 +91,7 @@ impl Engine {
             Field::string("@actualStartTime", format_datetime(now)),
             Field::string("@status", "RUNNING"),
             Field::string("@sphere", "ATTEMPT"),
-            Field::string("@version", "1"),
+            Field::string("@version", version),
             Field::string("@pipelineId", pipeline_id),
             Field::string("hostname", hostname),
         ]);

@@ -1,0 +1,31 @@
+//! Who is calling: the seam between the protocol layer and the SigV4 verifier of
+//! [`crate::auth`]. The router authenticates every request before dispatching it; the
+//! principal's account scopes everything the request can see or touch.
+
+use chrono::Utc;
+
+use crate::auth::{self, AuthError, CredentialStore, Principal, SignedRequest};
+use crate::error::ApiError;
+
+/// Authenticates a request as received. The production implementation is the SigV4 verifier
+/// over a [`CredentialStore`]; the trait lets embedders put another scheme in front.
+pub trait Authenticator: Send + Sync + 'static {
+    fn authenticate(&self, request: &SignedRequest<'_>) -> Result<Principal, AuthError>;
+}
+
+impl Authenticator for CredentialStore {
+    fn authenticate(&self, request: &SignedRequest<'_>) -> Result<Principal, AuthError> {
+        // Signatures are judged against the wall clock, whatever clock drives the engine.
+        auth::verify(request, self, Utc::now())
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        ApiError::Auth {
+            aws_type: error.aws_type().to_owned(),
+            status: error.http_status(),
+            message: error.message().to_owned(),
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! The AWS JSON 1.1 protocol: one route, `POST /`, the operation named by
+//! `X-Amz-Target: DataPipeline.<Operation>`, JSON in and out.
+//!
+//! Each request goes through, in order: method and path (`UnknownOperationException`),
+//! content type (`application/x-amz-json-1.1`; 1.0 and `application/json` are tolerated, as is
+//! none), the body limit (`RequestEntityTooLargeException`), authentication (every request, so
+//! an unauthenticated caller learns nothing, not even which operations exist), the target
+//! (`DataPipeline.` or the 2012 `DataPipeline_20121129.` prefix), decoding (an empty body is
+//! `{}`), the model's constraints, and the operation. Every response, error or not, carries
+//! `Content-Type: application/x-amz-json-1.1` and a UUID-shaped `x-amzn-RequestId`; errors
+//! also `x-amzn-ErrorType`, as AWS sends it.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+use sluice_model::ops::Operation;
+
+use crate::auth::{self, Principal, SignedRequest};
+use crate::authn::Authenticator;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::new_request_id;
+use crate::service::Service;
+use crate::validate::Validate;
+
+/// The response content type.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// The request-id response header.
+pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
+
+/// Protocol settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// Largest request body accepted, in bytes (EvaluateExpression alone may carry 20 MiB).
+    pub body_limit: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            body_limit: 32 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    service: Arc<Service>,
+    authenticator: Arc<dyn Authenticator>,
+    config: ApiConfig,
+}
+
+/// The API as an axum router (every path and method is handled, most of them with an error).
+pub fn router(
+    service: Arc<Service>,
+    authenticator: Arc<dyn Authenticator>,
+    config: ApiConfig,
+) -> Router {
+    Router::new().fallback(handle).with_state(AppState {
+        service,
+        authenticator,
+        config,
+    })
+}
+
+async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    let request_id = new_request_id();
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let outcome = process(&state, &parts.method, &parts.uri, &parts.headers, body).await;
+    let elapsed_ms = started.elapsed().as_millis();
+    let (status, body, error_type) = match outcome {
+        Ok((operation, account, body)) => {
+            tracing::debug!(request_id, operation = %operation, account, elapsed_ms, "ok");
+            (StatusCode::OK, body, None)
+        }
+        Err((operation, error)) => {
+            let operation = operation.map_or("-", Operation::name);
+            if error.status().is_server_error() {
+                tracing::warn!(
+                    request_id,
+                    operation,
+                    elapsed_ms,
+                    error = error.aws_type(),
+                    "{}",
+                    error.message()
+                );
+            } else {
+                tracing::debug!(
+                    request_id,
+                    operation,
+                    elapsed_ms,
+                    error = error.aws_type(),
+                    "{}",
+                    error.message()
+                );
+            }
+            (
+                error.status(),
+                error.body(),
+                Some(error.aws_type().to_owned()),
+            )
+        }
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(REQUEST_ID_HEADER, value);
+    }
+    if let Some(value) = error_type.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        headers.insert("x-amzn-ErrorType", value);
+    }
+    response
+}
+
+type Failure = (Option<Operation>, ApiError);
+
+async fn process(
+    state: &AppState,
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Operation, String, Vec<u8>), Failure> {
+    let fail = |error: ApiError| (None, error);
+    if uri.path() != "/" || method != Method::POST {
+        return Err(fail(ApiError::UnknownOperation(format!(
+            "{method} {} is not an operation: the Data Pipeline API is POST / with an \
+             X-Amz-Target header",
+            uri.path()
+        ))));
+    }
+    check_content_type(headers).map_err(fail)?;
+    let body = read_body(headers, body, state.config.body_limit)
+        .await
+        .map_err(fail)?;
+    let header_pairs = auth::header_pairs(headers);
+    let signed = SignedRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &header_pairs,
+        body: &body,
+    };
+    let principal = state
+        .authenticator
+        .authenticate(&signed)
+        .map_err(|e| fail(e.into()))?;
+    let operation = target(headers).map_err(fail)?;
+    match dispatch(&state.service, operation, &principal, &body).await {
+        Ok(out) => Ok((operation, principal.account_id, out)),
+        Err(error) => Err((Some(operation), error)),
+    }
+}
+
+fn check_content_type(headers: &HeaderMap) -> ApiResult<()> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or_default();
+    let essence = text.split(';').next().unwrap_or_default().trim();
+    let accepted = [
+        "application/x-amz-json-1.1",
+        "application/x-amz-json-1.0",
+        "application/json",
+    ];
+    if accepted.iter().any(|a| essence.eq_ignore_ascii_case(a)) {
+        Ok(())
+    } else {
+        Err(ApiError::Serialization(format!(
+            "Content-Type '{text}' is not supported: send {CONTENT_TYPE}"
+        )))
+    }
+}
+
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Vec<u8>> {
+    let too_large = || {
+        ApiError::PayloadTooLarge(format!(
+            "The request body is larger than the limit of {limit} bytes"
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map(|bytes| bytes.to_vec())
+        .map_err(|_| too_large())
+}
+
+/// The operation named by `X-Amz-Target`.
+fn target(headers: &HeaderMap) -> ApiResult<Operation> {
+    let Some(value) = headers.get("x-amz-target") else {
+        return Err(ApiError::UnknownOperation(
+            "Missing X-Amz-Target header: name the operation as DataPipeline.<Operation>".into(),
+        ));
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    text.strip_prefix("DataPipeline.")
+        .or_else(|| text.strip_prefix("DataPipeline_20121129."))
+        .and_then(Operation::from_name)
+        .ok_or_else(|| ApiError::UnknownOperation(format!("Unknown operation: {text}")))
+}
+
+/// Decodes a request body; see [`crate::error`] for which failure is which error.
+fn decode<I: DeserializeOwned>(body: &[u8]) -> ApiResult<I> {
+    let body: &[u8] = match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => b"{}",
+        Some(b'{') => body,
+        // serde would read a struct from an array too; the protocol only has objects.
+        Some(_) => {
+            return Err(ApiError::Serialization(
+                "The request body must be a JSON object".into(),
+            ));
+        }
+    };
+    serde_json::from_slice(body).map_err(|error| {
+        let message = error.to_string();
+        match error.classify() {
+            Category::Data if !message.starts_with("invalid type") => {
+                ApiError::InvalidRequest(message)
+            }
+            Category::Data => ApiError::Serialization(message),
+            Category::Syntax | Category::Eof | Category::Io => {
+                ApiError::Serialization(format!("The request body is not valid JSON: {message}"))
+            }
+        }
+    })
+}
+
+async fn run<I, O, F, Fut>(body: &[u8], f: F) -> ApiResult<Vec<u8>>
+where
+    I: DeserializeOwned + Validate,
+    O: Serialize,
+    F: FnOnce(I) -> Fut,
+    Fut: Future<Output = ApiResult<O>>,
+{
+    let input: I = decode(body)?;
+    input.validate()?;
+    let output = f(input).await?;
+    serde_json::to_vec(&output).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+async fn dispatch(
+    service: &Service,
+    operation: Operation,
+    principal: &Principal,
+    body: &[u8],
+) -> ApiResult<Vec<u8>> {
+    use Operation as Op;
+    macro_rules! call {
+        ($method:ident) => {
+            run(body, |input| service.$method(principal, input)).await
+        };
+    }
+    match operation {
+        Op::ActivatePipeline => call!(activate_pipeline),
+        Op::AddTags => call!(add_tags),
+        Op::CreatePipeline => call!(create_pipeline),
+        Op::DeactivatePipeline => call!(deactivate_pipeline),
+        Op::DeletePipeline => call!(delete_pipeline),
+        Op::DescribeObjects => call!(describe_objects),
+        Op::DescribePipelines => call!(describe_pipelines),
+        Op::EvaluateExpression => call!(evaluate_expression),
+        Op::GetPipelineDefinition => call!(get_pipeline_definition),
+        Op::ListPipelines => call!(list_pipelines),
+        Op::PollForTask => call!(poll_for_task),
+        Op::PutPipelineDefinition => call!(put_pipeline_definition),
+        Op::QueryObjects => call!(query_objects),
+        Op::RemoveTags => call!(remove_tags),
+        Op::ReportTaskProgress => call!(report_task_progress),
+        Op::ReportTaskRunnerHeartbeat => call!(report_task_runner_heartbeat),
+        Op::SetStatus => call!(set_status),
+        Op::SetTaskStatus => call!(set_task_status),
+        Op::ValidatePipelineDefinition => call!(validate_pipeline_definition),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_model::ops::{CreatePipelineInput, SetTaskStatusInput};
+
+    #[test]
+    fn decoding_failures_are_classified() {
+        let syntax = decode::<CreatePipelineInput>(b"{not json").unwrap_err();
+        assert_eq!(syntax.aws_type(), "SerializationException");
+        let wrong_type =
+            decode::<CreatePipelineInput>(br#"{"name": 1, "uniqueId": "u"}"#).unwrap_err();
+        assert_eq!(wrong_type.aws_type(), "SerializationException");
+        let missing = decode::<CreatePipelineInput>(br#"{"name": "n"}"#).unwrap_err();
+        assert_eq!(missing.aws_type(), "InvalidRequestException");
+        assert!(
+            missing.message().contains("uniqueId"),
+            "{}",
+            missing.message()
+        );
+        let bad_enum =
+            decode::<SetTaskStatusInput>(br#"{"taskId": "t", "taskStatus": "DONE"}"#).unwrap_err();
+        assert_eq!(bad_enum.aws_type(), "InvalidRequestException");
+        let empty = decode::<sluice_model::ops::ListPipelinesInput>(b"").unwrap();
+        assert_eq!(empty.marker, None);
+    }
+
+    #[test]
+    fn targets_take_both_prefixes() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-amz-target",
+            HeaderValue::from_static("DataPipeline.ListPipelines"),
+        );
+        assert_eq!(target(&headers).unwrap(), Operation::ListPipelines);
+        headers.insert(
+            "x-amz-target",
+            HeaderValue::from_static("DataPipeline_20121129.ActivatePipeline"),
+        );
+        assert_eq!(target(&headers).unwrap(), Operation::ActivatePipeline);
+        headers.insert(
+            "x-amz-target",
+            HeaderValue::from_static("DataPipeline.Nope"),
+        );
+        assert_eq!(
+            target(&headers).unwrap_err().aws_type(),
+            "UnknownOperationException"
+        );
+        assert_eq!(
+            target(&HeaderMap::new()).unwrap_err().aws_type(),
+            "UnknownOperationException"
+        );
+    }
+}

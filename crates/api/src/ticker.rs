@@ -1,0 +1,84 @@
+//! The background loop that moves time forward for every scheduler.
+//!
+//! Engines act on time only when called. The ticker sleeps until the earliest `next_wakeup`
+//! of all schedulers (an interval falling due, a retry delay, a lease or timeout), at most one
+//! second so a clock jump or a missed signal costs little, or until some scheduler commits
+//! (its observer signals the service's `changed`), then ticks the schedulers that are due and
+//! hands their action events on. Actions are logged; delivering SnsAlarms is future work.
+
+use std::time::Duration;
+
+use sluice_engine::{ActionTrigger, ResourceAction};
+use tokio_util::sync::CancellationToken;
+
+use crate::service::Service;
+
+/// Longest sleep between two rounds.
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+/// Shortest sleep, so a wakeup that stays due (a store refusing every commit) cannot spin.
+const MIN_SLEEP: Duration = Duration::from_millis(10);
+
+impl Service {
+    /// Ticks every scheduler whose next wakeup has come, and drains action and resource
+    /// events. Returns the earliest next wakeup of any scheduler.
+    pub async fn tick_due(&self) -> Option<chrono::NaiveDateTime> {
+        let mut earliest: Option<chrono::NaiveDateTime> = None;
+        for (pipeline_id, scheduler) in self.schedulers() {
+            let now = self.clock.now();
+            let due = scheduler
+                .inspect(|engine| engine.next_wakeup())
+                .await
+                .is_some_and(|at| at <= now);
+            if due && let Err(error) = scheduler.tick().await {
+                tracing::warn!(pipeline = %pipeline_id, "tick failed: {error}");
+            }
+            for event in scheduler.take_action_events().await {
+                let trigger = match event.event {
+                    ActionTrigger::Success => "onSuccess",
+                    ActionTrigger::Fail => "onFail",
+                    ActionTrigger::Late => "onLateAction",
+                };
+                tracing::info!(
+                    pipeline = %pipeline_id,
+                    action = %event.action_id,
+                    action_type = %event.action_type,
+                    instance = %event.node_instance_id,
+                    trigger,
+                    "action fired (delivery of {} is not implemented yet)",
+                    event.action_type
+                );
+            }
+            for event in scheduler.take_resource_events().await {
+                let action = match event.action {
+                    ResourceAction::Provision => "provision",
+                    ResourceAction::Release => "release",
+                };
+                tracing::debug!(pipeline = %pipeline_id, resource = %event.resource_instance_id, action, "resource event");
+            }
+            if let Some(at) = scheduler.inspect(|engine| engine.next_wakeup()).await {
+                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+            }
+        }
+        earliest
+    }
+
+    /// Runs the ticker until `shutdown`.
+    pub async fn run_ticker(&self, shutdown: CancellationToken) {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let next = self.tick_due().await;
+            self.prune_task_routes();
+            let wait = next
+                .map(|at| (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO))
+                .unwrap_or(MAX_SLEEP)
+                .clamp(MIN_SLEEP, MAX_SLEEP);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = &mut notified => {}
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+}

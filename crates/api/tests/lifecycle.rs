@@ -1,0 +1,632 @@
+//! A pipeline's life through the API: activation, the task protocol, objects and queries,
+//! operator controls, expressions, deactivation, deletion, and a server restart.
+
+mod common;
+
+use common::{ALICE, Api, HOURLY, ONDEMAND, field, quick, quick_options, redacted, strings};
+use serde_json::{Value, json};
+use sluice_api::{ApiConfig, ServiceOptions};
+
+fn task_id(task: &Value) -> String {
+    task["taskObject"]["taskId"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn full_life_cycle_of_an_ondemand_pipeline() {
+    let api = quick().await;
+    let id = api.create(ALICE, "life").await;
+    let put = api
+        .put(
+            ALICE,
+            &id,
+            r#"{"objects": [
+              {"id": "Default", "name": "Default", "scheduleType": "ondemand",
+               "workerGroup": "wg-1"},
+              {"id": "Run", "name": "Run", "type": "ShellCommandActivity", "command": "true"}
+            ]}"#,
+        )
+        .await;
+    assert_eq!(put["errored"], false, "{put}");
+    api.ok(ALICE, "ActivatePipeline", json!({"pipelineId": id}))
+        .await;
+
+    let task = api.poll(ALICE, "wg-1").await;
+    insta::assert_json_snapshot!("poll_for_task", redacted(task.clone()));
+    let task_id = task_id(&task);
+    let progress = api
+        .ok(
+            ALICE,
+            "ReportTaskProgress",
+            json!({"taskId": task_id, "fields": [{"key": "percentComplete", "stringValue": "50"}]}),
+        )
+        .await;
+    assert_eq!(progress, json!({"canceled": false}));
+    let heartbeat = api
+        .ok(
+            ALICE,
+            "ReportTaskRunnerHeartbeat",
+            json!({"taskrunnerId": "runner-1", "workerGroup": "wg-1", "hostname": "test-host"}),
+        )
+        .await;
+    assert_eq!(heartbeat, json!({"terminate": false}));
+    assert_eq!(api.service.task_runners()[0].taskrunner_id, "runner-1");
+    let done = api
+        .ok(
+            ALICE,
+            "SetTaskStatus",
+            json!({"taskId": task_id, "taskStatus": "FINISHED"}),
+        )
+        .await;
+    assert_eq!(done, json!({}));
+
+    let finished = api
+        .query(
+            ALICE,
+            &id,
+            "INSTANCE",
+            json!({"selectors": [{"fieldName": "@status",
+                                  "operator": {"type": "EQ", "values": ["FINISHED"]}}]}),
+        )
+        .await;
+    assert_eq!(finished, ["@Run_2026-01-01T00:00:00"]);
+    let attempt = task["taskObject"]["attemptId"].as_str().unwrap();
+    let objects = api
+        .ok(
+            ALICE,
+            "DescribeObjects",
+            json!({"pipelineId": id, "objectIds": ["Run", finished[0], attempt]}),
+        )
+        .await;
+    insta::assert_json_snapshot!("describe_objects_all_spheres", redacted(objects.clone()));
+    let attempt_object = &objects["pipelineObjects"][2];
+    assert_eq!(
+        field(attempt_object, "percentComplete").as_deref(),
+        Some("50")
+    );
+    assert!(
+        !objects.to_string().contains(&task_id),
+        "task ids are never shown"
+    );
+
+    let deactivated = api
+        .ok(ALICE, "DeactivatePipeline", json!({"pipelineId": id}))
+        .await;
+    assert_eq!(deactivated, json!({}));
+    let described = api
+        .ok(ALICE, "DescribePipelines", json!({"pipelineIds": [id]}))
+        .await;
+    assert_eq!(
+        field(&described["pipelineDescriptionList"][0], "@pipelineState").as_deref(),
+        Some("INACTIVE")
+    );
+    let deleted = api
+        .ok(ALICE, "DeletePipeline", json!({"pipelineId": id}))
+        .await;
+    assert_eq!(deleted, json!({}));
+    api.fails(
+        ALICE,
+        "DescribePipelines",
+        json!({"pipelineIds": [id]}),
+        "PipelineDeletedException",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn poll_for_task_waits_and_answers_empty() {
+    let api = quick().await;
+    let started = std::time::Instant::now();
+    let reply = api.poll(ALICE, "nobody-serves-this").await;
+    assert_eq!(reply, json!({}));
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    // A task that becomes ready while a poll waits is handed to it.
+    let id = api.create(ALICE, "later").await;
+    api.put(ALICE, &id, ONDEMAND).await;
+    let poller = {
+        let router = api.router.clone();
+        tokio::spawn(async move {
+            let request = common::signed_request(
+                ALICE,
+                "DataPipeline.PollForTask",
+                br#"{"workerGroup": "wg-1"}"#,
+            );
+            tower::ServiceExt::oneshot(router, request).await.unwrap()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    api.ok(ALICE, "ActivatePipeline", json!({"pipelineId": id}))
+        .await;
+    let response = poller.await.unwrap();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let task: Value = serde_json::from_slice(&body).unwrap();
+    assert!(task["taskObject"]["taskId"].is_string(), "{task}");
+    assert_eq!(
+        task["taskObject"]["objects"][task["taskObject"]["attemptId"].as_str().unwrap()]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["key"] == "hostname")
+            .unwrap()["stringValue"],
+        "unknown"
+    );
+}
+
+#[tokio::test]
+async fn bad_task_ids_are_task_not_found() {
+    let api = quick().await;
+    for (operation, body) in [
+        ("ReportTaskProgress", json!({"taskId": "task-nope"})),
+        (
+            "SetTaskStatus",
+            json!({"taskId": "task-nope", "taskStatus": "FAILED"}),
+        ),
+    ] {
+        api.fails(ALICE, operation, body, "TaskNotFoundException")
+            .await;
+    }
+    // A task whose status was set is gone.
+    let id = api.activated(ALICE, "once", ONDEMAND).await;
+    let task = api.poll(ALICE, "wg-1").await;
+    let task_id = task_id(&task);
+    let failed = json!({"taskId": task_id, "taskStatus": "FAILED",
+                        "errorId": "Boom", "errorMessage": "it broke",
+                        "errorStackTrace": "x".repeat(5000)});
+    api.ok(ALICE, "SetTaskStatus", failed.clone()).await;
+    api.fails(ALICE, "SetTaskStatus", failed, "TaskNotFoundException")
+        .await;
+    api.fails(
+        ALICE,
+        "ReportTaskProgress",
+        json!({"taskId": task_id}),
+        "TaskNotFoundException",
+    )
+    .await;
+    let instance = api.query(ALICE, &id, "INSTANCE", json!({})).await;
+    assert_eq!(
+        api.describe_field(ALICE, &id, &instance[0], "@status")
+            .await
+            .as_deref(),
+        Some("FAILED")
+    );
+    assert_eq!(
+        api.describe_field(ALICE, &id, &instance[0], "errorMessage")
+            .await
+            .as_deref(),
+        Some("it broke")
+    );
+    // Reserved error ids are refused.
+    api.ok(ALICE, "ActivatePipeline", json!({"pipelineId": id}))
+        .await;
+    let task = api.poll(ALICE, "wg-1").await;
+    api.fails(
+        ALICE,
+        "SetTaskStatus",
+        json!({"taskId": self::task_id(&task), "taskStatus": "FAILED", "errorId": "Service_Mine"}),
+        "InvalidRequestException",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_lapsed_lease_makes_the_task_id_unknown() {
+    let api = quick().await;
+    api.activated(ALICE, "lease", ONDEMAND).await;
+    let task = api.poll(ALICE, "wg-1").await;
+    // No progress report within two minutes: the lease is lost.
+    api.clock.advance(chrono::Duration::minutes(3));
+    api.service.tick_due().await;
+    api.fails(
+        ALICE,
+        "ReportTaskProgress",
+        json!({"taskId": task_id(&task)}),
+        "TaskNotFoundException",
+    )
+    .await;
+    assert_eq!(api.service.task_route_count(), 0);
+}
+
+#[tokio::test]
+async fn query_objects_filters_and_pages_in_a_stable_order() {
+    let api = quick().await;
+    let id = api.activated(ALICE, "hourly", HOURLY).await;
+    let all = api.query(ALICE, &id, "INSTANCE", json!({})).await;
+    assert_eq!(
+        all,
+        [
+            "@Step_2025-12-31T20:00:00",
+            "@Step_2025-12-31T21:00:00",
+            "@Step_2025-12-31T22:00:00",
+            "@Step_2025-12-31T23:00:00",
+            "@Step_2026-01-01T00:00:00",
+        ]
+    );
+    let between = api
+        .query(
+            ALICE,
+            &id,
+            "INSTANCE",
+            json!({"selectors": [
+                {"fieldName": "@scheduledStartTime",
+                 "operator": {"type": "BETWEEN", "values": ["2025-12-31T21:00:00", "2025-12-31T23:00:00"]}},
+                {"fieldName": "@componentParent", "operator": {"type": "REF_EQ", "values": ["Step"]}}
+            ]}),
+        )
+        .await;
+    assert_eq!(between, all[1..4]);
+    let le = api
+        .query(
+            ALICE,
+            &id,
+            "INSTANCE",
+            json!({"selectors": [{"fieldName": "@scheduledStartTime",
+                                  "operator": {"type": "LE", "values": ["2025-12-31T20:00:00"]}}]}),
+        )
+        .await;
+    assert_eq!(le, all[..1]);
+    let ge = api
+        .query(
+            ALICE,
+            &id,
+            "INSTANCE",
+            json!({"selectors": [{"fieldName": "@scheduledEndTime",
+                                  "operator": {"type": "GE", "values": ["2026-01-01T01:00:00"]}}]}),
+        )
+        .await;
+    assert_eq!(ge, all[4..]);
+    let components = api.query(ALICE, &id, "COMPONENT", json!({})).await;
+    assert_eq!(components, ["Default", "Hourly", "Step"]);
+    let waiting = api
+        .query(
+            ALICE,
+            &id,
+            "INSTANCE",
+            json!({"selectors": [{"fieldName": "@status",
+                                  "operator": {"type": "EQ", "values": ["WAITING"]}}]}),
+        )
+        .await;
+    assert_eq!(
+        waiting, all,
+        "list-runs' 'waiting' matches WAITING_FOR_RUNNER"
+    );
+
+    // Pages of two, following markers.
+    let mut paged = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let mut body = json!({"pipelineId": id, "sphere": "INSTANCE", "limit": 2});
+        if let Some(m) = &marker {
+            body["marker"] = json!(m);
+        }
+        let page = api.ok(ALICE, "QueryObjects", body).await;
+        paged.extend(strings(&page["ids"]));
+        if page["hasMoreResults"] == true {
+            marker = Some(page["marker"].as_str().unwrap().to_owned());
+        } else {
+            assert!(page.get("marker").is_none());
+            break;
+        }
+    }
+    assert_eq!(paged, all);
+
+    // Attempts exist once tasks are handed out.
+    for _ in 0..2 {
+        api.poll(ALICE, "wg-1").await;
+    }
+    // Every ready instance has an attempt waiting for a runner; two are running.
+    let attempts = api.query(ALICE, &id, "ATTEMPT", json!({})).await;
+    let expected: Vec<String> = all.iter().map(|i| format!("{i}_Attempt=1")).collect();
+    assert_eq!(attempts, expected);
+    let running = api
+        .query(
+            ALICE,
+            &id,
+            "ATTEMPT",
+            json!({"selectors": [{"fieldName": "@status",
+                                  "operator": {"type": "EQ", "values": ["RUNNING"]}}]}),
+        )
+        .await;
+    assert_eq!(running, attempts[..2]);
+
+    for bad in [
+        json!({"pipelineId": id, "sphere": "EVERYTHING"}),
+        json!({"pipelineId": id, "sphere": "INSTANCE", "limit": 0}),
+        json!({"pipelineId": id, "sphere": "INSTANCE", "query": {"selectors": [
+            {"fieldName": "@scheduledStartTime", "operator": {"type": "LE", "values": ["soon"]}}]}}),
+        json!({"pipelineId": id, "sphere": "INSTANCE", "query": {"selectors":
+            (0..11).map(|_| json!({"fieldName": "@status", "operator": {"type": "EQ", "values": ["X"]}})).collect::<Vec<_>>()}}),
+        json!({"pipelineId": id, "sphere": "INSTANCE", "query": {"selectors": [
+            {"fieldName": "@status", "operator": {"type": "LIKE", "values": ["X"]}}]}}),
+    ] {
+        api.fails(ALICE, "QueryObjects", bad, "InvalidRequestException")
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn describe_objects_pages_and_evaluates_expressions() {
+    let api = Api::with(
+        ServiceOptions {
+            describe_page_size: 2,
+            ..quick_options()
+        },
+        ApiConfig::default(),
+    )
+    .await;
+    let id = api.activated(ALICE, "describe", HOURLY).await;
+    let all = api.query(ALICE, &id, "INSTANCE", json!({})).await;
+    let mut ids: Vec<Value> = all.iter().map(|i| json!(i)).collect();
+    ids.push(json!("NoSuchObject"));
+    let mut described = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let mut body = json!({"pipelineId": id, "objectIds": ids});
+        if let Some(m) = &marker {
+            body["marker"] = json!(m);
+        }
+        let page = api.ok(ALICE, "DescribeObjects", body).await;
+        for object in page["pipelineObjects"].as_array().unwrap() {
+            described.push(object["id"].as_str().unwrap().to_owned());
+        }
+        match page["hasMoreResults"].as_bool().unwrap() {
+            true => marker = Some(page["marker"].as_str().unwrap().to_owned()),
+            false => break,
+        }
+    }
+    assert_eq!(described, all, "unknown ids are left out");
+
+    let raw = api
+        .ok(
+            ALICE,
+            "DescribeObjects",
+            json!({"pipelineId": id, "objectIds": [all[0]]}),
+        )
+        .await;
+    assert_eq!(
+        field(&raw["pipelineObjects"][0], "command").as_deref(),
+        Some("echo #{format(@scheduledStartTime, 'YYYY-MM-dd HH')}")
+    );
+    let evaluated = api
+        .ok(
+            ALICE,
+            "DescribeObjects",
+            json!({"pipelineId": id, "objectIds": [all[0], "Hourly"], "evaluateExpressions": true}),
+        )
+        .await;
+    assert_eq!(
+        field(&evaluated["pipelineObjects"][0], "command").as_deref(),
+        Some("echo 2025-12-31 20")
+    );
+    let schedule = &evaluated["pipelineObjects"][1];
+    assert_eq!(field(schedule, "@sphere").as_deref(), Some("COMPONENT"));
+    assert_eq!(field(schedule, "@status").as_deref(), Some("SCHEDULED"));
+    let too_many: Vec<String> = (0..101).map(|i| format!("o{i}")).collect();
+    api.fails(
+        ALICE,
+        "DescribeObjects",
+        json!({"pipelineId": id, "objectIds": too_many}),
+        "InvalidRequestException",
+    )
+    .await;
+    let hundred: Vec<String> = (0..100).map(|i| format!("o{i}")).collect();
+    api.ok(
+        ALICE,
+        "DescribeObjects",
+        json!({"pipelineId": id, "objectIds": hundred}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn evaluate_expression_for_components_and_instances() {
+    let api = quick().await;
+    let id = api.activated(ALICE, "eval", HOURLY).await;
+    let eval = |object: &str, expression: &str| json!({"pipelineId": id, "objectId": object, "expression": expression});
+    let reply = api
+        .ok(
+            ALICE,
+            "EvaluateExpression",
+            eval("Hourly", "Every #{period} from #{startDateTime}"),
+        )
+        .await;
+    assert_eq!(
+        reply,
+        json!({"evaluatedExpression": "Every 1 hours from 2025-12-31T20:00:00"})
+    );
+    let reply = api
+        .ok(
+            ALICE,
+            "EvaluateExpression",
+            eval(
+                "@Step_2025-12-31T22:00:00",
+                "#{@scheduledEndTime} #{@id} #{@pipelineId}",
+            ),
+        )
+        .await;
+    assert_eq!(
+        reply["evaluatedExpression"],
+        format!("2025-12-31T23:00:00 @Step_2025-12-31T22:00:00 {id}")
+    );
+    let message = api
+        .fails(
+            ALICE,
+            "EvaluateExpression",
+            eval("Step", "#{fromat(@scheduledStartTime)}"),
+            "InvalidRequestException",
+        )
+        .await;
+    assert!(message.contains("fromat"), "{message}");
+    api.fails(
+        ALICE,
+        "EvaluateExpression",
+        eval("Nothing", "#{1}"),
+        "InvalidRequestException",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn set_status_pauses_cancels_reruns_and_marks_finished() {
+    let api = quick().await;
+    let id = api.activated(ALICE, "controls", HOURLY).await;
+    let all = api.query(ALICE, &id, "INSTANCE", json!({})).await;
+    let set = |ids: Vec<&str>, status: &str| json!({"pipelineId": id, "objectIds": ids, "status": status});
+    assert_eq!(
+        api.ok(ALICE, "SetStatus", set(vec!["Step"], "pause")).await,
+        json!({})
+    );
+    assert_eq!(
+        api.describe_field(ALICE, &id, "Step", "@status")
+            .await
+            .as_deref(),
+        Some("PAUSED")
+    );
+    assert_eq!(api.poll(ALICE, "wg-1").await, json!({}));
+    api.ok(ALICE, "SetStatus", set(vec!["Step"], "RESUME"))
+        .await;
+    api.ok(ALICE, "SetStatus", set(vec![&all[0]], "TRY_CANCEL"))
+        .await;
+    api.ok(ALICE, "SetStatus", set(vec![&all[1]], "MARK_FINISHED"))
+        .await;
+    let status = |i: usize| api.describe_field(ALICE, &id, &all[i], "@status");
+    assert_eq!(status(0).await.as_deref(), Some("CANCELED"));
+    assert_eq!(status(1).await.as_deref(), Some("FINISHED"));
+    api.ok(ALICE, "SetStatus", set(vec![&all[0]], "RERUN"))
+        .await;
+    assert_eq!(status(0).await.as_deref(), Some("WAITING_FOR_RUNNER"));
+    for bad in [
+        set(vec!["Step", &all[0]], "PAUSE"),
+        set(vec![&all[0]], "PAUSE"),
+        set(vec!["Step"], "EXPLODE"),
+        set(vec!["Nothing"], "PAUSE"),
+    ] {
+        api.fails(ALICE, "SetStatus", bad, "InvalidRequestException")
+            .await;
+    }
+    let pending = api.create(ALICE, "pending").await;
+    api.fails(
+        ALICE,
+        "SetStatus",
+        json!({"pipelineId": pending, "objectIds": ["X"], "status": "PAUSE"}),
+        "InvalidRequestException",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn deactivation_cancels_and_reactivation_with_a_start_timestamp_skips() {
+    let api = quick().await;
+    let id = api.activated(ALICE, "pause-resume", HOURLY).await;
+    let task = api.poll(ALICE, "wg-1").await;
+    api.ok(
+        ALICE,
+        "DeactivatePipeline",
+        json!({"pipelineId": id, "cancelActive": true}),
+    )
+    .await;
+    let canceled = api
+        .ok(
+            ALICE,
+            "ReportTaskProgress",
+            json!({"taskId": task_id(&task)}),
+        )
+        .await;
+    assert_eq!(canceled, json!({"canceled": true}));
+    assert_eq!(api.poll(ALICE, "wg-1").await, json!({}));
+    // Two hours later, resume from now: the missed intervals are skipped.
+    api.clock.advance(chrono::Duration::hours(2));
+    api.ok(
+        ALICE,
+        "ActivatePipeline",
+        json!({"pipelineId": id, "startTimestamp": 1767232800}),
+    )
+    .await;
+    let skipped = api
+        .query(
+            ALICE,
+            &id,
+            "INSTANCE",
+            json!({"selectors": [{"fieldName": "@status",
+                                  "operator": {"type": "EQ", "values": ["SKIPPED"]}}]}),
+        )
+        .await;
+    assert!(
+        skipped.contains(&"@Step_2026-01-01T01:00:00".to_owned()),
+        "{skipped:?}"
+    );
+    let next = api.poll(ALICE, "wg-1").await;
+    assert_eq!(
+        next["taskObject"]["attemptId"], "@Step_2026-01-01T02:00:00_Attempt=1",
+        "{next}"
+    );
+}
+
+#[tokio::test]
+async fn a_restarted_service_resumes_active_pipelines() {
+    let api = quick().await;
+    let retrying = ONDEMAND.replace("\"maximumRetries\": \"0\"", "\"maximumRetries\": \"1\"");
+    let id = api.activated(ALICE, "resume", &retrying).await;
+    let task = api.poll(ALICE, "wg-1").await;
+    let restarted = Api::open(
+        api.store.clone(),
+        api.clock.clone(),
+        quick_options(),
+        ApiConfig::default(),
+    )
+    .await;
+    drop(api);
+    // The old process's task is a lost lease: unknown to the new one, and retried.
+    restarted
+        .fails(
+            ALICE,
+            "ReportTaskProgress",
+            json!({"taskId": task_id(&task)}),
+            "TaskNotFoundException",
+        )
+        .await;
+    restarted.clock.advance(chrono::Duration::minutes(11));
+    restarted.service.tick_due().await;
+    let retried = restarted.poll(ALICE, "wg-1").await;
+    assert_eq!(
+        retried["taskObject"]["attemptId"], "@Hello_2026-01-01T00:00:00_Attempt=2",
+        "{retried}"
+    );
+    let described = restarted
+        .ok(ALICE, "DescribePipelines", json!({"pipelineIds": [id]}))
+        .await;
+    assert_eq!(
+        field(&described["pipelineDescriptionList"][0], "@pipelineState").as_deref(),
+        Some("SCHEDULED")
+    );
+}
+
+#[tokio::test]
+async fn pipelines_of_sluice_run_are_left_to_it() {
+    use sluice_engine::{ChangeSet, PipelineRecord, Store};
+    let store = std::sync::Arc::new(sluice_engine::MemoryStore::new());
+    let definition: sluice_model::PipelineDefinition =
+        serde_json::from_value(common::api_form(ONDEMAND)).unwrap();
+    let mut record = PipelineRecord::new_local("df-LOCALRUN0000000000A", common::at(common::START));
+    record.state = sluice_model::PipelineState::Scheduled;
+    record.definition = Some(definition.clone());
+    record.active_definition = Some(definition);
+    record.version = 1;
+    store
+        .commit(&ChangeSet {
+            pipelines: vec![record],
+            ..ChangeSet::default()
+        })
+        .await
+        .unwrap();
+    let clock = std::sync::Arc::new(sluice_engine::VirtualClock::new(common::at(common::START)));
+    let api = Api::open(store, clock, quick_options(), ApiConfig::default()).await;
+    assert!(api.service.scheduler("df-LOCALRUN0000000000A").is_none());
+    api.fails(
+        ALICE,
+        "DescribePipelines",
+        json!({"pipelineIds": ["df-LOCALRUN0000000000A"]}),
+        "PipelineNotFoundException",
+    )
+    .await;
+}

@@ -1,0 +1,155 @@
+//! `sluice server`: the AWS Data Pipeline API over the SQLite state in the data directory,
+//! with the in-process task runner unless `--no-local-runner`.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, anyhow};
+use sluice_api::auth::{
+    CredentialStore, ENV_ROOT_ACCESS_KEY_ID, ENV_ROOT_ACCOUNT_ID, ENV_ROOT_SECRET_ACCESS_KEY,
+};
+use sluice_api::server::{ServerOptions, serve};
+use sluice_api::{ApiConfig, Service, ServiceOptions};
+use sluice_engine::{Store, SystemClock};
+use sluice_store::SqliteStore;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ServerArgs;
+use crate::commands::EXIT_USAGE;
+
+/// The state database inside the data directory (the same file `sluice run` uses).
+const STATE_FILE: &str = "sluice.db";
+
+pub(crate) fn run(args: &ServerArgs) -> Result<ExitCode> {
+    init_logging();
+    let credentials = match credentials(args) {
+        Ok(credentials) => credentials,
+        Err(message) => {
+            eprintln!("sluice: {message}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run_server(args, credentials))
+}
+
+/// Logs go to stderr; `RUST_LOG` filters them (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// The access keys the server accepts: the environment's root pair, a credentials file, and
+/// with `--dev` a generated key, printed once on stdout (it is never stored or logged).
+fn credentials(args: &ServerArgs) -> Result<CredentialStore, String> {
+    let mut store = CredentialStore::from_env_and_file(args.credentials.as_deref())
+        .map_err(|e| e.to_string())?;
+    if args.dev {
+        let dev = CredentialStore::generate_dev().map_err(|e| e.to_string())?;
+        let mut out = std::io::stdout().lock();
+        for key in dev.keys() {
+            store
+                .insert(key.clone(), "generated --dev key")
+                .map_err(|e| e.to_string())?;
+            let _ = writeln!(
+                out,
+                "Development access key (valid until this server stops; shown only now):\n  \
+                 AWS_ACCESS_KEY_ID={}\n  AWS_SECRET_ACCESS_KEY={}\n  account {}",
+                key.access_key_id,
+                key.secret_access_key.expose_secret(),
+                key.account_id
+            );
+        }
+        let _ = out.flush();
+    }
+    if store.is_empty() {
+        return Err(format!(
+            "no credentials: the server accepts only signed requests. Set \
+             {ENV_ROOT_ACCESS_KEY_ID} and {ENV_ROOT_SECRET_ACCESS_KEY} (account \
+             {ENV_ROOT_ACCOUNT_ID}, default 000000000000), or pass --credentials FILE, or use \
+             --dev to generate a key for local development"
+        ));
+    }
+    Ok(store)
+}
+
+async fn run_server(args: &ServerArgs, credentials: CredentialStore) -> Result<ExitCode> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    let state = args.data_dir.join(STATE_FILE);
+    let store = Arc::new(SqliteStore::open(&state).await?);
+    let shared: Arc<dyn Store> = store.clone();
+    let options = ServiceOptions {
+        data_dir: Some(args.data_dir.clone()),
+        ..ServiceOptions::default()
+    };
+    let service = Service::open(shared, Arc::new(SystemClock), options)
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "cannot open the state in {}: {}",
+                state.display(),
+                e.message()
+            )
+        })?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        state = %state.display(),
+        logs = %args.data_dir.join("logs").display(),
+        access_keys = credentials.len(),
+        local_runner = !args.no_local_runner,
+        workers = args.workers,
+        "sluice server listening on http://{addr}"
+    );
+    println!("sluice server listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let options = ServerOptions {
+        api: ApiConfig::default(),
+        local_runner: !args.no_local_runner,
+        workers: args.workers,
+        data_dir: args.data_dir.clone(),
+    };
+    let served = serve(listener, service, Arc::new(credentials), options, shutdown).await;
+    store.close().await;
+    served?;
+    tracing::info!("sluice server stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    shutdown.cancel();
+}

@@ -1,0 +1,438 @@
+//! Helpers for the end-to-end tests of `sluice run`: a sandbox directory per test holding the
+//! definition, the data directory and marker files; running the real binary with a deadline;
+//! polling for conditions instead of sleeping.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDateTime, Utc};
+use serde_json::{Value, json};
+
+/// How long one `sluice run` may take before the test gives up on it.
+pub(crate) const RUN_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How often conditions are polled.
+const POLL: Duration = Duration::from_millis(20);
+
+pub(crate) fn sluice_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_sluice")
+}
+
+/// A temporary directory for one test: definitions, data directories and marker files.
+pub(crate) struct Sandbox {
+    dir: tempfile::TempDir,
+    runs: std::cell::Cell<u32>,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    pub(crate) fn new() -> Self {
+        Sandbox {
+            dir: tempfile::Builder::new()
+                .prefix("sluice-run-test")
+                .tempdir()
+                .expect("temp dir"),
+            runs: std::cell::Cell::new(0),
+        }
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path inside the sandbox.
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A path inside the sandbox as a string, single-quoted for `sh`.
+    pub(crate) fn sh(&self, name: &str) -> String {
+        let path = self.path(name);
+        let text = path.to_str().expect("utf-8 temp path");
+        assert!(!text.contains('\''), "temp path {text} needs no quoting");
+        format!("'{text}'")
+    }
+
+    /// The default data directory of this sandbox.
+    pub(crate) fn data_dir(&self) -> PathBuf {
+        self.path("data")
+    }
+
+    /// Writes `{"objects": objects}` (plus anything in `extra`, e.g. `parameters`) to `name`.
+    pub(crate) fn write_definition(&self, name: &str, objects: Value) -> PathBuf {
+        self.write_definition_with(name, objects, json!({}))
+    }
+
+    pub(crate) fn write_definition_with(
+        &self,
+        name: &str,
+        objects: Value,
+        extra: Value,
+    ) -> PathBuf {
+        let mut body = json!({ "objects": objects });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            for (key, value) in extra {
+                body.insert(key.clone(), value.clone());
+            }
+        }
+        let path = self.path(name);
+        fs::write(&path, serde_json::to_string_pretty(&body).expect("json"))
+            .expect("write definition");
+        path
+    }
+
+    /// `sluice run FILE --data-dir <sandbox>/data ARGS…`, run to completion.
+    pub(crate) fn run(&self, definition: &Path, args: &[&str]) -> RunOutput {
+        self.run_in(definition, &self.data_dir(), args)
+    }
+
+    /// `sluice run FILE --data-dir DATA ARGS…`, run to completion.
+    pub(crate) fn run_in(&self, definition: &Path, data_dir: &Path, args: &[&str]) -> RunOutput {
+        let mut command = self.command(definition);
+        command.arg("--data-dir").arg(data_dir).args(args);
+        self.finish(command)
+    }
+
+    /// `sluice run FILE ARGS…` without `--data-dir` (the caller sets the environment).
+    pub(crate) fn run_command(&self, command: Command) -> RunOutput {
+        self.finish(command)
+    }
+
+    /// `sluice run FILE` with the working directory in the sandbox and no SLUICE_DATA_DIR
+    /// inherited from whoever runs the tests.
+    pub(crate) fn command(&self, definition: &Path) -> Command {
+        let mut command = Command::new(sluice_bin());
+        command
+            .arg("run")
+            .arg(definition)
+            .current_dir(self.root())
+            .env_remove("SLUICE_DATA_DIR")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Starts `command` with its output going to files in the sandbox, so that it can be
+    /// left running (and killed) without pipes filling up.
+    pub(crate) fn spawn(&self, mut command: Command) -> Spawned {
+        let n = self.runs.get() + 1;
+        self.runs.set(n);
+        let stdout = self.path(&format!("run{n}.stdout"));
+        let stderr = self.path(&format!("run{n}.stderr"));
+        command
+            .stdout(fs::File::create(&stdout).expect("stdout file"))
+            .stderr(fs::File::create(&stderr).expect("stderr file"));
+        let child = command.spawn().expect("the sluice binary starts");
+        Spawned {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn finish(&self, command: Command) -> RunOutput {
+        let mut spawned = self.spawn(command);
+        let status = spawned.wait_for_exit(RUN_DEADLINE);
+        spawned.output(status)
+    }
+}
+
+/// A running `sluice` process.
+pub(crate) struct Spawned {
+    pub(crate) child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Spawned {
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit; kills it and fails the test after `deadline`.
+    pub(crate) fn wait_for_exit(&mut self, deadline: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if start.elapsed() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "sluice did not exit within {deadline:?}\nstdout:\n{}\nstderr:\n{}",
+                    read(&self.stdout),
+                    read(&self.stderr)
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Fails the test (after killing the process) if it has exited already.
+    pub(crate) fn assert_running(&mut self) {
+        if let Some(status) = self.child.try_wait().expect("try_wait") {
+            panic!(
+                "sluice exited early ({status})\nstdout:\n{}\nstderr:\n{}",
+                read(&self.stdout),
+                read(&self.stderr)
+            );
+        }
+    }
+
+    pub(crate) fn output(&self, status: ExitStatus) -> RunOutput {
+        RunOutput {
+            status,
+            stdout: read(&self.stdout),
+            stderr: read(&self.stderr),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// What a finished `sluice run` printed.
+#[derive(Debug)]
+pub(crate) struct RunOutput {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl RunOutput {
+    pub(crate) fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// Fails the test unless the exit status is `code`, showing both streams.
+    #[track_caller]
+    pub(crate) fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.status.code(),
+            Some(code),
+            "unexpected exit status\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// The `--output json` report.
+    #[track_caller]
+    pub(crate) fn report(&self) -> Report {
+        let value: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|err| {
+            panic!(
+                "stdout is not JSON ({err})\nstdout:\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        });
+        Report::from_json(&value)
+    }
+}
+
+/// One instance of the JSON report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Instance {
+    pub(crate) id: String,
+    pub(crate) component: String,
+    pub(crate) scheduled_start: NaiveDateTime,
+    pub(crate) status: String,
+    pub(crate) attempts: u64,
+}
+
+/// The JSON report, checked for its exact shape while parsing.
+#[derive(Debug, Clone)]
+pub(crate) struct Report {
+    pub(crate) pipeline_id: String,
+    pub(crate) instances: Vec<Instance>,
+}
+
+impl Report {
+    #[track_caller]
+    pub(crate) fn from_json(value: &Value) -> Report {
+        let object = value.as_object().expect("the report is an object");
+        let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["instances", "pipelineId"], "report keys: {value}");
+        let pipeline_id = object["pipelineId"]
+            .as_str()
+            .expect("pipelineId is a string")
+            .to_owned();
+        assert!(is_pipeline_id(&pipeline_id), "pipeline id {pipeline_id}");
+        let instances = object["instances"]
+            .as_array()
+            .expect("instances is an array")
+            .iter()
+            .map(|i| {
+                let fields = i.as_object().expect("an instance is an object");
+                let mut keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+                keys.sort_unstable();
+                assert_eq!(
+                    keys,
+                    [
+                        "attempts",
+                        "component",
+                        "id",
+                        "scheduledStartTime",
+                        "status"
+                    ],
+                    "instance keys: {i}"
+                );
+                let text = |key: &str| {
+                    fields[key]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{key} is a string in {i}"))
+                        .to_owned()
+                };
+                let scheduled = text("scheduledStartTime");
+                Instance {
+                    id: text("id"),
+                    component: text("component"),
+                    scheduled_start: NaiveDateTime::parse_from_str(&scheduled, "%Y-%m-%dT%H:%M:%S")
+                        .unwrap_or_else(|err| panic!("scheduledStartTime {scheduled}: {err}")),
+                    status: text("status"),
+                    attempts: fields["attempts"]
+                        .as_u64()
+                        .unwrap_or_else(|| panic!("attempts is a number in {i}")),
+                }
+            })
+            .collect();
+        Report {
+            pipeline_id,
+            instances,
+        }
+    }
+
+    /// The instances of one component, in scheduled order.
+    pub(crate) fn of(&self, component: &str) -> Vec<&Instance> {
+        let mut found: Vec<&Instance> = self
+            .instances
+            .iter()
+            .filter(|i| i.component == component)
+            .collect();
+        found.sort_by_key(|i| i.scheduled_start);
+        found
+    }
+
+    /// The only instance of `component`.
+    #[track_caller]
+    pub(crate) fn one(&self, component: &str) -> &Instance {
+        match self.of(component)[..] {
+            [only] => only,
+            ref other => panic!("{component}: expected one instance, found {other:?}"),
+        }
+    }
+
+    pub(crate) fn count_with_status(&self, status: &str) -> usize {
+        self.instances.iter().filter(|i| i.status == status).count()
+    }
+}
+
+/// `df-` and 19 upper-case letters or digits.
+pub(crate) fn is_pipeline_id(id: &str) -> bool {
+    id.len() == 22
+        && id.starts_with("df-")
+        && id[3..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+}
+
+/// A file's text, or an empty string when it does not exist.
+pub(crate) fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_default()
+}
+
+/// A file's lines, or none when it does not exist.
+pub(crate) fn lines(path: &Path) -> Vec<String> {
+    read(path).lines().map(str::to_owned).collect()
+}
+
+/// Polls `condition` until it holds; fails the test with `what` after `deadline`.
+#[track_caller]
+pub(crate) fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Whether process `pid` still runs (a zombie counts as gone).
+pub(crate) fn process_alive(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+/// Sends `signal` (e.g. "TERM") to `pid` with kill(1).
+pub(crate) fn send_signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill(1) runs");
+    assert!(status.success(), "kill -{signal} {pid} failed");
+}
+
+/// Now in UTC, to the second, as the engine sees time.
+pub(crate) fn now() -> NaiveDateTime {
+    let now = Utc::now().naive_utc();
+    now - chrono::Duration::nanoseconds(i64::from(now.and_utc().timestamp_subsec_nanos()))
+}
+
+/// A datetime as definitions write it.
+pub(crate) fn datetime(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// The `Default` object of an ondemand pipeline, with extra fields.
+pub(crate) fn ondemand_default(extra: Value) -> Value {
+    default_object(
+        json!({ "scheduleType": "ondemand", "failureAndRerunMode": "cascade" }),
+        extra,
+    )
+}
+
+/// A `Default` object running on the local worker group with `fields` and `extra`.
+pub(crate) fn default_object(fields: Value, extra: Value) -> Value {
+    let mut object = json!({ "id": "Default", "name": "Default", "workerGroup": "local" });
+    for source in [fields, extra] {
+        if let (Some(object), Some(source)) = (object.as_object_mut(), source.as_object()) {
+            for (key, value) in source {
+                object.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    object
+}
+
+/// A ShellCommandActivity running `command`, with extra fields.
+pub(crate) fn shell(id: &str, command: &str, extra: Value) -> Value {
+    let mut object = json!({ "id": id, "type": "ShellCommandActivity", "command": command });
+    if let (Some(object), Some(extra)) = (object.as_object_mut(), extra.as_object()) {
+        for (key, value) in extra {
+            object.insert(key.clone(), value.clone());
+        }
+    }
+    object
+}
