@@ -73,6 +73,11 @@ pub(crate) struct ServerArgs {
     /// How many tasks the in-process runner runs at once.
     #[arg(long, value_name = "N", default_value_t = default_workers())]
     pub(crate) workers: usize,
+
+    /// A JSON file of service limits, e.g. {"pollWaitSeconds": 90, "maxPipelinesPerAccount":
+    /// 100, "limits": {"enforcement": "error"}}.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) settings: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

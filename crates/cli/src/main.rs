@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod definition_input;
 mod local_pipeline;
+mod server_settings;
 
 use std::process::ExitCode;
 

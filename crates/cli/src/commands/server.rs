@@ -17,12 +17,25 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServerArgs;
 use crate::commands::EXIT_USAGE;
+use crate::server_settings::ServerSettings;
 
 /// The state database inside the data directory (the same file `sluice run` uses).
 const STATE_FILE: &str = "sluice.db";
 
 pub(crate) fn run(args: &ServerArgs) -> Result<ExitCode> {
     init_logging();
+    let settings = match args
+        .settings
+        .as_deref()
+        .map(ServerSettings::load)
+        .transpose()
+    {
+        Ok(settings) => settings.unwrap_or_default(),
+        Err(error) => {
+            eprintln!("sluice: {error:#}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
     let credentials = match credentials(args) {
         Ok(credentials) => credentials,
         Err(message) => {
@@ -34,7 +47,7 @@ pub(crate) fn run(args: &ServerArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(run_server(args, credentials))
+    runtime.block_on(run_server(args, credentials, settings))
 }
 
 /// Logs go to stderr; `RUST_LOG` filters them (default `info`).
@@ -82,16 +95,22 @@ fn credentials(args: &ServerArgs) -> Result<CredentialStore, String> {
     Ok(store)
 }
 
-async fn run_server(args: &ServerArgs, credentials: CredentialStore) -> Result<ExitCode> {
+async fn run_server(
+    args: &ServerArgs,
+    credentials: CredentialStore,
+    settings: ServerSettings,
+) -> Result<ExitCode> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     let state = args.data_dir.join(STATE_FILE);
     let store = Arc::new(SqliteStore::open(&state).await?);
     let shared: Arc<dyn Store> = store.clone();
-    let options = ServiceOptions {
+    let mut options = ServiceOptions {
         data_dir: Some(args.data_dir.clone()),
         ..ServiceOptions::default()
     };
+    let mut api = ApiConfig::default();
+    settings.apply(&mut options, &mut api);
     let service = Service::open(shared, Arc::new(SystemClock), options)
         .await
         .map_err(|e| {
@@ -119,7 +138,7 @@ async fn run_server(args: &ServerArgs, credentials: CredentialStore) -> Result<E
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     let options = ServerOptions {
-        api: ApiConfig::default(),
+        api,
         local_runner: !args.no_local_runner,
         workers: args.workers,
         data_dir: args.data_dir.clone(),

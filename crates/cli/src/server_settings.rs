@@ -1,0 +1,147 @@
+//! `sluice server --settings FILE`: the service limits AWS fixed and a self-hosted service may
+//! choose — one JSON object, every key optional, unknown keys refused so a typo is not silently
+//! ignored.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use serde::Deserialize;
+use sluice_api::{ApiConfig, ServiceOptions};
+use sluice_definition::Limits;
+
+/// The settings file. Omitted keys keep their defaults (AWS's values where AWS has one).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct ServerSettings {
+    /// Definition limits, as for `sluice validate --limits` (`max_objects`, `enforcement`, …).
+    limits: Option<Limits>,
+    /// Longest PollForTask long poll, in seconds (AWS: 90).
+    poll_wait_seconds: Option<u64>,
+    /// ListPipelines page size (default 50).
+    list_page_size: Option<usize>,
+    /// DescribeObjects page size (default and minimum 100: `aws datapipeline list-runs` reads
+    /// one page per 100 ids).
+    describe_page_size: Option<usize>,
+    /// Largest QueryObjects `limit` honoured (default 1000).
+    query_max_limit: Option<usize>,
+    /// Most live pipelines per account (AWS: 100; default: no limit).
+    max_pipelines_per_account: Option<usize>,
+    /// Largest request body in bytes (default 32 MiB).
+    body_limit_bytes: Option<usize>,
+    /// Seconds a runner has to acknowledge a task (AWS: 120).
+    first_report_timeout_seconds: Option<i64>,
+    /// Seconds between progress reports before a lease lapses, unless the object sets
+    /// `reportProgressTimeout` (AWS: 900).
+    report_progress_timeout_seconds: Option<i64>,
+}
+
+impl ServerSettings {
+    pub(crate) fn load(path: &Path) -> Result<ServerSettings> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read settings file {}", path.display()))?;
+        let settings: ServerSettings = serde_json::from_str(&text)
+            .with_context(|| format!("settings file {}", path.display()))?;
+        settings
+            .check()
+            .with_context(|| format!("settings file {}", path.display()))?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.describe_page_size.is_some_and(|n| n < 100) {
+            bail!("describePageSize must be at least 100");
+        }
+        for (name, value) in [
+            ("listPageSize", self.list_page_size),
+            ("queryMaxLimit", self.query_max_limit),
+            ("bodyLimitBytes", self.body_limit_bytes),
+        ] {
+            if value == Some(0) {
+                bail!("{name} must be positive");
+            }
+        }
+        for (name, value) in [
+            (
+                "firstReportTimeoutSeconds",
+                self.first_report_timeout_seconds,
+            ),
+            (
+                "reportProgressTimeoutSeconds",
+                self.report_progress_timeout_seconds,
+            ),
+        ] {
+            if value.is_some_and(|s| s <= 0) {
+                bail!("{name} must be positive");
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the settings over `options` and `api`.
+    pub(crate) fn apply(self, options: &mut ServiceOptions, api: &mut ApiConfig) {
+        if let Some(limits) = self.limits {
+            options.limits = limits;
+        }
+        if let Some(seconds) = self.poll_wait_seconds {
+            options.poll_wait = Duration::from_secs(seconds);
+        }
+        if let Some(n) = self.list_page_size {
+            options.list_page_size = n;
+        }
+        if let Some(n) = self.describe_page_size {
+            options.describe_page_size = n;
+        }
+        if let Some(n) = self.query_max_limit {
+            options.query_max_limit = n;
+        }
+        if self.max_pipelines_per_account.is_some() {
+            options.max_pipelines_per_account = self.max_pipelines_per_account;
+        }
+        if let Some(bytes) = self.body_limit_bytes {
+            api.body_limit = bytes;
+        }
+        if let Some(seconds) = self.first_report_timeout_seconds {
+            options.engine.first_report_timeout = chrono::Duration::seconds(seconds);
+        }
+        if let Some(seconds) = self.report_progress_timeout_seconds {
+            options.engine.report_progress_timeout = chrono::Duration::seconds(seconds);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_override_only_what_they_name() {
+        let settings: ServerSettings = serde_json::from_str(
+            r#"{"pollWaitSeconds": 5, "maxPipelinesPerAccount": 100,
+                "limits": {"max_objects": 500, "enforcement": "error"}, "bodyLimitBytes": 1024}"#,
+        )
+        .unwrap();
+        settings.check().unwrap();
+        let mut options = ServiceOptions::default();
+        let mut api = ApiConfig::default();
+        settings.apply(&mut options, &mut api);
+        assert_eq!(options.poll_wait, Duration::from_secs(5));
+        assert_eq!(options.max_pipelines_per_account, Some(100));
+        assert_eq!(options.limits.max_objects, 500);
+        assert_eq!(api.body_limit, 1024);
+        assert_eq!(
+            options.list_page_size,
+            ServiceOptions::default().list_page_size
+        );
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_refused() {
+        assert!(serde_json::from_str::<ServerSettings>(r#"{"pollWait": 5}"#).is_err());
+        let small: ServerSettings = serde_json::from_str(r#"{"describePageSize": 10}"#).unwrap();
+        assert!(small.check().is_err());
+        let zero: ServerSettings =
+            serde_json::from_str(r#"{"reportProgressTimeoutSeconds": 0}"#).unwrap();
+        assert!(zero.check().is_err());
+    }
+}
