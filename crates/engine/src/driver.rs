@@ -258,13 +258,29 @@ impl Scheduler {
     }
 
     /// ReportTaskProgress: `Ok(true)` tells the runner to stop (canceled).
+    ///
+    /// A report changes only the lease and the progress fields, which a crash makes moot (a
+    /// restarted engine treats every RUNNING attempt as a lost lease), so its changes ride with
+    /// the next commit instead of waiting for one of their own — a task then costs two commits
+    /// instead of three. The one exception is a `canceled` answer: the runner stops the work
+    /// when it gets it, so the cancellation is committed first.
     pub async fn report_task_progress(
         &self,
         task_id: &str,
         fields: &[Field],
     ) -> EngineResult<bool> {
-        self.step(|engine, now| engine.report_progress(task_id, fields, now))
-            .await?
+        let (canceled, seq) = {
+            let mut inner = self.inner.lock().await;
+            let now = self.clock.now();
+            let canceled = inner.engine.report_progress(task_id, fields, now);
+            (canceled, inner.queue())
+        };
+        self.changed.notify_waiters();
+        let canceled = canceled?;
+        if canceled {
+            self.flush(seq).await?;
+        }
+        Ok(canceled)
     }
 
     /// SetTaskStatus.

@@ -248,3 +248,226 @@ async fn the_commit_observer_sees_exactly_what_the_store_accepted() {
     assert_eq!(statuses.last(), Some(&Status::Finished), "{statuses:?}");
     assert!(statuses.contains(&Status::Running), "{statuses:?}");
 }
+
+/// A store whose commits wait at a gate while it is closed, counting the commits it accepted.
+struct GatedStore {
+    inner: MemoryStore,
+    closed: std::sync::atomic::AtomicBool,
+    gate: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+    commits: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Store for GatedStore {
+    async fn commit(
+        &self,
+        changes: &sluice_engine::ChangeSet,
+    ) -> sluice_engine::store::StoreResult<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.closed.load(SeqCst) {
+            self.waiting.fetch_add(1, SeqCst);
+            self.gate.acquire().await.unwrap().forget();
+        }
+        self.commits.fetch_add(1, SeqCst);
+        self.inner.commit(changes).await
+    }
+
+    async fn pipeline(
+        &self,
+        id: &str,
+    ) -> sluice_engine::store::StoreResult<Option<sluice_engine::PipelineRecord>> {
+        self.inner.pipeline(id).await
+    }
+
+    async fn pipelines(
+        &self,
+    ) -> sluice_engine::store::StoreResult<Vec<sluice_engine::PipelineRecord>> {
+        self.inner.pipelines().await
+    }
+
+    async fn instances(
+        &self,
+        id: &str,
+    ) -> sluice_engine::store::StoreResult<Vec<sluice_engine::InstanceRecord>> {
+        self.inner.instances(id).await
+    }
+
+    async fn attempts(
+        &self,
+        id: &str,
+    ) -> sluice_engine::store::StoreResult<Vec<sluice_engine::AttemptRecord>> {
+        self.inner.attempts(id).await
+    }
+
+    async fn delete_pipeline(&self, id: &str) -> sluice_engine::store::StoreResult<()> {
+        self.inner.delete_pipeline(id).await
+    }
+}
+
+async fn until(mut condition: impl FnMut() -> bool) {
+    for _ in 0..10_000 {
+        if condition() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("condition never became true");
+}
+
+#[tokio::test]
+async fn steps_queued_during_a_commit_share_the_next_one_and_wait_for_it() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let json = r#"{"objects": [
+        {"id": "Default", "scheduleType": "cron", "workerGroup": "wg"},
+        {"id": "S", "type": "Schedule", "period": "1 hour",
+         "startDateTime": "2026-01-01T00:00:00", "occurrences": "3"},
+        {"id": "A", "type": "ShellCommandActivity", "schedule": {"ref": "S"}, "command": "a"}
+      ]}"#;
+    let store = Arc::new(GatedStore {
+        inner: MemoryStore::new(),
+        closed: false.into(),
+        gate: tokio::sync::Semaphore::new(0),
+        waiting: 0.into(),
+        commits: 0.into(),
+    });
+    // Every interval is in the past, so all three tasks are ready at once.
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(at("2026-01-01T05:00:00")));
+    let scheduler = Arc::new(
+        Scheduler::open(store.clone(), clock, "df-DRIVER", plan(json))
+            .await
+            .unwrap(),
+    );
+    scheduler.activate(None).await.unwrap();
+    store.closed.store(true, SeqCst);
+    let before = store.commits.load(SeqCst);
+    let poll = |scheduler: &Arc<Scheduler>| {
+        let scheduler = scheduler.clone();
+        tokio::spawn(async move {
+            scheduler
+                .poll_for_task(None, "host", Duration::ZERO)
+                .await
+                .unwrap()
+                .unwrap()
+        })
+    };
+    // The first poll's commit is held at the gate; two more polls queue behind it.
+    let first = poll(&scheduler);
+    until(|| store.waiting.load(SeqCst) == 1).await;
+    let others = [poll(&scheduler), poll(&scheduler)];
+    for _ in 0..10_000 {
+        if scheduler.summary().await.get(Status::Running) == 3 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        scheduler.summary().await.get(Status::Running),
+        3,
+        "all three polls took their task"
+    );
+    // Nothing is handed out before its commit.
+    assert!(!first.is_finished() && others.iter().all(|h| !h.is_finished()));
+    assert!(
+        store
+            .inner
+            .attempts("df-DRIVER")
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.status != Status::Running)
+    );
+
+    store.gate.add_permits(100);
+    let mut tasks = vec![first.await.unwrap()];
+    for other in others {
+        tasks.push(other.await.unwrap());
+    }
+    tasks.sort_by(|a, b| a.attempt_id.cmp(&b.attempt_id));
+    tasks.dedup_by(|a, b| a.attempt_id == b.attempt_id);
+    assert_eq!(tasks.len(), 3);
+    assert_eq!(
+        store.commits.load(SeqCst) - before,
+        2,
+        "the second and third polls shared one commit"
+    );
+    let stored = store.inner.attempts("df-DRIVER").await.unwrap();
+    assert_eq!(
+        stored
+            .iter()
+            .filter(|a| a.status == Status::Running)
+            .count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn progress_reports_ride_with_the_next_commit_unless_they_cancel() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let store = Arc::new(GatedStore {
+        inner: MemoryStore::new(),
+        closed: false.into(),
+        gate: tokio::sync::Semaphore::new(0),
+        waiting: 0.into(),
+        commits: 0.into(),
+    });
+    let clock = Arc::new(VirtualClock::new(at("2026-01-01T00:00:00")));
+    let shared_clock: Arc<dyn Clock> = clock.clone();
+    let scheduler = Scheduler::open(store.clone(), shared_clock, "df-DRIVER", plan(JSON))
+        .await
+        .unwrap();
+    scheduler.activate(None).await.unwrap();
+    let task = scheduler
+        .poll_for_task(None, "host", Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    let lease_of = |attempts: &[sluice_engine::AttemptRecord]| {
+        attempts
+            .iter()
+            .find(|a| a.attempt_id == task.attempt_id)
+            .and_then(|a| a.lease_expires_at)
+    };
+    let stored_lease = lease_of(&store.inner.attempts("df-DRIVER").await.unwrap());
+
+    clock.advance_to(at("2026-01-01T00:01:00"));
+    let commits = store.commits.load(SeqCst);
+    let canceled = scheduler
+        .report_task_progress(&task.task_id, &[])
+        .await
+        .unwrap();
+    assert!(!canceled);
+    assert_eq!(
+        store.commits.load(SeqCst),
+        commits,
+        "a plain report waits for the next commit"
+    );
+    assert_eq!(
+        lease_of(&store.inner.attempts("df-DRIVER").await.unwrap()),
+        stored_lease
+    );
+
+    // The next step's commit carries the extended lease along.
+    scheduler.tick().await.unwrap();
+    let extended = lease_of(&store.inner.attempts("df-DRIVER").await.unwrap());
+    assert!(
+        extended > stored_lease,
+        "{extended:?} after {stored_lease:?}"
+    );
+
+    // A cancellation is durable before the runner hears of it.
+    let instance = scheduler.instances().await[0].instance_id.clone();
+    scheduler
+        .set_status(&[instance], "TRY_CANCEL")
+        .await
+        .unwrap();
+    let commits = store.commits.load(SeqCst);
+    let canceled = scheduler
+        .report_task_progress(&task.task_id, &[])
+        .await
+        .unwrap();
+    assert!(canceled);
+    assert!(store.commits.load(SeqCst) >= commits);
+    let stored = store.inner.instances("df-DRIVER").await.unwrap();
+    assert_eq!(stored[0].status, Status::Canceled);
+}
