@@ -1062,6 +1062,15 @@ async fn accounts_do_not_see_each_others_pipelines_or_tasks() {
             .is_some_and(|e| e.is_task_not_found_exception()),
         "{error:?}"
     );
+    let heartbeat = a
+        .report_task_runner_heartbeat()
+        .taskrunner_id("a-runner")
+        .worker_group("shared")
+        .hostname("a-host")
+        .send()
+        .await
+        .expect("A's runner heartbeats");
+    assert!(!heartbeat.terminate());
     a.set_task_status()
         .task_id(&task_id)
         .task_status(aws_sdk_datapipeline::types::TaskStatus::Finished)
@@ -1091,4 +1100,103 @@ async fn accounts_do_not_see_each_others_pipelines_or_tasks() {
         .filter_map(|p| p.id())
         .collect();
     assert_eq!(mine, [id.as_str()]);
+}
+
+#[test]
+fn aws_cli_acts_as_a_task_runner() {
+    let server = Server::start_with(ServerConfig {
+        local_runner: false,
+        ..ServerConfig::default()
+    });
+    let aws = AwsCli::root(&server);
+    let out_file = server.dir().join("runner-greetings.txt");
+    let id = aws.json(&[
+        "create-pipeline",
+        "--name",
+        "runner",
+        "--unique-id",
+        "runner-1",
+    ])["pipelineId"]
+        .as_str()
+        .expect("pipelineId")
+        .to_owned();
+    let def_path = aws.scratch().join("def.json");
+    fs::write(
+        &def_path,
+        serde_json::to_vec(&greet_definition(&out_file)).unwrap(),
+    )
+    .unwrap();
+    let file_arg = format!("file://{}", def_path.display());
+    let put = aws.json(&[
+        "put-pipeline-definition",
+        "--pipeline-id",
+        &id,
+        "--pipeline-definition",
+        &file_arg,
+    ]);
+    assert_eq!(put["errored"], json!(false), "{put}");
+    aws.json(&["activate-pipeline", "--pipeline-id", &id]);
+
+    let heartbeat = aws.json(&[
+        "report-task-runner-heartbeat",
+        "--taskrunner-id",
+        "cli-runner",
+        "--worker-group",
+        "wg-clients",
+        "--hostname",
+        "cli-host",
+    ]);
+    assert_eq!(heartbeat, json!({"terminate": false}));
+
+    let polled = aws.json(&[
+        "poll-for-task",
+        "--worker-group",
+        "wg-clients",
+        "--hostname",
+        "cli-host",
+    ]);
+    let task = &polled["taskObject"];
+    assert_eq!(task["pipelineId"], json!(id), "{polled}");
+    let task_id = task["taskId"].as_str().expect("taskId").to_owned();
+    let attempt_id = task["attemptId"].as_str().expect("attemptId").to_owned();
+    let attempt = &task["objects"][&attempt_id];
+    assert_eq!(
+        field(attempt, "type").as_deref(),
+        Some("ShellCommandActivity")
+    );
+    let command = field(attempt, "command").expect("command");
+    assert!(command.starts_with("echo \"hello files\""), "{command}");
+
+    let progress = aws.json(&["report-task-progress", "--task-id", &task_id]);
+    assert_eq!(progress, json!({"canceled": false}));
+    aws.json(&[
+        "set-task-status",
+        "--task-id",
+        &task_id,
+        "--task-status",
+        "FINISHED",
+    ]);
+    let late = aws.run(&[
+        "set-task-status",
+        "--task-id",
+        &task_id,
+        "--task-status",
+        "FAILED",
+    ]);
+    late.fails_with(255, "TaskNotFoundException");
+
+    let finished = aws.json(&[
+        "query-objects",
+        "--pipeline-id",
+        &id,
+        "--sphere",
+        "INSTANCE",
+        "--objects-query",
+        r#"{"selectors": [{"fieldName": "@status", "operator": {"type": "EQ", "values": ["FINISHED"]}}]}"#,
+    ]);
+    assert_eq!(
+        finished["ids"].as_array().map(Vec::len),
+        Some(1),
+        "{finished}"
+    );
 }
