@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use sluice_component::{AttemptContext, Catalog, Execute, RunnerSettings};
 use sluice_model::{Period, TaskObject, TaskResult, TaskStatus};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -109,6 +110,11 @@ pub enum RunnerError {
 }
 
 /// Polls a [`TaskSource`] and executes its tasks, at most `workers` at a time.
+///
+/// A worker slot is held from the poll that takes a task until the task's executor ends; the
+/// result is reported after the slot is freed, so the next poll can run while it is being
+/// reported (against the engine, both then share one store commit). At most `workers` results
+/// are being reported at once besides: a runner whose reports stall stops polling.
 pub struct Runner {
     source: Arc<dyn TaskSource>,
     catalog: Catalog,
@@ -201,6 +207,9 @@ impl Runner {
         );
 
         let mut stats = RunnerStats::default();
+        // Executing tasks; a task's permit is dropped when its executor ends.
+        let slots = Arc::new(Semaphore::new(options.workers));
+        // Executing and reporting tasks.
         let mut tasks: JoinSet<TaskOutcome> = JoinSet::new();
         let mut failures = 0u32;
         loop {
@@ -210,13 +219,23 @@ impl Runner {
             if stop_polling.is_cancelled() {
                 break;
             }
-            if tasks.len() >= options.workers {
+            if tasks.len() >= 2 * options.workers {
                 tokio::select! {
                     Some(done) = tasks.join_next() => stats.record(done),
                     () = stop_polling.cancelled() => {}
                 }
                 continue;
             }
+            let slot = tokio::select! {
+                slot = Arc::clone(&slots).acquire_owned() => {
+                    slot.expect("the runner never closes its semaphore")
+                }
+                Some(done) = tasks.join_next() => {
+                    stats.record(done);
+                    continue;
+                }
+                () = stop_polling.cancelled() => break,
+            };
             let polled = tokio::select! {
                 biased;
                 () = stop_polling.cancelled() => break,
@@ -232,14 +251,17 @@ impl Runner {
                         attempt = %task.attempt_id,
                     );
                     tasks.spawn(
-                        run_task(Arc::clone(&shared), task, shutdown.clone()).instrument(span),
+                        run_task(Arc::clone(&shared), task, slot, shutdown.clone())
+                            .instrument(span),
                     );
                 }
                 Ok(None) => {
                     failures = 0;
+                    drop(slot);
                     pause(options.poll_backoff, &stop_polling).await;
                 }
                 Err(err) => {
+                    drop(slot);
                     let delay = backoff(options.poll_backoff, failures);
                     failures = failures.saturating_add(1);
                     tracing::warn!(%err, retry_in = ?delay, "PollForTask failed");
@@ -305,10 +327,12 @@ async fn heartbeat(shared: Arc<Shared>, stop_polling: CancellationToken) {
     }
 }
 
-/// Receives, executes and reports one task.
+/// Receives, executes and reports one task. `slot` is released when the executor ends (or
+/// the task fails before one starts), before the result is reported.
 async fn run_task(
     shared: Arc<Shared>,
     task: TaskObject,
+    slot: OwnedSemaphorePermit,
     shutdown: CancellationToken,
 ) -> TaskOutcome {
     let dir = attempt_dir(
@@ -329,6 +353,7 @@ async fn run_task(
             "AttemptDirectoryFailed",
             format!("cannot create attempt directory {}: {err}", dir.display()),
         );
+        drop(slot);
         return finish(&shared, &task, &log, result).await;
     }
     log.event(&format!(
@@ -344,6 +369,7 @@ async fn run_task(
         Err(message) => {
             log.event(&message);
             tracing::warn!("{message}");
+            drop(slot);
             return finish(
                 &shared,
                 &task,
@@ -410,6 +436,7 @@ async fn run_task(
         }
     };
 
+    drop(slot);
     let mut result = joined.unwrap_or_else(|err| {
         TaskResult::failed(
             "ExecutorCrashed",

@@ -39,9 +39,11 @@ struct FakeSource {
     /// Poll calls that fail before tasks are served.
     failing_polls: AtomicUsize,
     polls: AtomicUsize,
-    /// Tasks handed out and not yet given a status, as seen at each poll.
-    in_flight_at_poll: Mutex<Vec<usize>>,
-    delivered: AtomicUsize,
+    /// The probe whose executing attempts each poll records in `executing_at_poll`.
+    probe: Option<&'static Probe>,
+    executing_at_poll: Mutex<Vec<usize>>,
+    /// How long each SetTaskStatus takes.
+    status_delay: Duration,
     terminate: AtomicBool,
     heartbeats: AtomicUsize,
 }
@@ -89,14 +91,11 @@ impl TaskSource for FakeSource {
         {
             return Err(SourceError::Transient("service unavailable".into()));
         }
-        let reported = self.statuses.lock().unwrap().len();
-        let in_flight = self.delivered.load(Ordering::SeqCst) - reported;
-        self.in_flight_at_poll.lock().unwrap().push(in_flight);
-        let task = self.queue.lock().unwrap().pop_front();
-        if task.is_some() {
-            self.delivered.fetch_add(1, Ordering::SeqCst);
+        if let Some(probe) = self.probe {
+            let executing = probe.current.load(Ordering::SeqCst);
+            self.executing_at_poll.lock().unwrap().push(executing);
         }
-        Ok(task)
+        Ok(self.queue.lock().unwrap().pop_front())
     }
 
     async fn report_task_progress(
@@ -112,6 +111,9 @@ impl TaskSource for FakeSource {
     }
 
     async fn set_task_status(&self, task_id: &str, result: TaskResult) -> Result<(), SourceError> {
+        if !self.status_delay.is_zero() {
+            tokio::time::sleep(self.status_delay).await;
+        }
         self.statuses
             .lock()
             .unwrap()
@@ -299,7 +301,15 @@ async fn never_exceeds_workers_and_reports_every_task_exactly_once() {
         .map(|n| task(n, "ConcurrencyProbe", vec![]))
         .collect();
     let ids: Vec<_> = tasks.iter().map(|t| t.task_id.clone()).collect();
-    let source = FakeSource::with_tasks(tasks);
+    // Slow reports, so that polls overlap them: a slot is freed when its executor ends, and
+    // only the reporting may run alongside the next `workers` executions.
+    let source = FakeSource {
+        probe: Some(&CONCURRENCY_PROBE),
+        status_delay: Duration::from_millis(30),
+        ..FakeSource::default()
+    };
+    source.queue.lock().unwrap().extend(tasks);
+    let source = Arc::new(source);
     let (shutdown, handle) = start(
         Arc::clone(&source),
         options(tmp.path(), 3, Duration::from_millis(50)),
@@ -311,10 +321,10 @@ async fn never_exceeds_workers_and_reports_every_task_exactly_once() {
     let max = CONCURRENCY_PROBE.max.load(Ordering::SeqCst);
     assert!(max <= 3, "{max} tasks ran at once with 3 workers");
     assert!(max >= 2, "tasks never overlapped (max {max})");
-    let at_poll = source.in_flight_at_poll.lock().unwrap().clone();
+    let at_poll = source.executing_at_poll.lock().unwrap().clone();
     assert!(
         at_poll.iter().all(|&n| n < 3),
-        "polled with every slot busy: {at_poll:?}"
+        "polled while 3 tasks were executing: {at_poll:?}"
     );
 
     let statuses = source.statuses();

@@ -264,6 +264,7 @@ fn sql_error(location: &str, doing: &str, error: sqlx::Error) -> StoreError {
             let text = message(&db.message());
             match primary {
                 Some(SQLITE_CORRUPT | SQLITE_NOTADB) => StoreError::Corrupt(text),
+                // Includes SQLITE_CONSTRAINT_FOREIGNKEY (787): a record whose pipeline is gone.
                 Some(SQLITE_CONSTRAINT) => StoreError::Conflict(text),
                 _ => StoreError::Unavailable(text),
             }
@@ -342,8 +343,8 @@ impl SqliteStore {
     }
 
     /// Fails with `Conflict` naming the first instance or attempt whose pipeline neither exists
-    /// nor is written in the change set. The foreign keys would refuse such rows too, but
-    /// could not say which record it was.
+    /// nor is written in the change set. The foreign keys refuse such rows, but cannot say which
+    /// record it was, so `commit` runs this only after a write fails on a constraint.
     async fn check_owners(&self, tx: &mut Tx, changes: &ChangeSet) -> StoreResult<()> {
         let written: BTreeSet<&str> = changes
             .pipelines
@@ -378,6 +379,11 @@ impl SqliteStore {
             }
         }
         Ok(())
+    }
+
+    async fn write_records(&self, tx: &mut Tx, changes: &ChangeSet) -> StoreResult<()> {
+        self.write_instances(tx, &changes.instances).await?;
+        self.write_attempts(tx, &changes.attempts).await
     }
 
     async fn write_pipelines(&self, tx: &mut Tx, pipelines: &[PipelineRecord]) -> StoreResult<()> {
@@ -499,11 +505,17 @@ impl Store for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| self.error("cannot start a transaction on", e))?;
+        // Reads nothing when the change set holds no pipeline record (most commits).
         self.check_versions(&mut tx, &changes.pipelines).await?;
-        self.check_owners(&mut tx, changes).await?;
         self.write_pipelines(&mut tx, &changes.pipelines).await?;
-        self.write_instances(&mut tx, &changes.instances).await?;
-        self.write_attempts(&mut tx, &changes.attempts).await?;
+        // The foreign keys refuse an instance or attempt whose pipeline does not exist, without
+        // a read per commit; only then is the record looked for, to name it.
+        if let Err(error) = self.write_records(&mut tx, changes).await {
+            if let StoreError::Conflict(_) = error {
+                self.check_owners(&mut tx, changes).await?;
+            }
+            return Err(error);
+        }
         tx.commit()
             .await
             .map_err(|e| self.error("cannot commit to", e))
