@@ -146,6 +146,8 @@ pub struct Service {
     pub(crate) cursor: AtomicUsize,
     /// Cancelled when the server stops: long polls answer at once.
     pub(crate) stopping: CancellationToken,
+    /// PollForTask calls waiting for a task right now.
+    pub(crate) waiting_polls: AtomicUsize,
 }
 
 impl std::fmt::Debug for Service {
@@ -179,6 +181,7 @@ impl Service {
             changed: Arc::new(Notify::new()),
             cursor: AtomicUsize::new(0),
             stopping: CancellationToken::new(),
+            waiting_polls: AtomicUsize::new(0),
         });
         for record in &records {
             service.registry_mut().pipelines.insert(

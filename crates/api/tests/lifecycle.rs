@@ -133,7 +133,15 @@ async fn poll_for_task_waits_and_answers_empty() {
             tower::ServiceExt::oneshot(router, request).await.unwrap()
         })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // Activate only once the poll is waiting, so the task reaches it by waking it up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while api.service.waiting_polls() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the poll never started waiting"
+        );
+        tokio::task::yield_now().await;
+    }
     api.ok(ALICE, "ActivatePipeline", json!({"pipelineId": id}))
         .await;
     let response = poller.await.unwrap();

@@ -54,6 +54,7 @@ struct Running {
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<Result<(), sluice_api::server::ServerError>>,
     store: Arc<SqliteStore>,
+    service: Arc<sluice_api::Service>,
 }
 
 async fn start(dir: &std::path::Path) -> Running {
@@ -80,7 +81,7 @@ async fn start(dir: &std::path::Path) -> Running {
     };
     let task = tokio::spawn(serve(
         listener,
-        service,
+        service.clone(),
         Arc::new(credentials()),
         options,
         shutdown.clone(),
@@ -90,6 +91,7 @@ async fn start(dir: &std::path::Path) -> Running {
         shutdown,
         task,
         store,
+        service,
     }
 }
 
@@ -157,7 +159,15 @@ async fn serves_runs_tasks_in_process_and_shuts_down_cleanly() {
         );
         http(addr, request).await
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The in-process runner keeps at most one poll waiting; ours makes it two.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.service.waiting_polls() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the long poll never started waiting"
+        );
+        tokio::task::yield_now().await;
+    }
     let stopping = Instant::now();
     server.shutdown.cancel();
     server.task.await.unwrap().unwrap();

@@ -104,6 +104,7 @@ impl Service {
             if self.stopping.is_cancelled() {
                 return Ok(None);
             }
+            let _waiting = WaitingPoll::enter(&self.waiting_polls);
             tokio::select! {
                 woken = tokio::time::timeout_at(deadline, notified) => {
                     if woken.is_err() {
@@ -113,6 +114,12 @@ impl Service {
                 () = self.stopping.cancelled() => return Ok(None),
             }
         }
+    }
+
+    /// How many PollForTask calls are waiting for a task right now (for metrics, and for tests
+    /// that must act only once a long poll is in flight).
+    pub fn waiting_polls(&self) -> usize {
+        self.waiting_polls.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// ReportTaskProgress.
@@ -215,5 +222,21 @@ impl Service {
             },
         );
         Ok(ReportTaskRunnerHeartbeatOutput { terminate: false })
+    }
+}
+
+/// Counts a long poll as waiting for as long as it is held, however the wait ends.
+struct WaitingPoll<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> WaitingPoll<'a> {
+    fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        WaitingPoll(counter)
+    }
+}
+
+impl Drop for WaitingPoll<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
