@@ -111,6 +111,39 @@ pub const SHELL_SCRIPT_CONFIG_REF: &[RefTarget] = &[RefTarget::Type("ShellScript
 
 // ----- single fields shared across families ---------------------------------------------------
 
+// Fields the EMR-hosted activities (EmrActivity, HadoopActivity, HiveActivity,
+// HiveCopyActivity, PigActivity) share with the same meaning.
+pub const EMR_RUNS_ON: FieldSpec = optional(
+    "runsOn",
+    ValueType::Reference(EMR_CLUSTER_REF),
+    "EmrCluster on which the activity runs.",
+);
+pub const HADOOP_QUEUE: FieldSpec = optional(
+    "hadoopQueue",
+    ValueType::String,
+    "Hadoop scheduler queue the job is submitted to.",
+);
+pub const POST_ACTIVITY_TASK_CONFIG: FieldSpec = optional(
+    "postActivityTaskConfig",
+    ValueType::Reference(SHELL_SCRIPT_CONFIG_REF),
+    "Shell script (S3 URI plus arguments) run after the activity.",
+);
+pub const PRE_ACTIVITY_TASK_CONFIG: FieldSpec = optional(
+    "preActivityTaskConfig",
+    ValueType::Reference(SHELL_SCRIPT_CONFIG_REF),
+    "Shell script (S3 URI plus arguments) run before the activity.",
+);
+pub const RESIZE_CLUSTER_BEFORE_RUNNING: FieldSpec = optional(
+    "resizeClusterBeforeRunning",
+    ValueType::Boolean,
+    "Resize the cluster to suit DynamoDB input or output nodes before running (switches instance types to m3.xlarge).",
+);
+pub const RESIZE_CLUSTER_MAX_INSTANCES: FieldSpec = optional(
+    "resizeClusterMaxInstances",
+    ValueType::Integer,
+    "Upper bound on the instances the resize algorithm may request.",
+);
+
 pub const PARENT: FieldSpec = optional(
     "parent",
     ValueType::Reference(ANY),

@@ -1,17 +1,13 @@
 //! `EmrActivity`: runs EMR steps (dp-object-emractivity).
 
-use crate::common::{self, optional, repeated};
+use crate::common::{self, repeated};
 use crate::spec::{Category, FieldSpec, ObjectKind, OneOf, ValueType};
 
 /// Runs steps on an EMR cluster.
 pub struct EmrActivity;
 
 static FIELDS: &[FieldSpec] = &[
-    optional(
-        "runsOn",
-        ValueType::Reference(common::EMR_CLUSTER_REF),
-        "EmrCluster on which the activity runs.",
-    ),
+    common::EMR_RUNS_ON,
     repeated(
         "postStepCommand",
         ValueType::String,
@@ -22,16 +18,8 @@ static FIELDS: &[FieldSpec] = &[
         ValueType::String,
         "Shell script run before any step (up to 255).",
     ),
-    optional(
-        "resizeClusterBeforeRunning",
-        ValueType::Boolean,
-        "Resize the cluster to suit DynamoDB input or output nodes before running (switches instance types to m3.xlarge).",
-    ),
-    optional(
-        "resizeClusterMaxInstances",
-        ValueType::Integer,
-        "Upper bound on the instances the resize algorithm may request.",
-    ),
+    common::RESIZE_CLUSTER_BEFORE_RUNNING,
+    common::RESIZE_CLUSTER_MAX_INSTANCES,
     repeated(
         "step",
         ValueType::String,

@@ -7,33 +7,17 @@ use crate::spec::{Category, FieldSpec, ObjectKind, OneOf, ValueType};
 pub struct HadoopActivity;
 
 static FIELDS: &[FieldSpec] = &[
-    optional(
-        "runsOn",
-        ValueType::Reference(common::EMR_CLUSTER_REF),
-        "EmrCluster on which the activity runs.",
-    ),
+    common::EMR_RUNS_ON,
     required(
         "jarUri",
         ValueType::String,
         "JAR in S3 or on the cluster's local file system.",
     ),
     repeated("argument", ValueType::String, "Argument passed to the JAR."),
-    optional(
-        "hadoopQueue",
-        ValueType::String,
-        "Hadoop scheduler queue the job is submitted to.",
-    ),
+    common::HADOOP_QUEUE,
     optional("mainClass", ValueType::String, "Main class of the JAR."),
-    optional(
-        "postActivityTaskConfig",
-        ValueType::Reference(common::SHELL_SCRIPT_CONFIG_REF),
-        "Shell script (S3 URI plus arguments) run after the activity.",
-    ),
-    optional(
-        "preActivityTaskConfig",
-        ValueType::Reference(common::SHELL_SCRIPT_CONFIG_REF),
-        "Shell script (S3 URI plus arguments) run before the activity.",
-    ),
+    common::POST_ACTIVITY_TASK_CONFIG,
+    common::PRE_ACTIVITY_TASK_CONFIG,
 ];
 
 static ONE_OF: &[OneOf] = &[common::RUNS_ON_OR_WORKER_GROUP];

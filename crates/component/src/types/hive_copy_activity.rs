@@ -7,36 +7,16 @@ use crate::spec::{Category, FieldSpec, ObjectKind, OneOf, ValueType};
 pub struct HiveCopyActivity;
 
 static FIELDS: &[FieldSpec] = &[
-    optional(
-        "runsOn",
-        ValueType::Reference(common::EMR_CLUSTER_REF),
-        "EmrCluster on which the activity runs.",
-    ),
+    common::EMR_RUNS_ON,
     optional(
         "filterSql",
         ValueType::String,
         "Hive predicate (without WHERE) selecting the data to copy.",
     ),
-    optional(
-        "postActivityTaskConfig",
-        ValueType::Reference(common::SHELL_SCRIPT_CONFIG_REF),
-        "Shell script (S3 URI plus arguments) run after the activity.",
-    ),
-    optional(
-        "preActivityTaskConfig",
-        ValueType::Reference(common::SHELL_SCRIPT_CONFIG_REF),
-        "Shell script (S3 URI plus arguments) run before the activity.",
-    ),
-    optional(
-        "resizeClusterBeforeRunning",
-        ValueType::Boolean,
-        "Resize the cluster to suit DynamoDB input or output nodes before running (switches instance types to m3.xlarge).",
-    ),
-    optional(
-        "resizeClusterMaxInstances",
-        ValueType::Integer,
-        "Upper bound on the instances the resize algorithm may request.",
-    ),
+    common::POST_ACTIVITY_TASK_CONFIG,
+    common::PRE_ACTIVITY_TASK_CONFIG,
+    common::RESIZE_CLUSTER_BEFORE_RUNNING,
+    common::RESIZE_CLUSTER_MAX_INSTANCES,
 ];
 
 static ONE_OF: &[OneOf] = &[common::RUNS_ON_OR_WORKER_GROUP];

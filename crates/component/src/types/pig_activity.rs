@@ -7,11 +7,7 @@ use crate::spec::{Category, FieldSpec, ObjectKind, OneOf, ValueType};
 pub struct PigActivity;
 
 static FIELDS: &[FieldSpec] = &[
-    optional(
-        "runsOn",
-        ValueType::Reference(common::EMR_CLUSTER_REF),
-        "EmrCluster on which the activity runs.",
-    ),
+    common::EMR_RUNS_ON,
     optional(
         "script",
         ValueType::String,
@@ -22,26 +18,10 @@ static FIELDS: &[FieldSpec] = &[
         ValueType::String,
         "S3 location of the Pig script to run.",
     ),
-    optional(
-        "postActivityTaskConfig",
-        ValueType::Reference(common::SHELL_SCRIPT_CONFIG_REF),
-        "Shell script (S3 URI plus arguments) run after the activity.",
-    ),
-    optional(
-        "preActivityTaskConfig",
-        ValueType::Reference(common::SHELL_SCRIPT_CONFIG_REF),
-        "Shell script (S3 URI plus arguments) run before the activity.",
-    ),
-    optional(
-        "resizeClusterBeforeRunning",
-        ValueType::Boolean,
-        "Resize the cluster to suit DynamoDB input or output nodes before running (switches instance types to m3.xlarge).",
-    ),
-    optional(
-        "resizeClusterMaxInstances",
-        ValueType::Integer,
-        "Upper bound on the instances the resize algorithm may request.",
-    ),
+    common::POST_ACTIVITY_TASK_CONFIG,
+    common::PRE_ACTIVITY_TASK_CONFIG,
+    common::RESIZE_CLUSTER_BEFORE_RUNNING,
+    common::RESIZE_CLUSTER_MAX_INSTANCES,
     repeated(
         "scriptVariable",
         ValueType::String,
