@@ -9,3 +9,35 @@ pub(crate) mod validate;
 pub(crate) const EXIT_INVALID: u8 = 1;
 /// Exit status for usage errors and unreadable input.
 pub(crate) const EXIT_USAGE: u8 = 2;
+
+/// The state database inside the data directory, shared by `sluice run` and `sluice server`.
+pub(crate) const STATE_FILE: &str = "sluice.db";
+
+/// SIGINT's number, the conventional exit status of an interrupted command being 128 + it.
+pub(crate) const SIGINT: u8 = 2;
+/// SIGTERM's number.
+pub(crate) const SIGTERM: u8 = 15;
+
+/// Waits for Ctrl-C or SIGTERM and returns which one arrived (its signal number).
+pub(crate) async fn stop_signal() -> u8 {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = interrupt => SIGINT,
+                _ = term.recv() => SIGTERM,
+            },
+            Err(_) => {
+                let _ = interrupt.await;
+                SIGINT
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+        SIGINT
+    }
+}

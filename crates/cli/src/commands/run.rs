@@ -20,12 +20,9 @@ use sluice_store::SqliteStore;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{OutputFormat, RunArgs};
-use crate::commands::{EXIT_INVALID, EXIT_USAGE};
+use crate::commands::{EXIT_INVALID, EXIT_USAGE, STATE_FILE, stop_signal};
 use crate::definition_input::read_definition;
 use crate::local_pipeline::pipeline_id_for;
-
-/// The state database inside the data directory.
-const STATE_FILE: &str = "sluice.db";
 
 pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let input = match read_definition(&args.file, &args.parameters) {
@@ -179,38 +176,9 @@ fn lock_pipeline(
     }
 }
 
-/// SIGINT's number, the conventional exit status of an interrupted command being 128 + it.
-const SIGINT: u8 = 2;
-/// SIGTERM's number.
-#[cfg(unix)]
-const SIGTERM: u8 = 15;
-
 /// Cancels `shutdown` on SIGINT or SIGTERM, recording which one in `signal`.
 async fn cancel_on_signal(shutdown: CancellationToken, signal: Arc<AtomicU8>) {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    signal.store(SIGINT, Ordering::SeqCst);
-                    shutdown.cancel();
-                    return;
-                }
-            };
-        let received = tokio::select! {
-            _ = interrupt => SIGINT,
-            _ = term.recv() => SIGTERM,
-        };
-        signal.store(received, Ordering::SeqCst);
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-        signal.store(SIGINT, Ordering::SeqCst);
-    }
+    signal.store(stop_signal().await, Ordering::SeqCst);
     shutdown.cancel();
 }
 

@@ -16,11 +16,8 @@ use sluice_store::SqliteStore;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServerArgs;
-use crate::commands::EXIT_USAGE;
+use crate::commands::{EXIT_USAGE, STATE_FILE, stop_signal};
 use crate::server_settings::ServerSettings;
-
-/// The state database inside the data directory (the same file `sluice run` uses).
-const STATE_FILE: &str = "sluice.db";
 
 pub(crate) fn run(args: &ServerArgs) -> Result<ExitCode> {
     init_logging();
@@ -152,23 +149,6 @@ async fn run_server(
 
 /// Cancels `shutdown` on Ctrl-C or SIGTERM.
 async fn cancel_on_signal(shutdown: CancellationToken) {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
+    stop_signal().await;
     shutdown.cancel();
 }
