@@ -6,9 +6,11 @@
 //! * [`router`] is the protocol: `POST /`, `X-Amz-Target`, authentication of every request,
 //!   decoding and the model's constraints, `{"__type", "message"}` errors ([`ApiError`]).
 //! * [`auth`] verifies SigV4 signatures against a [`auth::CredentialStore`].
+//! * [`provision`] starts and stops the task runners of managed resources.
 //! * [`server::serve`] runs it all: the listener, the background ticker and the in-process
 //!   task runner ([`LocalTaskSource`]), with a clean shutdown.
 
+pub mod actions;
 pub mod auth;
 mod authn;
 mod edits;
@@ -18,6 +20,7 @@ mod local_runner;
 mod objects;
 mod ops;
 mod paging;
+pub mod provision;
 mod router;
 pub mod server;
 mod service;

@@ -3,14 +3,19 @@
 //! `sluice server` runs a [`sluice_runner::Runner`] in the same process unless told not to. It
 //! calls the service directly rather than over HTTP (no signing, no serialization) but through
 //! the same functions PollForTask, ReportTaskProgress and SetTaskStatus use, so tasks behave
-//! identically. It serves every worker group of every account: it stands in for the runners
-//! and managed resources a single-machine installation does not have. Start the server with
-//! `--no-local-runner` when remote runners should take the work.
+//! identically. It serves every account, but only the work that belongs to the service
+//! itself: tasks that name no worker group and the checks the service performs (S3KeyExists,
+//! DynamoDBTableExists, …, queued in [`SERVICE_WORKER_GROUP`](sluice_engine::SERVICE_WORKER_GROUP)).
+//! Named worker groups are left to remote runners (`sluice taskrunner`) and resource groups to
+//! the runners the provisioner starts, unless listed in `ServiceOptions::local_worker_groups`
+//! (`sluice server --local-worker-group NAME`). Start the server with `--no-local-runner` when
+//! remote runners should take everything.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sluice_engine::GroupFilter;
 use sluice_model::{Field, TaskObject, TaskResult};
 use sluice_runner::{SourceError, TaskSource};
 
@@ -47,8 +52,14 @@ impl TaskSource for LocalTaskSource {
         worker_group: Option<&str>,
         hostname: &str,
     ) -> Result<Option<TaskObject>, SourceError> {
+        let groups = match worker_group {
+            Some(group) => GroupFilter::Exactly(group),
+            None => GroupFilter::Local {
+                extra: &self.service.options.local_worker_groups,
+            },
+        };
         self.service
-            .poll(None, worker_group, hostname, POLL_WAIT)
+            .poll(None, groups, hostname, POLL_WAIT)
             .await
             .map_err(source_error)
     }

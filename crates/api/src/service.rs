@@ -82,6 +82,10 @@ pub struct ServiceOptions {
     pub max_pipelines_per_account: Option<usize>,
     /// The data directory whose `logs/<pipeline>/` DeletePipeline removes; `None` keeps logs.
     pub data_dir: Option<PathBuf>,
+    /// Named worker groups the in-process runner takes besides its own (tasks naming no
+    /// group and the service's checks). Empty by default: named groups are left to remote
+    /// runners.
+    pub local_worker_groups: Vec<String>,
 }
 
 impl Default for ServiceOptions {
@@ -95,6 +99,7 @@ impl Default for ServiceOptions {
             query_max_limit: 1000,
             max_pipelines_per_account: None,
             data_dir: None,
+            local_worker_groups: Vec::new(),
         }
     }
 }
@@ -148,6 +153,9 @@ pub struct Service {
     pub(crate) stopping: CancellationToken,
     /// PollForTask calls waiting for a task right now.
     pub(crate) waiting_polls: AtomicUsize,
+    /// Starts and stops runners of managed resources; without it resource events are only
+    /// logged.
+    pub(crate) provisioning: std::sync::OnceLock<crate::provision::Provisioning>,
 }
 
 impl std::fmt::Debug for Service {
@@ -182,6 +190,7 @@ impl Service {
             cursor: AtomicUsize::new(0),
             stopping: CancellationToken::new(),
             waiting_polls: AtomicUsize::new(0),
+            provisioning: std::sync::OnceLock::new(),
         });
         for record in &records {
             service.registry_mut().pipelines.insert(
@@ -226,6 +235,54 @@ impl Service {
 
     pub fn options(&self) -> &ServiceOptions {
         &self.options
+    }
+
+    /// Makes `provisioner` start and stop the runners of managed resources; `keys` mints
+    /// their access keys (`None` when the runners need none). Set once, before serving;
+    /// returns `false` if a provisioner was already set.
+    pub fn set_provisioner(
+        &self,
+        provisioner: Arc<dyn crate::provision::Provisioner>,
+        keys: Option<Arc<crate::auth::KeyRing>>,
+    ) -> bool {
+        let hub = crate::provision::Provisioning::new(provisioner, keys, Arc::clone(&self.changed));
+        self.provisioning.set(hub).is_ok()
+    }
+
+    /// Whether a runner heartbeating as `taskrunner_id` should exit: it serves a resource
+    /// instance of `account_id` (its id is the instance id, as provisioned runners' are) that no
+    /// longer needs it (SHUTTING_DOWN or ended).
+    pub(crate) async fn runner_should_terminate(
+        &self,
+        account_id: &str,
+        taskrunner_id: &str,
+    ) -> bool {
+        if !taskrunner_id.starts_with('@') {
+            return false;
+        }
+        for (_, scheduler) in self.account_schedulers(account_id) {
+            let status = scheduler
+                .inspect(|engine| {
+                    let record = engine.instance(taskrunner_id)?;
+                    let plan = engine.plan();
+                    let component = plan.get(&record.component_id)?;
+                    plan.components[component]
+                        .is_resource()
+                        .then_some(record.status)
+                })
+                .await;
+            if let Some(status) = status {
+                return status.is_terminal() || status == sluice_model::Status::ShuttingDown;
+            }
+        }
+        false
+    }
+
+    /// Stops every provisioned runner (server shutdown).
+    pub async fn stop_provisioned(&self) {
+        if let Some(hub) = self.provisioning.get() {
+            hub.stop_all().await;
+        }
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -5,12 +5,15 @@
 //! second so a clock jump or a missed signal costs little, or until some scheduler commits
 //! (its observer signals the service's `changed`), then ticks the schedulers that are due and
 //! hands their action events on. Actions are logged; delivering SnsAlarms is future work.
+//! Resource events go to the provisioner, and what it reports back (a runner started, a
+//! runner stopped) is applied to the pipeline's scheduler at the start of each round.
 
 use std::time::Duration;
 
-use sluice_engine::{ActionTrigger, ResourceAction};
+use sluice_engine::{ActionTrigger, ResourceAction, Scheduler};
 use tokio_util::sync::CancellationToken;
 
+use crate::provision::ProvisionReport;
 use crate::service::Service;
 
 /// Longest sleep between two rounds.
@@ -47,19 +50,72 @@ impl Service {
                     "action fired (delivery of {} is not implemented yet)",
                     event.action_type
                 );
+                crate::actions::deliver(&scheduler, &event, &Default::default()).await;
             }
-            for event in scheduler.take_resource_events().await {
-                let action = match event.action {
-                    ResourceAction::Provision => "provision",
-                    ResourceAction::Release => "release",
-                };
-                tracing::debug!(pipeline = %pipeline_id, resource = %event.resource_instance_id, action, "resource event");
-            }
+            self.handle_resource_events(&pipeline_id, &scheduler).await;
             if let Some(at) = scheduler.inspect(|engine| engine.next_wakeup()).await {
                 earliest = Some(earliest.map_or(at, |e| e.min(at)));
             }
         }
         earliest
+    }
+
+    /// Hands a scheduler's committed resource events to the provisioner.
+    async fn handle_resource_events(&self, pipeline_id: &str, scheduler: &Scheduler) {
+        let events = scheduler.take_resource_events().await;
+        if events.is_empty() {
+            return;
+        }
+        let Some(hub) = self.provisioning.get() else {
+            for event in events {
+                let action = match event.action {
+                    ResourceAction::Provision => "provision",
+                    ResourceAction::Release => "release",
+                };
+                tracing::debug!(pipeline = %pipeline_id, resource = %event.attempt_id, action, "resource event (no provisioner)");
+            }
+            return;
+        };
+        let account = self
+            .registry()
+            .pipelines
+            .get(pipeline_id)
+            .map(|m| m.account_id.clone())
+            .unwrap_or_default();
+        for event in events {
+            hub.handle(pipeline_id, &account, &event).await;
+        }
+    }
+
+    /// Applies what provisioners reported to the schedulers of the pipelines concerned.
+    pub(crate) async fn apply_provision_reports(&self) {
+        let Some(hub) = self.provisioning.get() else {
+            return;
+        };
+        hub.stop_orphans(|pipeline_id| self.scheduler(pipeline_id).is_some())
+            .await;
+        for (key, report) in hub.drain() {
+            let Some(scheduler) = self.scheduler(&key.pipeline_id) else {
+                continue;
+            };
+            let applied = match &report {
+                ProvisionReport::Started {
+                    resource_id,
+                    hostname,
+                } => {
+                    scheduler
+                        .resource_provisioned(&key.attempt_id, resource_id, hostname)
+                        .await
+                }
+                ProvisionReport::Running => scheduler.resource_running(&key.attempt_id).await,
+                ProvisionReport::Stopped { reason } => {
+                    scheduler.resource_stopped(&key.attempt_id, reason).await
+                }
+            };
+            if let Err(error) = applied {
+                tracing::warn!(pipeline = %key.pipeline_id, resource = %key.attempt_id, "applying a provisioner report: {error}");
+            }
+        }
     }
 
     /// Runs the ticker until `shutdown`.
@@ -68,6 +124,7 @@ impl Service {
             let notified = self.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            self.apply_provision_reports().await;
             let next = self.tick_due().await;
             self.prune_task_routes();
             let wait = next

@@ -40,6 +40,82 @@ pub(crate) enum Command {
     /// --credentials file, or --dev for a generated key. Activated pipelines resume where they
     /// were when the server last stopped.
     Server(ServerArgs),
+    /// Take the tasks of one worker group from a Sluice server (or AWS) over HTTP and run them
+    /// on this machine, as AWS's Task Runner does.
+    ///
+    /// Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN) or
+    /// a profile (AWS_PROFILE, ~/.aws/credentials, ~/.aws/config). Prints a line starting with
+    /// "sluice taskrunner ready" once it polls. Exits 0 on SIGINT/SIGTERM (after stopping and
+    /// reporting its running tasks) or when a heartbeat answers terminate; 2 for bad options
+    /// or missing credentials.
+    #[command(name = "taskrunner", args_override_self = true)]
+    TaskRunner(TaskRunnerArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TaskRunnerArgs {
+    /// The service URL, e.g. http://127.0.0.1:8080. Default: AWS's endpoint for the region.
+    #[arg(long, value_name = "URL")]
+    pub(crate) endpoint: Option<String>,
+
+    /// The worker group whose tasks this runner takes (exact, case-sensitive match).
+    #[arg(long, value_name = "NAME", alias = "workerGroup")]
+    pub(crate) worker_group: String,
+
+    /// How many tasks run at once.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub(crate) tasks: usize,
+
+    /// The id sent with heartbeats. Default: sluice-<hostname>-<pid>.
+    #[arg(long, value_name = "ID", alias = "taskrunnerId")]
+    pub(crate) taskrunner_id: Option<String>,
+
+    /// Where each attempt's logs are copied when it ends (s3://bucket/prefix, file:///dir or
+    /// /dir), under <pipelineId>/<componentId>/<instanceId>/<attemptId>/. A pipeline's own
+    /// pipelineLogUri, when the task carries one, takes precedence.
+    #[arg(long, value_name = "URI", alias = "logUri")]
+    pub(crate) log_uri: Option<String>,
+
+    /// The region requests are signed for. Default: AWS_REGION, the profile's, else us-east-1.
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+
+    /// Where attempt directories (logs/) and the local object store live.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "SLUICE_DATA_DIR",
+        default_value = ".sluice"
+    )]
+    pub(crate) data_dir: PathBuf,
+
+    /// The longest the service holds a PollForTask open (AWS: 90); the HTTP read timeout is
+    /// this plus 30 seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 90)]
+    pub(crate) poll_wait: u64,
+
+    /// Seconds between progress reports of a running task (AWS: 60). Attempts with a short
+    /// reportProgressTimeout are reported at a third of it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub(crate) report_interval: u64,
+
+    /// Seconds between ReportTaskRunnerHeartbeat calls (AWS: 900); 0 sends none.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub(crate) heartbeat_interval: u64,
+
+    /// Longest pause between attempts to reach the service while it is down.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub(crate) max_backoff: u64,
+
+    /// The host name reported with polls and heartbeats. Default: this machine's.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) hostname: Option<String>,
+
+    /// An AWS Task Runner credentials file: {"access-id": "…", "private-key": "…"}, optionally
+    /// with "endpoint", "region" and "log-uri" (options given here win). Its keys are used
+    /// instead of the environment and profiles.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +154,23 @@ pub(crate) struct ServerArgs {
     /// 100, "limits": {"enforcement": "error"}}.
     #[arg(long, value_name = "FILE")]
     pub(crate) settings: Option<PathBuf>,
+
+    /// How managed resources (Ec2Resource, EmrCluster) get their task runner: `local-process`
+    /// starts a `sluice taskrunner` process per resource; `external` leaves it to runners you
+    /// start with `--worker-group <resource instance id>`.
+    #[arg(long, value_name = "KIND", default_value = "local-process",
+          value_parser = ["local-process", "external"])]
+    pub(crate) provisioner: String,
+
+    /// A named worker group whose tasks the in-process runner takes too (repeatable). By
+    /// default it takes only work that names no group and the checks the service performs.
+    #[arg(long = "local-worker-group", value_name = "NAME")]
+    pub(crate) local_worker_groups: Vec<String>,
+
+    /// The URL provisioned task runners use to reach this server (default: the address it
+    /// listens on).
+    #[arg(long, value_name = "URL")]
+    pub(crate) advertise_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -16,7 +16,7 @@ use sluice_component::Catalog;
 use sluice_definition::ResolvedPipeline;
 use sluice_engine::{
     AttemptRecord, Clock, EngineError, EngineOptions, InstanceRecord, PipelineRecord, Plan,
-    Scheduler, Store, Summary,
+    ResourceAction, Scheduler, Store, Summary,
 };
 use sluice_model::{Field, PipelineDefinition, PipelineState, Status, TaskObject, TaskResult};
 use sluice_runner::{Runner, RunnerOptions, SourceError, TaskSource, attempt_dir};
@@ -150,6 +150,8 @@ pub async fn run_local(
 
     let runner_shutdown = CancellationToken::new();
     let mut options = RunnerOptions::new(&config.data_dir);
+    // S3 endpoint and credentials from the AWS environment variables (embedded store if none).
+    options.data = Arc::new(sluice_data::DataSettings::from_env());
     options.workers = config.workers.max(1);
     options.poll_backoff = Duration::ZERO;
     // A runner hears that its task was canceled (attemptTimeout, a lapsed lease) only in the
@@ -171,6 +173,7 @@ pub async fn run_local(
         progress,
     )
     .await;
+    sluice_api::actions::deliver_pending(&scheduler, &Default::default()).await;
     runner_shutdown.cancel();
     let runner_result = runner_task.await;
     progress.finish();
@@ -211,6 +214,8 @@ async fn drive(
     const REFRESH: Duration = Duration::from_millis(200);
     loop {
         scheduler.tick().await?;
+        provision_in_process(scheduler).await?;
+        sluice_api::actions::deliver_pending(scheduler, &Default::default()).await;
         let now = clock.now();
         let (settled, next, summary) = scheduler
             .inspect(|engine| {
@@ -233,6 +238,35 @@ async fn drive(
             () = tokio::time::sleep(wait) => {}
             () = scheduler.changed() => {}
             () = shutdown.cancelled() => {}
+        }
+    }
+}
+
+/// The in-process provisioner of `sluice run`: the embedded runner takes every worker group,
+/// resources' included, so a resource is up as soon as it is asked for and stopped as soon as
+/// it is released. Its instances still pass through CREATING, RUNNING, SHUTTING_DOWN and
+/// FINISHED (or TIMEDOUT) as on a server.
+async fn provision_in_process(scheduler: &Scheduler) -> Result<(), LocalRunError> {
+    loop {
+        let events = scheduler.take_resource_events().await;
+        if events.is_empty() {
+            return Ok(());
+        }
+        for event in events {
+            match event.action {
+                ResourceAction::Provision => {
+                    let host = sluice_runner::default_hostname();
+                    scheduler
+                        .resource_provisioned(&event.attempt_id, "in-process", &host)
+                        .await?;
+                    scheduler.resource_running(&event.attempt_id).await?;
+                }
+                ResourceAction::Release => {
+                    scheduler
+                        .resource_stopped(&event.attempt_id, "released")
+                        .await?;
+                }
+            }
         }
     }
 }

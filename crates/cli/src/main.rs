@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         cli::Command::Eval(args) => commands::eval::run(&args),
         cli::Command::Run(args) => commands::run::run(&args),
         cli::Command::Server(args) => commands::server::run(&args),
+        cli::Command::TaskRunner(args) => commands::taskrunner::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use sluice_data::storage::{ObjectStores, StorageError};
 use sluice_model::{FieldValue, PipelineObject, TaskObject, TaskResult};
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +33,16 @@ pub trait Execute: Sync {
 pub struct RunnerSettings {
     /// Sluice's data directory (state, logs, the local object store).
     pub data_dir: PathBuf,
+    /// How to reach object stores and databases.
+    pub data: Arc<sluice_data::DataSettings>,
+}
+
+impl RunnerSettings {
+    /// The object stores for these settings: one set per runner, shared by its attempts (see
+    /// [`ObjectStores::shared`]), so S3 clients and their connections are reused.
+    pub fn object_stores(&self) -> Result<ObjectStores, StorageError> {
+        ObjectStores::shared(&self.data.s3, &self.data_dir)
+    }
 }
 
 /// Everything an executor may use for one attempt.
@@ -77,6 +88,12 @@ impl AttemptContext {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The runner's object stores, through which every `s3://`, `file://` and local path is
+    /// read and written.
+    pub fn object_stores(&self) -> Result<ObjectStores, StorageError> {
+        self.settings.object_stores()
     }
 
     /// Whether a boolean field is `"true"` (case-insensitive).

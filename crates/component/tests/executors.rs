@@ -84,6 +84,7 @@ impl Env {
             cancel: CancellationToken::new(),
             settings: Arc::new(RunnerSettings {
                 data_dir: self.data_dir(),
+                ..RunnerSettings::default()
             }),
         }
     }

@@ -30,7 +30,7 @@ use sluice_model::{Field, PipelineState, TaskObject, TaskResult};
 use tokio::sync::{Mutex, Notify};
 
 use crate::clock::Clock;
-use crate::engine::{ActionEvent, Engine, EngineOptions, ResourceEvent, Summary};
+use crate::engine::{ActionEvent, Engine, EngineOptions, GroupFilter, ResourceEvent, Summary};
 use crate::error::EngineResult;
 use crate::plan::Plan;
 use crate::store::{ChangeSet, InstanceRecord, PipelineRecord, Store};
@@ -232,6 +232,17 @@ impl Scheduler {
         hostname: &str,
         wait: Duration,
     ) -> EngineResult<Option<TaskObject>> {
+        self.poll_for_task_in(GroupFilter::from(worker_group), hostname, wait)
+            .await
+    }
+
+    /// PollForTask over the worker groups `groups` selects.
+    pub async fn poll_for_task_in(
+        &self,
+        groups: GroupFilter<'_>,
+        hostname: &str,
+        wait: Duration,
+    ) -> EngineResult<Option<TaskObject>> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let notified = self.changed.notified();
@@ -241,7 +252,7 @@ impl Scheduler {
                 let mut inner = self.inner.lock().await;
                 let now = self.clock.now();
                 let before = inner.queued;
-                let task = inner.engine.poll_task(worker_group, hostname, now);
+                let task = inner.engine.poll_task_in(groups, hostname, now);
                 let seq = inner.queue();
                 (task, seq, seq != before)
             };
@@ -315,6 +326,30 @@ impl Scheduler {
     ) -> EngineResult<()> {
         self.step(|engine, _now| engine.update_pipeline_record(f))
             .await
+    }
+
+    /// A provisioner started something for a resource attempt (see
+    /// [`Engine::resource_provisioned`]).
+    pub async fn resource_provisioned(
+        &self,
+        attempt_id: &str,
+        resource_id: &str,
+        hostname: &str,
+    ) -> EngineResult<()> {
+        self.step(|engine, now| engine.resource_provisioned(attempt_id, resource_id, hostname, now))
+            .await?
+    }
+
+    /// A resource attempt's runner is up (see [`Engine::resource_running`]).
+    pub async fn resource_running(&self, attempt_id: &str) -> EngineResult<()> {
+        self.step(|engine, now| engine.resource_running(attempt_id, now))
+            .await?
+    }
+
+    /// A resource attempt's runner stopped (see [`Engine::resource_stopped`]).
+    pub async fn resource_stopped(&self, attempt_id: &str, reason: &str) -> EngineResult<()> {
+        self.step(|engine, now| engine.resource_stopped(attempt_id, reason, now))
+            .await?
     }
 
     /// Completes at the next step that changes anything (a runner's report, a tick, a

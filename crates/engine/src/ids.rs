@@ -1,14 +1,11 @@
 //! Object ids as AWS spells them, and task ids.
 //!
+//! Object ids as AWS spells them, and task ids.
+//!
 //! Instance ids are `@<componentId>_<scheduledStartTime>` and attempt ids append
-//! `_Attempt=<n>` (AWS §8.1). Task ids must be unguessable, since holding one is what lets a
-//! runner report for an attempt: they are built from a process-wide random key (the standard
-//! library's `RandomState`, seeded from the operating system) hashing a counter and the clock,
-//! which needs no extra dependency and never repeats within a process.
-
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-use std::time::{SystemTime, UNIX_EPOCH};
+//! `_Attempt=<n>` (AWS §8.1). Task ids are bearer tokens: holding one is what lets a runner
+//! report for an attempt, so they carry 128 bits from the operating system's random number
+//! generator, never anything derived from a counter or the clock.
 
 use chrono::NaiveDateTime;
 use sluice_model::time::format_datetime;
@@ -41,36 +38,28 @@ pub fn attempt_id(instance_id: &str, number: u32) -> String {
 }
 
 /// Generates task ids.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct TaskIds {
-    keys: [RandomState; 2],
     counter: u64,
-    salt: u128,
-}
-
-impl Default for TaskIds {
-    fn default() -> Self {
-        let salt = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        TaskIds {
-            keys: [RandomState::new(), RandomState::new()],
-            counter: 0,
-            salt,
-        }
-    }
 }
 
 impl TaskIds {
-    /// A fresh id: 128 random-looking bits and the counter, so ids are unique even if the
-    /// hash ever collided.
+    /// A fresh id: 128 bits from the OS random number generator, then the counter, so ids
+    /// stay unique within a process even if the generator ever repeated itself.
+    ///
+    /// # Panics
+    ///
+    /// When the operating system cannot supply random bytes: handing out a guessable task id
+    /// would let anyone report for the attempt, so there is no fallback.
     pub fn next_id(&mut self) -> String {
         self.counter += 1;
-        let input = (self.counter, self.salt);
-        let a = self.keys[0].hash_one(input);
-        let b = self.keys[1].hash_one(input);
-        format!("task-{a:016x}{b:016x}-{:x}", self.counter)
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+        format!(
+            "task-{:032x}-{:x}",
+            u128::from_be_bytes(bytes),
+            self.counter
+        )
     }
 }
 
@@ -102,5 +91,23 @@ mod tests {
         let x = a.next_id();
         assert_ne!(x, a.next_id());
         assert_ne!(x, b.next_id());
+    }
+
+    #[test]
+    fn task_ids_keep_their_shape_and_do_not_follow_a_pattern() {
+        let mut ids = TaskIds::default();
+        let a = ids.next_id();
+        let b = ids.next_id();
+        for (id, n) in [(&a, "1"), (&b, "2")] {
+            let rest = id.strip_prefix("task-").expect(id);
+            let (random, counter) = rest.split_once('-').expect(id);
+            assert_eq!(random.len(), 32, "{id}");
+            assert!(random.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+            assert_eq!(counter, n, "{id}");
+        }
+        // Consecutive ids share no long run of their random part.
+        let (ra, rb) = (&a[5..37], &b[5..37]);
+        let same = ra.chars().zip(rb.chars()).filter(|(x, y)| x == y).count();
+        assert!(same < 16, "{a} and {b} look related");
     }
 }

@@ -25,10 +25,14 @@ pub mod store;
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use driver::{CommitObserver, Scheduler};
 pub use engine::{
-    ActionEvent, ActionTrigger, Engine, EngineOptions, ResourceAction, ResourceEvent, Summary,
+    ActionEvent, ActionTrigger, Engine, EngineOptions, GroupFilter, ResourceAction, ResourceEvent,
+    Summary,
 };
 pub use error::{EngineError, EngineResult};
 pub use memory_store::MemoryStore;
-pub use plan::{Component, ComponentIdx, FailureMode, Plan, PlanDefaults, PlanError, Policy};
+pub use plan::{
+    Component, ComponentIdx, FailureMode, Plan, PlanDefaults, PlanError, Policy,
+    ResourceFailureAction, ResourcePolicy, SERVICE_WORKER_GROUP, TaskFailureAction,
+};
 pub use schedule::{End, Interval, ScheduleSpec, ScheduleType, Start, Timeline};
 pub use store::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord, Store, StoreError};

@@ -14,7 +14,9 @@
 //! * Where a component runs: `runsOn` wins over `workerGroup` (AWS: "if both, workerGroup is
 //!   ignored"); with `runsOn` the task goes to the resource *instance's* own worker group,
 //!   whose name is the resource instance id. Data nodes and preconditions run their checks
-//!   where the object they belong to says.
+//!   where the object they belong to says — except the checks the service performs itself
+//!   (S3KeyExists, DynamoDBTableExists, …: `ManagedBy::Service`), which always go to
+//!   [`SERVICE_WORKER_GROUP`], the group the service's own runner polls.
 //! * Defaults (AWS documents none of them precisely): `maximumRetries` 2, i.e. three attempts,
 //!   the behaviour reported for the service (configurable through [`PlanDefaults`]);
 //!   `retryDelay` 10 minutes; no `attemptTimeout`, `lateAfterTimeout` or
@@ -29,12 +31,17 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use sluice_component::{Catalog, Category};
+use sluice_component::{Catalog, Category, ManagedBy};
 use sluice_definition::{DefinitionContext, ResolvedObject, ResolvedPipeline};
 use sluice_expr::{contains_expression, evaluate_string};
 use sluice_model::{FieldValue, Period, PeriodUnit};
 
 use crate::schedule::{ScheduleError, ScheduleSpec, ScheduleType};
+
+/// The worker group of checks the service performs itself (S3KeyExists, DynamoDBTableExists,
+/// …). Only the service's own runner polls it; names starting with `@` are refused as a
+/// `workerGroup` (they are also the ids of resource instances, whose groups they name).
+pub const SERVICE_WORKER_GROUP: &str = "@service";
 
 /// Position of a component in [`Plan::components`].
 pub type ComponentIdx = usize;
@@ -62,6 +69,36 @@ pub struct Policy {
     pub report_progress_timeout: Option<Period>,
     pub late_after_timeout: Option<Period>,
     pub precondition_timeout: Option<Period>,
+}
+
+/// `actionOnResourceFailure`: what a resource failure (its runner died while needed) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResourceFailureAction {
+    /// Start the resource again (up to its `maximumRetries`) and retry the attempts it was
+    /// running per their own retry policy (the AWS default).
+    #[default]
+    RetryAll,
+    /// The resource and the attempts it was running fail.
+    RetryNone,
+}
+
+/// `actionOnTaskFailure`: what a failed task does to the resource it ran on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskFailureAction {
+    /// The resource keeps serving (the AWS default).
+    #[default]
+    Continue,
+    /// The resource is shut down.
+    Terminate,
+}
+
+/// How a resource (`Ec2Resource`, `EmrCluster`) is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResourcePolicy {
+    /// `terminateAfter`: the longest a resource attempt may live, counted from its creation.
+    pub terminate_after: Option<Period>,
+    pub on_resource_failure: ResourceFailureAction,
+    pub on_task_failure: TaskFailureAction,
 }
 
 /// Defaults for fields a component leaves unset.
@@ -109,7 +146,12 @@ pub struct Component {
     pub runs_on: Option<ComponentIdx>,
     /// `workerGroup` (ignored when `runs_on` is set).
     pub worker_group: Option<String>,
+    /// The service itself does the work of this type (`ObjectKind::managed_by`): its checks
+    /// go to [`SERVICE_WORKER_GROUP`] wherever the checked object runs.
+    pub service_managed: bool,
     pub policy: Policy,
+    /// For a resource: how it is run.
+    pub resource: ResourcePolicy,
     pub failure_mode: FailureMode,
     pub on_success: Vec<ComponentIdx>,
     pub on_fail: Vec<ComponentIdx>,
@@ -387,6 +429,15 @@ impl Reader<'_> {
             late_after_timeout: self.period(object, "lateAfterTimeout")?,
             precondition_timeout: self.period(object, "preconditionTimeout")?,
         };
+        let resource = if category == Category::Resource {
+            self.resource_policy(object)?
+        } else {
+            ResourcePolicy::default()
+        };
+        let service_managed = category == Category::Precondition
+            && object
+                .kind(self.catalog)
+                .is_some_and(|kind| kind.managed_by() == Some(ManagedBy::Service));
         let failure_mode = match self.text(object, "failureAndRerunMode")? {
             Some(text) if text.trim().eq_ignore_ascii_case("cascade") => FailureMode::Cascade,
             _ => FailureMode::None,
@@ -419,7 +470,9 @@ impl Reader<'_> {
             preconditions: refs("precondition"),
             runs_on,
             worker_group,
+            service_managed,
             policy,
+            resource,
             failure_mode,
             on_success: refs("onSuccess"),
             on_fail: refs("onFail"),
@@ -431,6 +484,49 @@ impl Reader<'_> {
             fields,
             task_refs: Vec::new(),
             needs_evaluation: false,
+        })
+    }
+
+    fn resource_policy(&self, object: &ResolvedObject) -> Result<ResourcePolicy, PlanError> {
+        let choice = |key: &str, text: Option<String>, allowed: &[&str]| match text {
+            None => Ok(None),
+            Some(text) => {
+                let lower = text.trim().to_ascii_lowercase();
+                if allowed.contains(&lower.as_str()) {
+                    Ok(Some(lower))
+                } else {
+                    Err(PlanError::Field {
+                        object: object.id.clone(),
+                        field: key.to_owned(),
+                        message: format!("'{text}' is not one of {}", allowed.join(", ")),
+                    })
+                }
+            }
+        };
+        let on_resource_failure = match choice(
+            "actionOnResourceFailure",
+            self.text(object, "actionOnResourceFailure")?,
+            &["retryall", "retrynone"],
+        )?
+        .as_deref()
+        {
+            Some("retrynone") => ResourceFailureAction::RetryNone,
+            _ => ResourceFailureAction::RetryAll,
+        };
+        let on_task_failure = match choice(
+            "actionOnTaskFailure",
+            self.text(object, "actionOnTaskFailure")?,
+            &["continue", "terminate"],
+        )?
+        .as_deref()
+        {
+            Some("terminate") => TaskFailureAction::Terminate,
+            _ => TaskFailureAction::Continue,
+        };
+        Ok(ResourcePolicy {
+            terminate_after: self.period(object, "terminateAfter")?,
+            on_resource_failure,
+            on_task_failure,
         })
     }
 

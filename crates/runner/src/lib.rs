@@ -8,9 +8,12 @@
 
 mod layout;
 mod log;
+mod log_upload;
+pub mod remote;
 mod runner;
 mod source;
 
 pub use layout::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, attempt_dir, file_name_for};
+pub use remote::{RemoteOptions, RemoteTaskSource};
 pub use runner::{Runner, RunnerError, RunnerOptions, RunnerStats, default_hostname};
 pub use source::{SourceError, TaskSource};

@@ -14,14 +14,15 @@ use tracing::Instrument;
 
 use crate::layout::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, attempt_dir};
 use crate::log::{RunnerLog, describe_fields};
+use crate::log_upload::{log_destination, upload_attempt_logs};
 use crate::source::{SourceError, TaskSource};
 
 /// How many times SetTaskStatus is tried before the result is given up on (the lease then
 /// expires and the service retries the attempt).
 const STATUS_TRIES: u32 = 5;
 
-/// Upper bound of the exponential backoff after failed calls.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// The default upper bound of the exponential backoff after failed calls.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// The error id reported when no executor exists for the attempt's type.
 const NO_EXECUTOR: &str = "NoExecutor";
@@ -35,23 +36,33 @@ pub struct RunnerOptions {
     pub workers: usize,
     /// Sent with every poll and heartbeat.
     pub hostname: String,
-    /// Time between progress reports. It must stay well inside the lease (AWS: 15 minutes by
-    /// default, or the attempt's `reportProgressTimeout`); an attempt whose
-    /// `reportProgressTimeout` is short is reported at a third of it instead.
+    /// Time between progress reports (AWS asks runners for one every 60 s). The first report
+    /// is sent as soon as a task arrives, well inside the 2 minutes a runner has to acknowledge
+    /// it; later ones must stay inside the lease (AWS: 15 minutes by default, or the attempt's
+    /// `reportProgressTimeout`), so an attempt whose `reportProgressTimeout` is short is
+    /// reported at a third of it instead.
     pub report_interval: Duration,
     /// Holds `logs/` (attempt directories) and the embedded object store.
     pub data_dir: PathBuf,
     /// Pause after an empty poll, and first step of the exponential backoff after errors.
     pub poll_backoff: Duration,
+    /// Longest pause of the exponential backoff while the service cannot be reached.
+    pub max_backoff: Duration,
     /// Identifies this runner in heartbeats.
     pub taskrunner_id: String,
     /// Time between heartbeats (AWS: 15 minutes); zero disables them.
     pub heartbeat_interval: Duration,
+    /// How executors reach object stores and databases.
+    pub data: Arc<sluice_data::DataSettings>,
+    /// Where each attempt's logs are copied when it ends (`s3://`, `file://` or an absolute
+    /// path), unless the task names its own `pipelineLogUri`. `None`: only then.
+    pub log_uri: Option<String>,
 }
 
 impl RunnerOptions {
     /// The defaults: every worker group, 2 workers, reports every 60 s, heartbeats every
-    /// 15 minutes, 1 s pause after an empty poll.
+    /// 15 minutes, 1 s pause after an empty poll, backoff up to 30 s, no log upload beyond
+    /// the tasks' own `pipelineLogUri`.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         let hostname = default_hostname();
         RunnerOptions {
@@ -62,7 +73,10 @@ impl RunnerOptions {
             report_interval: Duration::from_secs(60),
             data_dir: data_dir.into(),
             poll_backoff: Duration::from_secs(1),
+            max_backoff: MAX_BACKOFF,
             heartbeat_interval: Duration::from_secs(15 * 60),
+            data: Arc::default(),
+            log_uri: None,
         }
     }
 }
@@ -107,6 +121,9 @@ pub enum RunnerError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The service refused the runner's credentials; the runner stopped its tasks and exited.
+    #[error("the service refused this runner's credentials ({0}); stopped")]
+    Rejected(String),
 }
 
 /// Polls a [`TaskSource`] and executes its tasks, at most `workers` at a time.
@@ -154,7 +171,9 @@ impl Runner {
         }
     }
 
-    /// Runs until `shutdown` fires or a heartbeat answers `terminate`.
+    /// Runs until `shutdown` fires, a heartbeat answers `terminate`, or the service refuses
+    /// the runner's credentials ([`RunnerError::Rejected`], after stopping running tasks as
+    /// on shutdown).
     ///
     /// On shutdown, running tasks are canceled (their processes stopped) and reported FAILED
     /// with error id `Canceled`, so the service can retry them at once instead of waiting for
@@ -191,13 +210,16 @@ impl Runner {
             catalog: self.catalog.clone(),
             settings: Arc::new(RunnerSettings {
                 data_dir: data_dir.clone(),
+                data: Arc::clone(&options.data),
             }),
             options: RunnerOptions {
                 data_dir,
                 ..self.options.clone()
             },
         });
-        let stop_polling = shutdown.child_token();
+        // Stops running tasks: the caller's shutdown, or this runner's own decision to quit.
+        let stop_tasks = shutdown.child_token();
+        let stop_polling = stop_tasks.child_token();
         let heartbeat = (!options.heartbeat_interval.is_zero())
             .then(|| tokio::spawn(heartbeat(Arc::clone(&shared), stop_polling.clone())));
         tracing::info!(
@@ -211,7 +233,8 @@ impl Runner {
         let slots = Arc::new(Semaphore::new(options.workers));
         // Executing and reporting tasks.
         let mut tasks: JoinSet<TaskOutcome> = JoinSet::new();
-        let mut failures = 0u32;
+        let mut outage = Outage::default();
+        let mut rejected = None;
         loop {
             while let Some(done) = tasks.try_join_next() {
                 stats.record(done);
@@ -243,7 +266,7 @@ impl Runner {
             };
             match polled {
                 Ok(Some(task)) => {
-                    failures = 0;
+                    outage.ended();
                     stats.received += 1;
                     let span = tracing::info_span!(
                         "task",
@@ -251,20 +274,26 @@ impl Runner {
                         attempt = %task.attempt_id,
                     );
                     tasks.spawn(
-                        run_task(Arc::clone(&shared), task, slot, shutdown.clone())
+                        run_task(Arc::clone(&shared), task, slot, stop_tasks.clone())
                             .instrument(span),
                     );
                 }
                 Ok(None) => {
-                    failures = 0;
+                    outage.ended();
                     drop(slot);
                     pause(options.poll_backoff, &stop_polling).await;
                 }
+                Err(SourceError::Rejected(why)) => {
+                    tracing::error!(%why, "the service refused this runner's credentials; stopping");
+                    // Running tasks cannot report either: stop them now rather than let their
+                    // leases lapse while they run on.
+                    stop_tasks.cancel();
+                    rejected = Some(why);
+                    break;
+                }
                 Err(err) => {
                     drop(slot);
-                    let delay = backoff(options.poll_backoff, failures);
-                    failures = failures.saturating_add(1);
-                    tracing::warn!(%err, retry_in = ?delay, "PollForTask failed");
+                    let delay = outage.failed(&err, options);
                     pause(delay, &stop_polling).await;
                 }
             }
@@ -277,7 +306,10 @@ impl Runner {
             heartbeat.abort();
         }
         tracing::info!(?stats, "task runner stopped");
-        Ok(stats)
+        match rejected {
+            Some(why) => Err(RunnerError::Rejected(why)),
+            None => Ok(stats),
+        }
     }
 }
 
@@ -327,8 +359,7 @@ async fn heartbeat(shared: Arc<Shared>, stop_polling: CancellationToken) {
     }
 }
 
-/// Receives, executes and reports one task. `slot` is released when the executor ends (or
-/// the task fails before one starts), before the result is reported.
+/// Receives, executes and reports one task, then publishes its logs.
 async fn run_task(
     shared: Arc<Shared>,
     task: TaskObject,
@@ -340,6 +371,34 @@ async fn run_task(
         &task.pipeline_id,
         &task.attempt_id,
     );
+    let outcome = execute_and_report(&shared, &task, &dir, slot, shutdown).await;
+    publish_logs(&shared, &task, &dir).await;
+    outcome
+}
+
+/// Copies the attempt's logs to the log location, if there is one. Failing to do so is
+/// logged and does not change the attempt's result, which is already reported.
+async fn publish_logs(shared: &Shared, task: &TaskObject, dir: &std::path::Path) {
+    let Some(destination) = log_destination(task, shared.options.log_uri.as_deref()) else {
+        return;
+    };
+    RunnerLog::new(dir.join(RUNNER_LOG)).event(&format!("copying logs to {destination}"));
+    match upload_attempt_logs(dir, &destination, &shared.settings).await {
+        Ok(files) => tracing::info!(%destination, files, "attempt logs copied"),
+        Err(err) => tracing::warn!(%destination, %err, "cannot copy the attempt's logs"),
+    }
+}
+
+/// Executes one task and reports its result. `slot` is released when the executor ends (or
+/// the task fails before one starts), before the result is reported.
+async fn execute_and_report(
+    shared: &Shared,
+    task: &TaskObject,
+    dir: &std::path::Path,
+    slot: OwnedSemaphorePermit,
+    shutdown: CancellationToken,
+) -> TaskOutcome {
+    let dir = dir.to_path_buf();
     let log = RunnerLog::new(dir.join(RUNNER_LOG));
     let type_name = task
         .attempt()
@@ -354,7 +413,7 @@ async fn run_task(
             format!("cannot create attempt directory {}: {err}", dir.display()),
         );
         drop(slot);
-        return finish(&shared, &task, &log, result).await;
+        return finish(shared, task, &log, result).await;
     }
     log.event(&format!(
         "received task {} for attempt {} (type {type_name}) of pipeline {} on {}",
@@ -364,19 +423,13 @@ async fn run_task(
         log.event(&format!("fields: {}", describe_fields(attempt)));
     }
 
-    let executor = match executor_for(&shared.catalog, &task) {
+    let executor = match executor_for(&shared.catalog, task) {
         Ok(executor) => executor,
         Err(message) => {
             log.event(&message);
             tracing::warn!("{message}");
             drop(slot);
-            return finish(
-                &shared,
-                &task,
-                &log,
-                TaskResult::failed(NO_EXECUTOR, message),
-            )
-            .await;
+            return finish(shared, task, &log, TaskResult::failed(NO_EXECUTOR, message)).await;
         }
     };
 
@@ -392,10 +445,12 @@ async fn run_task(
     // A separate task, so that a panicking executor fails this attempt instead of the worker.
     let mut execution = tokio::spawn(async move { executor.execute(&ctx).await });
 
-    let interval = report_interval_for(&task, shared.options.report_interval);
+    let interval = report_interval_for(task, shared.options.report_interval);
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stop = None;
+    // Failed reports in a row: an outage is logged when it starts and when it ends.
+    let mut failed_reports = 0u32;
     let joined = loop {
         tokio::select! {
             joined = &mut execution => break joined,
@@ -408,6 +463,11 @@ async fn run_task(
                 )
                 .await
                 .unwrap_or_else(|_| Err(SourceError::Transient("ReportTaskProgress timed out".into())));
+                if report.is_ok() && failed_reports > 0 {
+                    log.event(&format!("progress reported again after {failed_reports} failed reports"));
+                    tracing::info!(failed_reports, "ReportTaskProgress works again");
+                    failed_reports = 0;
+                }
                 match report {
                     Ok(false) => log.event("progress reported"),
                     Ok(true) => {
@@ -423,8 +483,13 @@ async fn run_task(
                         cancel.cancel();
                     }
                     Err(err) => {
-                        log.event(&format!("progress report failed, retrying next interval: {err}"));
-                        tracing::warn!(%err, "ReportTaskProgress failed");
+                        failed_reports += 1;
+                        if failed_reports == 1 {
+                            log.event(&format!("progress report failed, retrying every interval: {err}"));
+                            tracing::warn!(%err, "ReportTaskProgress failed; retrying every interval");
+                        } else {
+                            tracing::debug!(%err, failed_reports, "ReportTaskProgress failed again");
+                        }
                     }
                 }
             }
@@ -455,7 +520,7 @@ async fn run_task(
                 result.error_message =
                     Some("the task runner shut down before the task finished".to_string());
             }
-            finish(&shared, &task, &log, result).await
+            finish(shared, task, &log, result).await
         }
     }
 }
@@ -511,6 +576,14 @@ async fn finish(
                 tracing::info!(status = status.as_str(), "result reported");
                 return TaskOutcome::Reported(status);
             }
+            Err(SourceError::Rejected(why)) => {
+                log.event(&format!(
+                    "result not reported, the service refused the credentials ({why}): \
+                     {description}"
+                ));
+                tracing::warn!(%why, "SetTaskStatus: credentials refused");
+                return TaskOutcome::Unreported;
+            }
             Err(SourceError::TaskNotFound(_)) => {
                 log.event(&format!(
                     "result not reported, the lease was already lost: {description}"
@@ -519,7 +592,11 @@ async fn finish(
                 return TaskOutcome::LeaseLost;
             }
             Err(err) => {
-                let delay = backoff(shared.options.poll_backoff, attempt);
+                let delay = backoff(
+                    shared.options.poll_backoff,
+                    attempt,
+                    shared.options.max_backoff,
+                );
                 tracing::warn!(%err, retry_in = ?delay, "SetTaskStatus failed");
                 log.event(&format!("reporting the result failed: {err}"));
                 if attempt + 1 < STATUS_TRIES {
@@ -543,10 +620,51 @@ fn describe_result(result: &TaskResult) -> String {
     text
 }
 
-/// `base * 2^failures`, capped at [`MAX_BACKOFF`] (or at `base` when that is larger).
-fn backoff(base: Duration, failures: u32) -> Duration {
+/// `base * 2^failures`, capped at `cap` (or at `base` when that is larger).
+fn backoff(base: Duration, failures: u32, cap: Duration) -> Duration {
     let factor = 1u32.checked_shl(failures.min(16)).unwrap_or(u32::MAX);
-    base.saturating_mul(factor).min(MAX_BACKOFF.max(base))
+    base.saturating_mul(factor).min(cap.max(base))
+}
+
+/// A run of failed polls: logged once when it starts and once when it ends, however many
+/// retries it takes, so a service restart does not flood the log.
+#[derive(Default)]
+struct Outage {
+    failures: u32,
+    since: Option<std::time::Instant>,
+}
+
+impl Outage {
+    /// Records a failed poll; how long to wait before the next one.
+    fn failed(&mut self, err: &SourceError, options: &RunnerOptions) -> Duration {
+        let delay = backoff(options.poll_backoff, self.failures, options.max_backoff);
+        if self.failures == 0 {
+            self.since = Some(std::time::Instant::now());
+            tracing::warn!(
+                %err,
+                max_backoff = ?options.max_backoff,
+                "cannot reach the service (PollForTask failed); retrying with backoff"
+            );
+        } else {
+            tracing::debug!(%err, retry_in = ?delay, "PollForTask failed again");
+        }
+        self.failures = self.failures.saturating_add(1);
+        delay
+    }
+
+    /// Records a successful poll.
+    fn ended(&mut self) {
+        if self.failures > 0 {
+            let down = self.since.map(|t| t.elapsed()).unwrap_or_default();
+            tracing::info!(
+                failed_polls = self.failures,
+                outage = ?Duration::from_secs(down.as_secs()),
+                "reconnected to the service"
+            );
+        }
+        self.failures = 0;
+        self.since = None;
+    }
 }
 
 /// Waits `delay` unless `stop` fires first.
@@ -568,12 +686,16 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_a_cap() {
         let base = Duration::from_millis(100);
-        assert_eq!(backoff(base, 0), base);
-        assert_eq!(backoff(base, 3), Duration::from_millis(800));
-        assert_eq!(backoff(base, 40), MAX_BACKOFF);
+        assert_eq!(backoff(base, 0, MAX_BACKOFF), base);
+        assert_eq!(backoff(base, 3, MAX_BACKOFF), Duration::from_millis(800));
+        assert_eq!(backoff(base, 40, MAX_BACKOFF), MAX_BACKOFF);
         assert_eq!(
-            backoff(Duration::from_secs(120), 5),
+            backoff(Duration::from_secs(120), 5, MAX_BACKOFF),
             Duration::from_secs(120)
+        );
+        assert_eq!(
+            backoff(base, 10, Duration::from_secs(2)),
+            Duration::from_secs(2)
         );
     }
 

@@ -13,6 +13,10 @@ pub enum SourceError {
     /// Anything worth retrying: network errors, throttling, a service that is restarting.
     #[error("{0}")]
     Transient(String),
+    /// The service refused the runner's credentials (unknown or revoked key, bad signature).
+    /// Retrying cannot help, so a poll answered this way stops the runner.
+    #[error("credentials refused: {0}")]
+    Rejected(String),
 }
 
 /// The calls a task runner makes (PollForTask, ReportTaskProgress, SetTaskStatus,

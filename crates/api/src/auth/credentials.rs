@@ -367,6 +367,37 @@ impl CredentialStore {
         Ok(store)
     }
 
+    /// A random AWS-shaped key for `account_id` whose id starts with `prefix` (`AKIA` for
+    /// long-term keys, `ASIA` for short-lived ones), padded to 20 characters.
+    pub fn generate_key(prefix: &str, account_id: &str) -> Result<AccessKey, CredentialError> {
+        const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        const SECRET_ALPHABET: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut bytes = [0u8; 20 + 40];
+        getrandom::fill(&mut bytes).map_err(|e| CredentialError::Random(e.to_string()))?;
+        let mut access_key_id = prefix.to_owned();
+        let pad = 20usize.saturating_sub(prefix.len()).max(16);
+        access_key_id.extend(
+            bytes[..pad]
+                .iter()
+                .map(|b| char::from(ID_ALPHABET[usize::from(b & 31)])),
+        );
+        let secret: String = bytes[20..]
+            .iter()
+            .map(|b| char::from(SECRET_ALPHABET[usize::from(b & 63)]))
+            .collect();
+        Ok(AccessKey {
+            access_key_id,
+            secret_access_key: SecretKey(secret),
+            account_id: account_id.to_owned(),
+        })
+    }
+
+    /// Removes a key; returns whether it was there.
+    pub fn remove(&mut self, access_key_id: &str) -> bool {
+        self.keys.remove(access_key_id).is_some()
+    }
+
     /// The key with this id.
     pub fn get(&self, access_key_id: &str) -> Option<&AccessKey> {
         self.keys.get(access_key_id).map(|e| &e.key)

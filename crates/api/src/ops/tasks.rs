@@ -7,8 +7,9 @@
 //!   the others, and long-polls (90 s by default) until a task is ready. An empty `workerGroup`
 //!   is refused: the empty group is where Sluice queues work that names no worker group, which
 //!   only the in-process runner serves.
-//! * The in-process runner calls the same functions with no account (every account) and no
-//!   worker group (every group), so a task runs the same way whichever runner takes it.
+//! * The in-process runner calls the same functions with no account (every account) and the
+//!   groups the service serves itself (`GroupFilter::Local`), so a task runs the same way
+//!   whichever runner takes it.
 //! * A store failure while polling one pipeline is logged and the poll goes on with the
 //!   others: one broken pipeline must not stop every runner.
 //! * `errorId` values starting with `Service_` are reserved for the service (AWS rule).
@@ -16,7 +17,7 @@
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use sluice_engine::EngineError;
+use sluice_engine::{EngineError, GroupFilter};
 use sluice_model::ops::{
     PollForTaskInput, PollForTaskOutput, ReportTaskProgressInput, ReportTaskProgressOutput,
     ReportTaskRunnerHeartbeatInput, ReportTaskRunnerHeartbeatOutput, SetTaskStatusInput,
@@ -47,7 +48,7 @@ impl Service {
         let task = self
             .poll(
                 Some(&principal.account_id),
-                Some(&input.worker_group),
+                GroupFilter::Exactly(&input.worker_group),
                 hostname,
                 self.options.poll_wait,
             )
@@ -55,12 +56,12 @@ impl Service {
         Ok(PollForTaskOutput { task_object: task })
     }
 
-    /// Takes a ready task of `group` (any for `None`) from the pipelines of `account` (every
+    /// Takes a ready task of the groups `group` selects from the pipelines of `account` (every
     /// account for `None`), waiting up to `wait` for one.
     pub(crate) async fn poll(
         &self,
         account: Option<&str>,
-        group: Option<&str>,
+        group: GroupFilter<'_>,
         hostname: &str,
         wait: Duration,
     ) -> ApiResult<Option<TaskObject>> {
@@ -81,7 +82,7 @@ impl Service {
             for k in 0..n {
                 let (pipeline_id, scheduler) = &schedulers[(first + k) % n];
                 match scheduler
-                    .poll_for_task(group, hostname, Duration::ZERO)
+                    .poll_for_task_in(group, hostname, Duration::ZERO)
                     .await
                 {
                     Ok(Some(task)) => {
@@ -203,13 +204,16 @@ impl Service {
         }
     }
 
-    /// ReportTaskRunnerHeartbeat: records the runner; never asks it to terminate (Sluice
-    /// manages no runner's lifetime).
+    /// ReportTaskRunnerHeartbeat: records the runner, and asks it to terminate when it is the
+    /// runner of a resource instance that no longer needs it.
     pub async fn report_task_runner_heartbeat(
         &self,
         principal: &Principal,
         input: ReportTaskRunnerHeartbeatInput,
     ) -> ApiResult<ReportTaskRunnerHeartbeatOutput> {
+        let terminate = self
+            .runner_should_terminate(&principal.account_id, &input.taskrunner_id)
+            .await;
         let now: NaiveDateTime = self.clock.now();
         lock(&self.runners).insert(
             (principal.account_id.clone(), input.taskrunner_id.clone()),
@@ -221,7 +225,7 @@ impl Service {
                 last_heartbeat: now,
             },
         );
-        Ok(ReportTaskRunnerHeartbeatOutput { terminate: false })
+        Ok(ReportTaskRunnerHeartbeatOutput { terminate })
     }
 }
 

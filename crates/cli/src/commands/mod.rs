@@ -3,6 +3,7 @@
 pub(crate) mod eval;
 pub(crate) mod run;
 pub(crate) mod server;
+pub(crate) mod taskrunner;
 pub(crate) mod validate;
 
 /// Exit status for a definition that was read but is invalid, or a run that failed.

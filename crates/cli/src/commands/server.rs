@@ -1,5 +1,6 @@
 //! `sluice server`: the AWS Data Pipeline API over the SQLite state in the data directory,
-//! with the in-process task runner unless `--no-local-runner`.
+//! with the in-process task runner unless `--no-local-runner`, and a task runner process per
+//! managed resource (`--provisioner local-process`, the default).
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -8,6 +9,10 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result, anyhow};
 use sluice_api::auth::{
     CredentialStore, ENV_ROOT_ACCESS_KEY_ID, ENV_ROOT_ACCOUNT_ID, ENV_ROOT_SECRET_ACCESS_KEY,
+    KeyRing,
+};
+use sluice_api::provision::{
+    ExternalProvisioner, LocalProcessProvisioner, LocalProcessSettings, Provisioner,
 };
 use sluice_api::server::{ServerOptions, serve};
 use sluice_api::{ApiConfig, Service, ServiceOptions};
@@ -104,6 +109,7 @@ async fn run_server(
     let shared: Arc<dyn Store> = store.clone();
     let mut options = ServiceOptions {
         data_dir: Some(args.data_dir.clone()),
+        local_worker_groups: args.local_worker_groups.clone(),
         ..ServiceOptions::default()
     };
     let mut api = ApiConfig::default();
@@ -132,23 +138,69 @@ async fn run_server(
     println!("sluice server listening on http://{addr}");
     let _ = std::io::stdout().flush();
 
+    let keys = Arc::new(KeyRing::new(credentials));
+    let endpoint = args
+        .advertise_url
+        .clone()
+        .unwrap_or_else(|| advertised_endpoint(addr));
+    service.set_provisioner(provisioner(args, endpoint)?, Some(Arc::clone(&keys)));
+
     let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    tokio::spawn(cancel_on_signal(shutdown.clone(), Arc::clone(&service)));
     let options = ServerOptions {
         api,
         local_runner: !args.no_local_runner,
         workers: args.workers,
         data_dir: args.data_dir.clone(),
     };
-    let served = serve(listener, service, Arc::new(credentials), options, shutdown).await;
+    let served = serve(listener, Arc::clone(&service), keys, options, shutdown).await;
+    // Runners still up (the server stopped some other way than a signal) go now; a restarted
+    // server provisions the resources that still need them.
+    service.stop_provisioned().await;
     store.close().await;
     served?;
     tracing::info!("sluice server stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Cancels `shutdown` on Ctrl-C or SIGTERM.
-async fn cancel_on_signal(shutdown: CancellationToken) {
+/// On Ctrl-C or SIGTERM: stops the provisioned task runners while the API can still hear
+/// their last reports, then cancels `shutdown`.
+async fn cancel_on_signal(shutdown: CancellationToken, service: Arc<Service>) {
     stop_signal().await;
+    service.stop_provisioned().await;
     shutdown.cancel();
+}
+
+/// The provisioner `--provisioner` names.
+fn provisioner(args: &ServerArgs, endpoint: String) -> Result<Arc<dyn Provisioner>> {
+    Ok(match args.provisioner.as_str() {
+        "external" => Arc::new(ExternalProvisioner::default()),
+        _ => {
+            let executable = match std::env::var_os(ENV_TASKRUNNER_EXECUTABLE) {
+                Some(path) => path.into(),
+                None => std::env::current_exe()
+                    .context("cannot find the sluice executable to start task runners")?,
+            };
+            tracing::info!(endpoint = %endpoint, executable = %executable.display(), "managed resources run as local task runner processes");
+            Arc::new(LocalProcessProvisioner::new(LocalProcessSettings::new(
+                executable,
+                endpoint,
+                args.data_dir.clone(),
+            )))
+        }
+    })
+}
+
+/// Overrides the executable started as `<exe> taskrunner …` for managed resources.
+const ENV_TASKRUNNER_EXECUTABLE: &str = "SLUICE_TASKRUNNER_EXECUTABLE";
+
+/// The URL of the bound address as a local child can reach it: an unspecified address
+/// (`0.0.0.0`, `::`) becomes loopback.
+fn advertised_endpoint(addr: std::net::SocketAddr) -> String {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
 }

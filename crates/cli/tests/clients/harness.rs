@@ -92,6 +92,14 @@ impl Server {
             .arg("--data-dir")
             .arg(dir.path().join("data"))
             .args(["--workers", "2"])
+            // The worker groups the clients' definitions name (greet.json, the Rust SDK
+            // test): the in-process runner takes them as a remote runner would.
+            .args([
+                "--local-worker-group",
+                "wg-clients",
+                "--local-worker-group",
+                "wg-rust",
+            ])
             .current_dir(dir.path())
             .env_remove("SLUICE_ROOT_ACCESS_KEY_ID")
             .env_remove("SLUICE_ROOT_SECRET_ACCESS_KEY")

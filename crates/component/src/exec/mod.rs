@@ -1,13 +1,13 @@
-//! Helpers the executors share: running child processes, mapping URIs to local paths, copying
+//! Helpers the executors share: running child processes, reaching object stores, copying
 //! files, and the shell running rules.
 //!
 //! The executors themselves live with their types (`impl Execute for ShellCommandActivity` in
 //! `types/shell_command_activity.rs`, …); this module holds only what several of them use.
 
-pub mod files;
 pub mod paths;
 pub mod process;
 pub mod shell;
+pub mod storage;
 
 /// The `errorId` values executors report. None starts with `Service_`, which AWS reserves.
 pub mod error_id {
@@ -25,6 +25,9 @@ pub mod error_id {
     pub const OUTPUT_FAILED: &str = "OutputCaptureFailed";
     /// Copying data into or out of the staging directories failed.
     pub const STAGING_FAILED: &str = "StagingFailed";
+    /// An object store refused or could not serve a request (access denied, missing bucket,
+    /// unreachable endpoint, unusable S3 settings).
+    pub const STORAGE_FAILED: &str = "StorageFailed";
     /// The executor does not support this combination yet.
     pub const UNSUPPORTED: &str = "Unsupported";
 }

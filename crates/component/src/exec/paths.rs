@@ -1,15 +1,17 @@
-//! Where a URI written in a definition lives on this machine.
+//! Where a URI written in a definition lives in the embedded layout.
 //!
-//! Until Sluice talks to real S3, `s3://bucket/key` names a file in the embedded object store,
-//! `<data_dir>/s3/bucket/key`. Every executor goes through [`local_path_for`] so that swapping
-//! in a real S3 client later touches one place.
+//! Executors read and write through the runner's object stores
+//! ([`AttemptContext::object_stores`](crate::AttemptContext::object_stores)), which send
+//! `s3://` to an S3 server when one is configured. [`local_path_for`] knows only the embedded
+//! layout (`s3://bucket/key` is `<data_dir>/s3/bucket/key`) and stays for callers that need a
+//! plain file path and run without an S3 server.
 
 use std::path::{Component, Path, PathBuf};
 
 use crate::execute::RunnerSettings;
 
 /// The directory under the data directory that holds the embedded object store.
-pub const OBJECT_STORE_DIR: &str = "s3";
+pub const OBJECT_STORE_DIR: &str = sluice_data::storage::EMBEDDED_DIR;
 
 /// Maps `uri` to a local path.
 ///
@@ -79,6 +81,7 @@ mod tests {
     fn settings() -> RunnerSettings {
         RunnerSettings {
             data_dir: PathBuf::from("/var/lib/sluice"),
+            ..RunnerSettings::default()
         }
     }
 

@@ -2,26 +2,32 @@
 //!
 //! - `command` runs as `sh -c <command> sh <scriptArgument...>`, so the arguments are `$1..$n`
 //!   and `$0` is `sh`.
-//! - `scriptUri` (local path, `file://` or `s3://`, see [`local_path_for`]) is copied into
+//! - `scriptUri` (`s3://`, `file://` or an absolute path, read through the runner's
+//!   [`ObjectStores`](sluice_data::storage::ObjectStores)) is downloaded into
 //!   `<attempt_dir>/scripts/` and run as `sh <copy> <scriptArgument...>`. It always runs under
 //!   `sh`, whatever its `#!` line says: AWS documents scriptUri as a shell script.
 //! - The working directory is the attempt directory; the environment is the runner's plus
 //!   `SLUICE_ATTEMPT_ID`, `SLUICE_PIPELINE_ID` and whatever the caller adds.
 //! - Standard output and error always go to the attempt's `stdout.log` / `stderr.log`. When the
-//!   object sets `stdout` / `stderr` (same path forms as scriptUri), the stream is *also*
-//!   appended there, creating parent directories; the attempt's own logs stay complete either
-//!   way, which is what an operator looks at first.
+//!   object sets `stdout` / `stderr`, the stream is *also* appended there: a file on this
+//!   machine (a local path, `file://`, or `s3://` in the embedded store) is written as the
+//!   output arrives, creating parent directories; an object on an S3 server is written once
+//!   the command has ended, whatever its outcome, as the previous object's content followed by
+//!   this run's output. The attempt's own logs stay complete either way, which is what an
+//!   operator looks at first.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use sluice_data::storage::{Location, StorageError};
 use sluice_model::TaskResult;
 
 use super::error_id;
-use super::paths::local_path_for;
 use super::process::{
     ProcessError, ProcessOutcome, ProcessReport, ProcessSpec, run_process, signal_name,
 };
+use super::storage;
 use crate::execute::AttemptContext;
 
 /// Runs the attempt's `command` or `scriptUri` to completion.
@@ -75,10 +81,11 @@ pub async fn run_shell(
         ),
     ];
     spec.env.extend(extra_env);
-    spec.stdout = output_files(ctx, "stdout", &ctx.stdout_log)?;
-    spec.stderr = output_files(ctx, "stderr", &ctx.stderr_log)?;
+    let mut outputs = Outputs::default();
+    spec.stdout = outputs.files(ctx, "stdout", &ctx.stdout_log).await?;
+    spec.stderr = outputs.files(ctx, "stderr", &ctx.stderr_log).await?;
 
-    let report = run_process(spec, &ctx.cancel)
+    let mut report = run_process(spec, &ctx.cancel)
         .await
         .map_err(|err| match err {
             ProcessError::Output { .. } => {
@@ -88,6 +95,9 @@ pub async fn run_shell(
                 TaskResult::failed(error_id::SPAWN_FAILED, err.to_string())
             }
         })?;
+    if let Some(err) = outputs.upload().await {
+        report.capture_error.get_or_insert(err);
+    }
     match (&report.outcome, &report.capture_error) {
         (ProcessOutcome::Canceled, _) => Err(canceled()),
         (ProcessOutcome::Exited(0), Some(err)) => Err(TaskResult::failed(
@@ -108,6 +118,10 @@ pub fn exit_failure(report: &ProcessReport) -> TaskResult {
         ),
         ProcessOutcome::Canceled => return canceled(),
     };
+    if let Some(err) = &report.capture_error {
+        message.push_str("; its output was not fully saved: ");
+        message.push_str(err);
+    }
     if !report.stderr_tail.is_empty() {
         message.push_str("; last lines of stderr:\n");
         message.push_str(&report.stderr_tail);
@@ -123,56 +137,124 @@ pub fn canceled() -> TaskResult {
     )
 }
 
-/// Copies the script into the attempt directory, so the attempt runs (and keeps, for
+/// Downloads the script into the attempt directory, so the attempt runs (and keeps, for
 /// operators) the exact text it started with even if the source changes meanwhile.
 async fn fetch_script(ctx: &AttemptContext, uri: &str) -> Result<PathBuf, TaskResult> {
-    let source = local_path_for(uri, &ctx.settings)
-        .map_err(|err| TaskResult::failed(error_id::INVALID_TASK, format!("scriptUri: {err}")))?;
-    let name = source.file_name().ok_or_else(|| {
-        TaskResult::failed(
+    let stores = storage::stores(ctx)?;
+    let location = stores
+        .resolve(uri)
+        .map_err(|err| storage::failed("scriptUri", &err))?;
+    let Some(name) = location.path.filename().map(str::to_string) else {
+        return Err(TaskResult::failed(
             error_id::INVALID_TASK,
             format!("scriptUri '{uri}' does not name a file"),
-        )
-    })?;
-    let target = ctx.attempt_dir.join("scripts").join(name);
-    match tokio::fs::metadata(&source).await {
-        Ok(meta) if meta.is_file() => {}
-        Ok(_) => {
-            return Err(TaskResult::failed(
-                error_id::SCRIPT_NOT_FOUND,
-                format!("scriptUri '{uri}' ({}) is not a file", source.display()),
-            ));
-        }
-        Err(err) => {
-            return Err(TaskResult::failed(
-                error_id::SCRIPT_NOT_FOUND,
-                format!("scriptUri '{uri}' ({}): {err}", source.display()),
-            ));
-        }
+        ));
+    };
+    if let Some(path) = stores
+        .local_path(uri)
+        .map_err(|err| storage::failed("scriptUri", &err))?
+        && tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir())
+    {
+        return Err(TaskResult::failed(
+            error_id::SCRIPT_NOT_FOUND,
+            format!("scriptUri '{uri}' ({}) is not a file", path.display()),
+        ));
     }
-    super::files::copy_file(source, target.clone())
-        .await
-        .map_err(|err| {
-            TaskResult::failed(
-                error_id::SCRIPT_NOT_FOUND,
-                format!("cannot copy scriptUri '{uri}' into the attempt directory: {err}"),
-            )
-        })?;
+    let target = ctx.attempt_dir.join("scripts").join(name);
+    location.get_to_file(&target).await.map_err(|err| {
+        if err.is_not_found() {
+            TaskResult::failed(error_id::SCRIPT_NOT_FOUND, format!("scriptUri: {err}"))
+        } else {
+            storage::failed("scriptUri", &err)
+        }
+    })?;
     Ok(target)
 }
 
-fn output_files(
-    ctx: &AttemptContext,
-    field: &str,
-    log: &std::path::Path,
-) -> Result<Vec<PathBuf>, TaskResult> {
-    let mut files = vec![log.to_path_buf()];
-    if let Some(uri) = ctx.field(field) {
-        let path = local_path_for(uri, &ctx.settings)
-            .map_err(|err| TaskResult::failed(error_id::INVALID_TASK, format!("{field}: {err}")))?;
+/// Where the `stdout` / `stderr` fields send output, beyond the attempt's own logs.
+#[derive(Default)]
+struct Outputs {
+    /// Objects on S3 servers, by URI, each with the local file its output is collected in; a
+    /// URI named by both fields gets both streams in one file, as a local file would.
+    uploads: BTreeMap<String, (PathBuf, Location)>,
+}
+
+impl Outputs {
+    /// The files the stream `field` is appended to: the attempt's `log`, plus the field's
+    /// target (or the file collecting output for it).
+    async fn files(
+        &mut self,
+        ctx: &AttemptContext,
+        field: &str,
+        log: &Path,
+    ) -> Result<Vec<PathBuf>, TaskResult> {
+        let mut files = vec![log.to_path_buf()];
+        let Some(uri) = ctx.field(field) else {
+            return Ok(files);
+        };
+        let stores = storage::stores(ctx)?;
+        let local = stores
+            .local_path(uri)
+            .map_err(|err| storage::failed(field, &err))?;
+        let path = match local {
+            Some(path) => path,
+            None => self.collector(ctx, field, uri, &stores).await?,
+        };
         if path != log {
             files.push(path);
         }
+        Ok(files)
     }
-    Ok(files)
+
+    /// The local file collecting output for the S3 object `uri`, starting with the object's
+    /// current content so that the upload appends as a local file would.
+    async fn collector(
+        &mut self,
+        ctx: &AttemptContext,
+        field: &str,
+        uri: &str,
+        stores: &sluice_data::storage::ObjectStores,
+    ) -> Result<PathBuf, TaskResult> {
+        if let Some((path, _)) = self.uploads.get(uri) {
+            return Ok(path.clone());
+        }
+        let location = stores
+            .resolve(uri)
+            .map_err(|err| storage::failed(field, &err))?;
+        let path = ctx.attempt_dir.join("outputs").join(field);
+        match location.get_to_file(&path).await {
+            Ok(_) => {}
+            Err(StorageError::NotFound { .. }) => {
+                if let Some(parent) = path.parent() {
+                    tokio::fs::create_dir_all(parent).await.map_err(|err| {
+                        TaskResult::failed(
+                            error_id::OUTPUT_FAILED,
+                            format!("cannot create {}: {err}", parent.display()),
+                        )
+                    })?;
+                }
+                tokio::fs::write(&path, b"").await.map_err(|err| {
+                    TaskResult::failed(
+                        error_id::OUTPUT_FAILED,
+                        format!("cannot create {}: {err}", path.display()),
+                    )
+                })?;
+            }
+            Err(err) => return Err(storage::failed(field, &err)),
+        }
+        self.uploads
+            .insert(uri.to_string(), (path.clone(), location));
+        Ok(path)
+    }
+
+    /// Writes every collected output to its object; the first failure, if any.
+    async fn upload(&self) -> Option<String> {
+        let mut error = None;
+        for (path, location) in self.uploads.values() {
+            if let Err(err) = location.put_file(path).await {
+                error.get_or_insert(err.to_string());
+            }
+        }
+        error
+    }
 }

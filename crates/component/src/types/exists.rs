@@ -3,15 +3,15 @@
 //! AWS recommends the system-managed preconditions instead.
 //!
 //! The attempt's runtime `node` field names the data node being checked. An S3DataNode exists
-//! when its `filePath` is a file, or its `directoryPath` a directory, after mapping through
-//! [`local_path_for`] (so `s3://` paths name the embedded object store). An existing but empty
-//! directory counts as existing; S3PrefixNotEmpty is the check for content.
+//! when its `filePath` names an object (a regular file on local disk), or its `directoryPath`
+//! a directory: on local disk (the embedded store, `file://`, absolute paths) an existing
+//! directory, even an empty one; on an S3 server a prefix with at least one object, since S3
+//! has no empty directories. S3PrefixNotEmpty is the check for content.
 
 use sluice_model::{FieldValue, TaskResult};
 
 use crate::common;
-use crate::exec::error_id;
-use crate::exec::paths::local_path_for;
+use crate::exec::{error_id, storage};
 use crate::execute::{AttemptContext, ExecFuture, Execute};
 use crate::spec::{Category, FieldSpec, ObjectKind};
 
@@ -82,24 +82,14 @@ async fn check(ctx: &AttemptContext) -> TaskResult {
             );
         }
     };
-    let path = match local_path_for(uri, &ctx.settings) {
-        Ok(path) => path,
-        Err(err) => return TaskResult::failed(error_id::INVALID_TASK, format!("{node_id}: {err}")),
+    let stores = match storage::stores(ctx) {
+        Ok(stores) => stores,
+        Err(result) => return result,
     };
-    match tokio::fs::metadata(&path).await {
-        Ok(meta) if meta.is_dir() == want_dir => TaskResult::finished(),
-        Ok(_) => TaskResult::condition_false(),
-        Err(err)
-            if matches!(
-                err.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-            ) =>
-        {
-            TaskResult::condition_false()
-        }
-        Err(err) => TaskResult::failed(
-            error_id::INVALID_TASK,
-            format!("cannot check {} for {node_id}: {err}", path.display()),
-        ),
-    }
+    let answer = if want_dir {
+        stores.dir_exists(uri).await
+    } else {
+        stores.file_exists(uri).await
+    };
+    storage::condition(node_id, answer)
 }

@@ -1,5 +1,7 @@
 //! `RedshiftDataNode`: a table in Amazon Redshift (dp-object-redshiftdatanode).
 
+use sluice_model::{FieldValue, PipelineObject};
+
 use crate::common::{self, optional, repeated, required};
 use crate::spec::{Category, FieldSpec, ObjectKind, RefTarget, ValueType};
 
@@ -50,4 +52,12 @@ impl ObjectKind for RedshiftDataNode {
     fn fields(&self) -> Vec<&'static FieldSpec> {
         common::with_common(common::DATA_NODE_FIELDS, FIELDS)
     }
+}
+
+/// The node's `primaryKeys`, in order.
+pub(crate) fn primary_keys(node: &PipelineObject) -> Vec<String> {
+    node.values("primaryKeys")
+        .filter_map(FieldValue::as_str)
+        .map(str::to_string)
+        .collect()
 }

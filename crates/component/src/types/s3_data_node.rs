@@ -1,4 +1,8 @@
 //! `S3DataNode`: data stored in Amazon S3 (dp-object-s3datanode).
+//!
+//! Its paths are reached through the runner's object stores: an S3 server when one is
+//! configured, otherwise the embedded store under the data directory (`docs/s3.md`).
+//! `file://` URIs and absolute paths name local files.
 
 use crate::common::{self, optional};
 use crate::spec::{Category, FieldSpec, ObjectKind, OneOf, ValueType};

@@ -4,11 +4,17 @@
 //! kinesis) pass it to `scriptUri` scripts, so the combination is accepted.
 //!
 //! Execution follows [`exec::shell`](crate::exec::shell) for running the command. With
-//! `stage: true`, input data node *k* (1-based, in `input` order) is copied into
-//! `<attempt_dir>/staging/input<k>`, exported as `INPUT<k>_STAGING_DIR`; output node *k* gets an
-//! empty `<attempt_dir>/staging/output<k>` exported as `OUTPUT<k>_STAGING_DIR`, whose contents
-//! are copied into the node's `directoryPath` after a zero exit. Node paths go through
-//! [`local_path_for`], so S3DataNode paths name the embedded object store.
+//! `stage: true`, input data node *k* (1-based, in `input` order) is downloaded into
+//! `<attempt_dir>/staging/input<k>`, exported as `INPUT<k>_STAGING_DIR`: every object under a
+//! `directoryPath` (keeping the paths below it), or the one object of a `filePath` (under its
+//! own name). Output node *k* gets an empty `<attempt_dir>/staging/output<k>` exported as
+//! `OUTPUT<k>_STAGING_DIR`, whose files are uploaded below the node's `directoryPath` after a
+//! zero exit, and only then. Paths go through the runner's object stores, so they may be on an
+//! S3 server, in the embedded store, or local.
+//!
+//! A staged input directory must exist before the command runs. On an S3 server that means at
+//! least one object under it, since S3 has no empty directories; on local disk an empty
+//! directory is an empty input.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -16,9 +22,10 @@ use std::path::PathBuf;
 use sluice_model::{FieldValue, PipelineObject, TaskResult};
 
 use crate::common::{self, optional, repeated};
-use crate::exec::paths::local_path_for;
+use sluice_data::storage::{Location, ObjectStores};
+
 use crate::exec::process::ProcessOutcome;
-use crate::exec::{error_id, files, shell};
+use crate::exec::{error_id, shell, storage};
 use crate::execute::{AttemptContext, ExecFuture, Execute};
 use crate::spec::{Category, FieldSpec, ObjectKind, OneOf, ValueType};
 
@@ -115,16 +122,10 @@ async fn execute(ctx: &AttemptContext) -> TaskResult {
         return shell::exit_failure(&report);
     }
     for output in &staging.outputs {
-        if let Err(err) =
-            files::copy_dir_contents(output.staged.clone(), output.target.clone()).await
-        {
+        if let Err(err) = output.target.put_dir(&output.staged).await {
             return TaskResult::failed(
                 error_id::STAGING_FAILED,
-                format!(
-                    "cannot copy staged output of {} into {}: {err}",
-                    output.node_id,
-                    output.target.display()
-                ),
+                format!("cannot upload staged output of {}: {err}", output.node_id),
             );
         }
     }
@@ -140,7 +141,7 @@ struct Staging {
 struct StagedOutput {
     node_id: String,
     staged: PathBuf,
-    target: PathBuf,
+    target: Location,
 }
 
 /// Fills the input staging directories and prepares the output ones. Everything that can be
@@ -148,44 +149,15 @@ struct StagedOutput {
 /// attempt before it does any work.
 async fn stage_in(ctx: &AttemptContext) -> Result<Staging, TaskResult> {
     let root = ctx.attempt_dir.join("staging");
+    let stores = storage::stores(ctx)?;
     let mut staging = Staging::default();
 
     for (k, node) in nodes(ctx, "input")?.into_iter().enumerate() {
         let k = k + 1;
         let dir = fresh_dir(root.join(format!("input{k}"))).await?;
         match (node.string("directoryPath"), node.string("filePath")) {
-            (Some(uri), _) => {
-                let source = node_path(node, uri, ctx)?;
-                if !tokio::fs::metadata(&source).await.is_ok_and(|m| m.is_dir()) {
-                    return Err(staging_failed(format!(
-                        "input {}: directory {} ({uri}) does not exist",
-                        node.id,
-                        source.display()
-                    )));
-                }
-                files::copy_dir_contents(source, dir.clone())
-                    .await
-                    .map_err(|err| staging_failed(format!("staging input {}: {err}", node.id)))?;
-            }
-            (None, Some(uri)) => {
-                let source = node_path(node, uri, ctx)?;
-                let Some(name) = source.file_name() else {
-                    return Err(staging_failed(format!(
-                        "input {}: filePath '{uri}' does not name a file",
-                        node.id
-                    )));
-                };
-                let target = dir.join(name);
-                files::copy_file(source.clone(), target)
-                    .await
-                    .map_err(|err| {
-                        staging_failed(format!(
-                            "staging input {} from {}: {err}",
-                            node.id,
-                            source.display()
-                        ))
-                    })?;
-            }
+            (Some(uri), _) => stage_dir(&stores, node, uri, &dir).await?,
+            (None, Some(uri)) => stage_file(&stores, node, uri, &dir).await?,
             (None, None) => {
                 return Err(TaskResult::failed(
                     error_id::UNSUPPORTED,
@@ -211,7 +183,7 @@ async fn stage_in(ctx: &AttemptContext) -> Result<Staging, TaskResult> {
                 format!("output staging requires directoryPath on {}", node.id),
             ));
         };
-        let target = node_path(node, uri, ctx)?;
+        let target = resolve(&stores, node, uri)?;
         let dir = fresh_dir(root.join(format!("output{k}"))).await?;
         staging.env.push((
             format!("OUTPUT{k}_STAGING_DIR").into(),
@@ -224,6 +196,57 @@ async fn stage_in(ctx: &AttemptContext) -> Result<Staging, TaskResult> {
         });
     }
     Ok(staging)
+}
+
+/// Downloads every object under `uri` into `dir`.
+async fn stage_dir(
+    stores: &ObjectStores,
+    node: &PipelineObject,
+    uri: &str,
+    dir: &std::path::Path,
+) -> Result<(), TaskResult> {
+    let location = resolve(stores, node, uri)?;
+    let exists = stores
+        .dir_exists(uri)
+        .await
+        .map_err(|err| storage::failed(&format!("staging input {}", node.id), &err))?;
+    if !exists {
+        let what = if stores.local_path(uri).ok().flatten().is_some() {
+            "does not exist"
+        } else {
+            "does not exist (no objects under it)"
+        };
+        return Err(staging_failed(format!(
+            "input {}: directory {uri} {what}",
+            node.id
+        )));
+    }
+    location
+        .get_dir(dir)
+        .await
+        .map_err(|err| staging_failed(format!("staging input {}: {err}", node.id)))?;
+    Ok(())
+}
+
+/// Downloads the object `uri` into `dir`, under its own name.
+async fn stage_file(
+    stores: &ObjectStores,
+    node: &PipelineObject,
+    uri: &str,
+    dir: &std::path::Path,
+) -> Result<(), TaskResult> {
+    let location = resolve(stores, node, uri)?;
+    let Some(name) = location.path.filename().map(str::to_string) else {
+        return Err(staging_failed(format!(
+            "input {}: filePath '{uri}' does not name a file",
+            node.id
+        )));
+    };
+    location
+        .get_to_file(&dir.join(name))
+        .await
+        .map_err(|err| staging_failed(format!("staging input {}: {err}", node.id)))?;
+    Ok(())
 }
 
 /// The data nodes a reference field points at, in field order; a dangling reference is an
@@ -246,13 +269,14 @@ fn nodes<'a>(ctx: &'a AttemptContext, field: &str) -> Result<Vec<&'a PipelineObj
         .collect()
 }
 
-fn node_path(
+fn resolve(
+    stores: &ObjectStores,
     node: &PipelineObject,
     uri: &str,
-    ctx: &AttemptContext,
-) -> Result<PathBuf, TaskResult> {
-    local_path_for(uri, &ctx.settings)
-        .map_err(|err| TaskResult::failed(error_id::INVALID_TASK, format!("{}: {err}", node.id)))
+) -> Result<Location, TaskResult> {
+    stores
+        .resolve(uri)
+        .map_err(|err| storage::failed(&node.id, &err))
 }
 
 /// An empty directory: a redelivered attempt must not see the previous run's staged files.

@@ -825,6 +825,35 @@ fn undefined_parameters_are_reported_where_written() {
     );
 }
 
+#[test]
+fn worker_groups_starting_with_at_are_reserved() {
+    let report = with(vec![obj(
+        "A",
+        &[
+            ("type", "ShellCommandActivity"),
+            ("command", "x"),
+            ("workerGroup", "@service"),
+        ],
+    )]);
+    assert_eq!(
+        errors(&report, "A"),
+        [
+            "INVALID_FIELD_VALUE: 'workerGroup' value '@service' must not start with '@': such \
+             names are reserved for the groups of resource instances and of the service's own \
+             checks"
+        ]
+    );
+    let fine = with(vec![obj(
+        "B",
+        &[
+            ("type", "ShellCommandActivity"),
+            ("command", "x"),
+            ("workerGroup", "team@site"),
+        ],
+    )]);
+    assert!(errors(&fine, "B").is_empty());
+}
+
 // ---- fields with no effect ---------------------------------------------------------------
 
 #[test]

@@ -26,6 +26,15 @@ impl Validator<'_> {
     pub(super) fn check_scalar(&mut self, id: &str, key: &str, text: &str, spec: &SpecOf) {
         let value = shown(key, text);
         match spec.spec.value_type {
+            ValueType::String if key == "workerGroup" && text.starts_with('@') => {
+                self.invalid(
+                    id,
+                    format!(
+                        "'workerGroup' {value} must not start with '@': such names are reserved \
+                         for the groups of resource instances and of the service's own checks"
+                    ),
+                );
+            }
             ValueType::String | ValueType::Reference(_) => {}
             ValueType::Integer => match text.parse::<i64>() {
                 Ok(n) => self.check_integer(id, key, n),

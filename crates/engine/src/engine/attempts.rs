@@ -30,16 +30,23 @@ use sluice_model::time::format_datetime;
 use sluice_model::{Field, FieldValue, PipelineState, Status, TaskObject, TaskResult, TaskStatus};
 
 use super::state::{AttIdx, Attempt, InstIdx, Timer, keys};
-use super::{ActionTrigger, Engine, plus, plus_duration};
+use super::{ActionTrigger, Engine, GroupFilter, plus, plus_duration};
 use crate::error::EngineError;
 use crate::ids;
+use crate::plan::SERVICE_WORKER_GROUP;
 
 impl Engine {
     /// Creates the next attempt of `i` and queues it (WAITING_FOR_RUNNER).
     pub(super) fn create_attempt(&mut self, i: InstIdx, at: NaiveDateTime) {
+        let worker_group = match self.worker_group_for(i, at) {
+            Ok(group) => group,
+            Err(message) => {
+                self.fail_without_retry(i, "Service_ResourceFailed", &message, at);
+                return;
+            }
+        };
         let number = self.insts[i].attempts.len() as u32 + 1;
         let id = ids::attempt_id(&self.insts[i].id, number);
-        let worker_group = self.worker_group_for(i, at);
         let a = self.atts.len();
         self.atts.push(Attempt {
             id,
@@ -68,15 +75,20 @@ impl Engine {
         self.enqueue(a);
     }
 
-    /// The worker group of `i`'s tasks: its resource instance's id when it (or the instance
-    /// it checks) runs on a resource, which is then put to work; else the `workerGroup`.
-    fn worker_group_for(&mut self, i: InstIdx, at: NaiveDateTime) -> Arc<str> {
+    /// The worker group of `i`'s tasks: the service's own group for checks the service
+    /// performs; its resource instance's id when it (or the instance it checks) runs on a
+    /// resource, which is then started if needed; else the `workerGroup`. An error says why
+    /// the resource cannot serve.
+    fn worker_group_for(&mut self, i: InstIdx, at: NaiveDateTime) -> Result<Arc<str>, String> {
+        if self.plan.components[self.insts[i].comp].service_managed {
+            return Ok(self.service_group.clone());
+        }
         let subject = self.insts[i].owner().unwrap_or(i);
         if let Some(r) = self.insts[subject].resource {
-            self.activate_resource(r, at);
-            return Arc::from(self.insts[r].id.as_str());
+            self.resource_for_attempt(r, at)?;
+            return Ok(Arc::from(self.insts[r].id.as_str()));
         }
-        self.comps[self.insts[subject].comp].group.clone()
+        Ok(self.comps[self.insts[subject].comp].group.clone())
     }
 
     pub(super) fn enqueue(&mut self, a: AttIdx) {
@@ -100,13 +112,31 @@ impl Engine {
         }
     }
 
-    fn pop_ready(&mut self, worker_group: Option<&str>) -> Option<AttIdx> {
-        let a = match worker_group {
-            Some(group) => {
+    fn pop_ready(&mut self, groups: GroupFilter<'_>) -> Option<AttIdx> {
+        let a = match groups {
+            GroupFilter::Exactly(group) => {
                 let seq = self.by_group.get_mut(group)?.pop_first()?;
                 self.ready.remove(&seq)?
             }
-            None => {
+            GroupFilter::Local { extra } => {
+                // The oldest head of the few queues the service's own runner serves.
+                let head = |group: &str| {
+                    self.by_group
+                        .get(group)
+                        .and_then(|set| set.first().copied())
+                };
+                let seq = ["", SERVICE_WORKER_GROUP]
+                    .into_iter()
+                    .chain(extra.iter().map(String::as_str))
+                    .filter_map(head)
+                    .min()?;
+                let a = self.ready.remove(&seq)?;
+                if let Some(set) = self.by_group.get_mut(&self.atts[a].worker_group) {
+                    set.remove(&seq);
+                }
+                a
+            }
+            GroupFilter::Any => {
                 let (seq, a) = self.ready.pop_first()?;
                 if let Some(set) = self.by_group.get_mut(&self.atts[a].worker_group) {
                     set.remove(&seq);
@@ -136,12 +166,29 @@ impl Engine {
         hostname: &str,
         now: NaiveDateTime,
     ) -> Option<TaskObject> {
+        self.poll_task_in(GroupFilter::from(worker_group), hostname, now)
+    }
+
+    /// PollForTask for the worker groups `groups` selects. A poll of a resource instance's
+    /// group tells the engine that the resource's runner is up (CREATING → RUNNING).
+    pub fn poll_task_in(
+        &mut self,
+        groups: GroupFilter<'_>,
+        hostname: &str,
+        now: NaiveDateTime,
+    ) -> Option<TaskObject> {
         self.advance(now);
         let now = self.now;
         if self.record.state != PipelineState::Scheduled {
             return None;
         }
-        while let Some(a) = self.pop_ready(worker_group) {
+        if let GroupFilter::Exactly(group) = groups
+            && let Some(&r) = self.by_id.get(group)
+            && self.plan.components[self.insts[r].comp].is_resource()
+        {
+            self.resource_up(r, now);
+        }
+        while let Some(a) = self.pop_ready(groups) {
             let i = self.atts[a].inst;
             if self.paused(i) {
                 let own = self.insts[i].comp;
@@ -203,6 +250,23 @@ impl Engine {
         inst.actual_start.get_or_insert(now);
         inst.set_field(keys::HOSTNAME, hostname);
         self.transition(i, Status::Running, now);
+        // Whoever takes a task of a starting resource's group is that resource's runner.
+        if let Some(r) = self.resource_of(i)
+            && *self.atts[a].worker_group == *self.insts[r].id
+        {
+            self.resource_up(r, now);
+            // Which start of the resource ran this attempt (`local-process:<pid>`, …).
+            if let Some(resource_id) = self.insts[r].fields.get(keys::RESOURCE_ID).cloned() {
+                self.atts[a]
+                    .fields
+                    .insert(keys::RESOURCE_ID.to_owned(), resource_id);
+            }
+        }
+    }
+
+    /// The resource instance `i` (or the instance it checks) runs on.
+    pub(super) fn resource_of(&self, i: InstIdx) -> Option<InstIdx> {
+        self.insts[self.insts[i].owner().unwrap_or(i)].resource
     }
 
     /// ReportTaskProgress: extends the task's lease and stores the reported fields on the
@@ -292,6 +356,11 @@ impl Engine {
             TaskStatus::Failed | TaskStatus::False => {
                 self.end_attempt(a, Status::Failed, now);
                 self.attempt_failed(i, now, false);
+                if let Some(r) = self.resource_of(i)
+                    && *self.atts[a].worker_group == *self.insts[r].id
+                {
+                    self.task_failed_on_resource(r, now);
+                }
             }
         }
         self.drain_wake(now);

@@ -122,8 +122,10 @@ impl Engine {
         if cancel_active {
             for i in 0..self.insts.len() {
                 let status = self.insts[i].status;
-                if matches!(status, Status::WaitingForRunner | Status::Running)
-                    && self.insts[i].owner().is_none()
+                if matches!(
+                    status,
+                    Status::WaitingForRunner | Status::Running | Status::Creating
+                ) && self.insts[i].owner().is_none()
                 {
                     self.cancel_instance(i, now, "the pipeline was deactivated");
                 }

@@ -27,6 +27,11 @@
 //!   CASCADE_FAILED (`@cascadeFailedOn` lists the chain, root first) and its pending checks are
 //!   CANCELED; with `none` it simply keeps waiting until an operator reruns or marks the
 //!   dependency finished. onFail fires for FAILED instances only, not for each cascaded one.
+//! * **Resources** (`runsOn`) are started and stopped by a provisioner outside the engine:
+//!   the engine emits [`ResourceEvent`]s and hears back what happened (`resources.rs` has the
+//!   lifecycle, `terminateAfter`, `actionOnTaskFailure` and `actionOnResourceFailure`).
+//! * **Worker groups.** A poll names the groups it serves ([`GroupFilter`]): one group, every
+//!   group, or the service's own (no group, and the checks the service performs itself).
 //! * **Write-ahead.** Mutations only mark records dirty; [`Engine::take_changes`] returns them.
 //!   Drivers commit that change set before handing out any task or delivering any action
 //!   produced by the same call (see `store.rs`).
@@ -36,6 +41,7 @@ mod controls;
 mod instances;
 mod persist;
 mod progress;
+mod resources;
 mod restore;
 mod task_object;
 mod timers;
@@ -109,25 +115,48 @@ pub struct ActionEvent {
     pub at: NaiveDateTime,
 }
 
-/// What a driver should do about a resource instance. Sluice does not provision EC2 or EMR
-/// yet: the embedded runner executes resource-bound tasks locally, so these events are
-/// informational until a provisioner consumes them.
+/// What a driver should do about a resource instance; a provisioner carries it out and
+/// reports back through [`Engine::resource_provisioned`], [`Engine::resource_running`] and
+/// [`Engine::resource_stopped`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceAction {
-    /// An activity needs the resource: start it (the instance is now RUNNING).
+    /// Work for the resource is ready: start a runner for its worker group (the instance is
+    /// now CREATING, with a new resource attempt).
     Provision,
-    /// Every instance it served is done: release it (the instance is now FINISHED).
+    /// Stop the resource attempt's runner (the instance is now SHUTTING_DOWN, TIMEDOUT or
+    /// CANCELED).
     Release,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceEvent {
     pub resource_instance_id: String,
+    /// The resource attempt the event is about; reports name it.
+    pub attempt_id: String,
     pub component_id: String,
     /// The worker group whose tasks should run on the resource (its instance id).
     pub worker_group: String,
     pub action: ResourceAction,
     pub at: NaiveDateTime,
+}
+
+/// Which worker groups a poll takes tasks from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupFilter<'a> {
+    /// Every group (the embedded runner of `sluice run`).
+    Any,
+    /// One group (a remote runner, or a provisioned resource's runner).
+    Exactly(&'a str),
+    /// What the service's own runner serves: tasks naming no worker group (`""`), checks the
+    /// service performs ([`SERVICE_WORKER_GROUP`](crate::plan::SERVICE_WORKER_GROUP)), and the
+    /// named groups in `extra` it was configured to take as well.
+    Local { extra: &'a [String] },
+}
+
+impl<'a> From<Option<&'a str>> for GroupFilter<'a> {
+    fn from(group: Option<&'a str>) -> Self {
+        group.map_or(GroupFilter::Any, GroupFilter::Exactly)
+    }
 }
 
 /// Instance counts by `@status` as shown (PAUSED included).
@@ -184,6 +213,8 @@ pub struct Engine {
     open_due: usize,
     running: usize,
     task_ids: TaskIds,
+    /// [`SERVICE_WORKER_GROUP`](crate::plan::SERVICE_WORKER_GROUP), shared by its attempts.
+    service_group: Arc<str>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -239,6 +270,7 @@ impl Engine {
             open_due: 0,
             running: 0,
             task_ids: TaskIds::default(),
+            service_group: Arc::from(crate::plan::SERVICE_WORKER_GROUP),
         };
         engine.load_pipeline_fields();
         // A record that was never stored must be part of the first change set.

@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use sluice_model::{PipelineState, Status};
 
 use super::state::{InstIdx, Slot, keys};
-use super::{ActionEvent, ActionTrigger, Engine, ResourceAction, ResourceEvent, is_failure};
+use super::{ActionEvent, ActionTrigger, Engine, is_failure};
 use crate::ids;
 use crate::plan::FailureMode;
 
@@ -265,6 +265,10 @@ impl Engine {
     /// are withdrawn, running ones told to cancel, retries and deadlines dropped, and its
     /// pending precondition checks CANCELED.
     pub(super) fn release_work(&mut self, i: InstIdx, at: NaiveDateTime) {
+        if self.plan.components[self.insts[i].comp].is_resource() {
+            self.release_resource_work(i, at);
+            return;
+        }
         let inst = &mut self.insts[i];
         inst.retry_at = None;
         inst.deadline = None;
@@ -342,46 +346,6 @@ impl Engine {
         }
     }
 
-    /// Puts a resource instance to work for an instance that is about to run on it.
-    pub(super) fn activate_resource(&mut self, r: InstIdx, at: NaiveDateTime) {
-        if self.insts[r].status != Status::WaitingOnDependencies {
-            return;
-        }
-        self.insts[r].actual_start.get_or_insert(at);
-        self.transition(r, Status::Running, at);
-        self.push_resource_event(r, ResourceAction::Provision, at);
-    }
-
-    /// Finishes a resource instance once nothing can need it any more.
-    pub(super) fn maybe_release_resource(&mut self, r: InstIdx, at: NaiveDateTime) {
-        let inst = &self.insts[r];
-        if inst.status.is_terminal() || inst.served_open > 0 || !inst.window_closed {
-            return;
-        }
-        let was_running = inst.status == Status::Running;
-        self.transition(r, Status::Finished, at);
-        if was_running {
-            self.push_resource_event(r, ResourceAction::Release, at);
-        }
-    }
-
-    /// A finished resource instance is needed again (a rerun, or a late-linked consumer).
-    pub(super) fn reopen_resource(&mut self, r: InstIdx, at: NaiveDateTime) {
-        self.insts[r].actual_start = None;
-        self.transition(r, Status::WaitingOnDependencies, at);
-    }
-
-    fn push_resource_event(&mut self, r: InstIdx, action: ResourceAction, at: NaiveDateTime) {
-        let inst = &self.insts[r];
-        self.resource_events.push(ResourceEvent {
-            resource_instance_id: inst.id.clone(),
-            component_id: self.plan.components[inst.comp].id.clone(),
-            worker_group: inst.id.clone(),
-            action,
-            at,
-        });
-    }
-
     /// A scheduled pipeline is FINISHED when every schedule is exhausted and every instance
     /// terminal. Ondemand pipelines stay SCHEDULED, waiting for the next activation.
     pub(super) fn maybe_finish_pipeline(&mut self) {
@@ -427,7 +391,8 @@ impl Engine {
         let result = if inst.status.is_terminal() {
             true
         } else if self.plan.components[inst.comp].is_resource() {
-            inst.served.iter().all(|&s| self.stuck(s, memo))
+            // A resource that is stopping waits for its provisioner, not for an operator.
+            inst.status != Status::ShuttingDown && inst.served.iter().all(|&s| self.stuck(s, memo))
         } else if inst.status != Status::WaitingOnDependencies
             || inst.retry_at.is_some()
             || inst.owner().is_some()

@@ -19,7 +19,7 @@ use chrono::NaiveDateTime;
 use sluice_model::{PipelineState, Status};
 
 use super::state::{Attempt, Inst, InstIdx, Slot, Timer, keys};
-use super::{Engine, EngineOptions, ResourceAction, plus};
+use super::{Engine, EngineOptions, plus};
 use crate::plan::Plan;
 use crate::store::{AttemptRecord, InstanceRecord, PipelineRecord};
 
@@ -283,10 +283,7 @@ impl Engine {
             }
         }
         if self.plan.components[c].is_resource() {
-            if self.insts[i].status == Status::Running {
-                let at = self.insts[i].actual_start.unwrap_or(now);
-                self.push_resource_event_at(i, at);
-            }
+            self.resume_resource(i, now);
             return;
         }
         let Some(&last) = current.last() else {
@@ -331,16 +328,5 @@ impl Engine {
             }
             _ => {}
         }
-    }
-
-    fn push_resource_event_at(&mut self, r: InstIdx, at: NaiveDateTime) {
-        let inst = &self.insts[r];
-        self.resource_events.push(super::ResourceEvent {
-            resource_instance_id: inst.id.clone(),
-            component_id: self.plan.components[inst.comp].id.clone(),
-            worker_group: inst.id.clone(),
-            action: ResourceAction::Provision,
-            at,
-        });
     }
 }

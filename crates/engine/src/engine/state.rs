@@ -47,6 +47,11 @@ pub mod keys {
     /// instance and attempt records the value it had when it was created — the definition
     /// version it belongs to. Absent on records from before versions were recorded.
     pub const VERSION: &str = "@version";
+    /// On a resource instance and its attempts: what the provisioner started (for a local
+    /// process `local-process:<pid>`).
+    pub const RESOURCE_ID: &str = "@resourceId";
+    /// On a resource instance: why it failed or was stopped early.
+    pub const FAILURE_REASON: &str = "@failureReason";
 }
 
 /// Which run of its component an instance is.
@@ -98,6 +103,8 @@ pub(crate) struct Inst {
     /// For precondition checks: when `preconditionTimeout` fails the check.
     pub deadline: Option<NaiveDateTime>,
     pub late_fired: bool,
+    /// For resource instances: when `terminateAfter` stops the current resource attempt.
+    pub terminate_at: Option<NaiveDateTime>,
     pub fields: BTreeMap<String, Vec<String>>,
     pub dirty: bool,
 }
@@ -140,6 +147,7 @@ impl Inst {
             retry_at: None,
             deadline: None,
             late_fired: false,
+            terminate_at: None,
             fields: BTreeMap::new(),
             dirty: true,
         }
@@ -230,4 +238,6 @@ pub(crate) enum Timer {
     Deadline(InstIdx),
     /// No more instances can be linked to a resource instance.
     Window(InstIdx),
+    /// `terminateAfter` of a resource instance's current attempt.
+    TerminateAfter(InstIdx),
 }

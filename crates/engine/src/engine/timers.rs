@@ -29,6 +29,7 @@ impl Engine {
             Timer::Late(i) => !self.insts[i].late_fired && !self.insts[i].status.is_terminal(),
             Timer::Deadline(i) => self.insts[i].deadline == Some(at),
             Timer::Window(r) => !self.insts[r].window_closed,
+            Timer::TerminateAfter(r) => self.insts[r].terminate_at == Some(at),
         }
     }
 
@@ -126,6 +127,7 @@ impl Engine {
                 self.insts[r].window_closed = true;
                 self.maybe_release_resource(r, at);
             }
+            Timer::TerminateAfter(r) => self.resource_timed_out(r, at),
         }
     }
 }

@@ -1,0 +1,270 @@
+//! `sluice taskrunner`: a task runner on another machine (or process), taking the tasks of one
+//! worker group from a Sluice or AWS endpoint over HTTP — the role of AWS's Task Runner.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use sluice_component::Catalog;
+use sluice_runner::remote::Credentials;
+use sluice_runner::remote::DEFAULT_REGION;
+use sluice_runner::{RemoteOptions, RemoteTaskSource, Runner, RunnerOptions};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::TaskRunnerArgs;
+use crate::commands::{EXIT_USAGE, stop_signal};
+
+/// What the readiness line starts with (tests and supervisors wait for it).
+pub(crate) const READY: &str = "sluice taskrunner ready";
+
+pub(crate) fn run(args: &TaskRunnerArgs) -> Result<ExitCode> {
+    init_logging();
+    let config = match args.config.as_deref().map(ConfigFile::load).transpose() {
+        Ok(config) => config.unwrap_or_default(),
+        Err(message) => {
+            eprintln!("sluice: {message}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    // Options on the command line win over the file's.
+    let args = &TaskRunnerArgs {
+        endpoint: args.endpoint.clone().or(config.endpoint),
+        region: args.region.clone().or(config.region),
+        log_uri: args.log_uri.clone().or(config.log_uri),
+        ..args.clone()
+    };
+    let options = match runner_options(args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("sluice: {message}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let remote = RemoteOptions {
+        endpoint: args.endpoint.clone(),
+        region: args.region.clone(),
+        poll_wait: Duration::from_secs(args.poll_wait),
+        credentials: config.keys,
+        ..RemoteOptions::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run_runner(args, options, remote))
+}
+
+/// AWS Task Runner's `--config` file. Only the keys it documents are accepted, so a typo is
+/// an error rather than a silently ignored setting.
+#[derive(Default)]
+struct ConfigFile {
+    keys: Option<Credentials>,
+    endpoint: Option<String>,
+    region: Option<String>,
+    log_uri: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawConfigFile {
+    access_id: Option<String>,
+    private_key: Option<String>,
+    endpoint: Option<String>,
+    region: Option<String>,
+    log_uri: Option<String>,
+}
+
+impl ConfigFile {
+    fn load(path: &Path) -> Result<ConfigFile, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --config file {}: {e}", path.display()))?;
+        ConfigFile::parse(&text).map_err(|e| format!("--config file {}: {e}", path.display()))
+    }
+
+    fn parse(text: &str) -> Result<ConfigFile, String> {
+        let raw: RawConfigFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let keys = match (raw.access_id, raw.private_key) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => Some(
+                Credentials::new(id, secret, None, None, "sluice taskrunner --config"),
+            ),
+            (None, None) => None,
+            _ => return Err("\"access-id\" and \"private-key\" must be given together".into()),
+        };
+        Ok(ConfigFile {
+            keys,
+            endpoint: raw.endpoint,
+            region: raw.region,
+            log_uri: raw.log_uri,
+        })
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` filters them (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// The runner's options from the command line, or what is wrong with it.
+fn runner_options(args: &TaskRunnerArgs) -> Result<RunnerOptions, String> {
+    if args.worker_group.trim().is_empty() {
+        return Err("--worker-group must not be empty".into());
+    }
+    if args.tasks == 0 {
+        return Err("--tasks must be at least 1".into());
+    }
+    for (name, value) in [
+        ("--poll-wait", args.poll_wait),
+        ("--report-interval", args.report_interval),
+        ("--max-backoff", args.max_backoff),
+    ] {
+        if value == 0 {
+            return Err(format!("{name} must be at least 1 second"));
+        }
+    }
+    if args.report_interval >= 120 {
+        // AWS reassigns a task whose runner has not reported within 2 minutes of delivery.
+        return Err(format!(
+            "--report-interval {} is too long: progress must be reported well within the \
+             2-minute acknowledgement deadline and the lease (use at most 119 seconds)",
+            args.report_interval
+        ));
+    }
+    if let Some(uri) = &args.log_uri
+        && uri.trim().is_empty()
+    {
+        return Err("--log-uri must not be empty".into());
+    }
+    let mut options = RunnerOptions::new(&args.data_dir);
+    options.worker_group = Some(args.worker_group.clone());
+    options.workers = args.tasks;
+    if let Some(hostname) = &args.hostname {
+        options.hostname = hostname.clone();
+    }
+    if let Some(id) = &args.taskrunner_id {
+        options.taskrunner_id = id.clone();
+    }
+    options.report_interval = Duration::from_secs(args.report_interval);
+    options.heartbeat_interval = Duration::from_secs(args.heartbeat_interval);
+    options.max_backoff = Duration::from_secs(args.max_backoff);
+    options.log_uri = args.log_uri.clone();
+    options.data = Arc::new(data_settings(args.endpoint.as_deref()));
+    Ok(options)
+}
+
+/// How tasks reach data: as `sluice run` does (the AWS environment variables), with one
+/// difference. The keys in a runner's environment sign its Data Pipeline calls; against a
+/// Sluice endpoint with no S3 endpoint configured they say nothing about S3, so `s3://` stays
+/// in the embedded store, as for the server's own runner. Against AWS (no `--endpoint`) they
+/// are the host's AWS identity and reach Amazon S3, as for AWS's Task Runner.
+fn data_settings(endpoint: Option<&str>) -> sluice_data::DataSettings {
+    let mut data = sluice_data::DataSettings::from_env();
+    if endpoint.is_some() && data.s3.endpoint.is_none() {
+        data.s3 = sluice_data::storage::S3Settings::default();
+    }
+    data
+}
+
+async fn run_runner(
+    args: &TaskRunnerArgs,
+    options: RunnerOptions,
+    remote: RemoteOptions,
+) -> Result<ExitCode> {
+    let source = match RemoteTaskSource::connect(&remote).await {
+        Ok(source) => source,
+        Err(error) => {
+            eprintln!("sluice: {error}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let endpoint = args.endpoint.clone().unwrap_or_else(|| {
+        format!(
+            "the AWS endpoint of {}",
+            args.region.as_deref().unwrap_or(DEFAULT_REGION)
+        )
+    });
+    tracing::info!(
+        endpoint = %endpoint,
+        region = source.region(),
+        worker_group = %args.worker_group,
+        taskrunner_id = %options.taskrunner_id,
+        tasks = options.workers,
+        data_dir = %args.data_dir.display(),
+        log_uri = args.log_uri.as_deref().unwrap_or("-"),
+        "sluice taskrunner starting"
+    );
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let line = format!(
+        "{READY}: taskrunner {} polling worker group {} at {endpoint}",
+        options.taskrunner_id, args.worker_group
+    );
+    let runner = Runner::new(Arc::new(source), Catalog::builtin(), options);
+    let running = tokio::spawn(runner.run(shutdown));
+    println!("{line}");
+    let _ = std::io::stdout().flush();
+    match running
+        .await
+        .context("the task runner stopped unexpectedly")?
+    {
+        Ok(stats) => {
+            tracing::info!(?stats, "sluice taskrunner stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!("sluice: {error}");
+            Ok(ExitCode::from(EXIT_USAGE))
+        }
+    }
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM: running tasks are stopped and reported, then the
+/// runner exits.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let signal = stop_signal().await;
+    tracing::info!(signal, "stopping: canceling running tasks");
+    shutdown.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_aws_task_runner_config_file_is_read() {
+        let config = ConfigFile::parse(
+            r#"{"access-id": "AKIAX", "private-key": "s3cr3t", "endpoint": "http://h:1",
+                "region": "eu-west-1", "log-uri": "s3://logs/"}"#,
+        )
+        .unwrap();
+        let keys = config.keys.unwrap();
+        assert_eq!(keys.access_key_id(), "AKIAX");
+        assert_eq!(keys.secret_access_key(), "s3cr3t");
+        assert_eq!(config.endpoint.as_deref(), Some("http://h:1"));
+        assert_eq!(config.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(config.log_uri.as_deref(), Some("s3://logs/"));
+        assert!(ConfigFile::parse("{}").unwrap().keys.is_none());
+    }
+
+    #[test]
+    fn a_bad_config_file_is_refused_without_echoing_the_secret() {
+        let half = ConfigFile::parse(r#"{"private-key": "s3cr3t"}"#)
+            .err()
+            .unwrap();
+        assert!(half.contains("must be given together"), "{half}");
+        assert!(!half.contains("s3cr3t"));
+        let typo = ConfigFile::parse(r#"{"acces-id": "AKIAX", "private-key": "s3cr3t"}"#)
+            .err()
+            .unwrap();
+        assert!(typo.contains("acces-id"), "{typo}");
+        assert!(!typo.contains("s3cr3t"), "{typo}");
+    }
+}

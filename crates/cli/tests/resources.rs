@@ -1,0 +1,778 @@
+//! Managed resources and worker-group routing of `sluice server`: real processes on loopback.
+//! The server provisions a `sluice taskrunner` child per resource attempt; pipelines are
+//! created, activated and inspected with the Rust SDK. Each test has its own directory, a free
+//! port and its own pipelines.
+
+#[path = "clients/harness.rs"]
+mod harness;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_datapipeline::Client;
+use aws_sdk_datapipeline::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+use aws_sdk_datapipeline::types::{Field, PipelineObject};
+use harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, api_form, wait_for};
+use serde_json::{Value, json};
+
+/// How long a pipeline may take to get where a test expects it.
+const DEADLINE: Duration = Duration::from_secs(60);
+/// What `sluice server` and `sluice taskrunner` print once ready.
+const SERVER_READY: &str = "listening on http://";
+const RUNNER_READY: &str = "sluice taskrunner ready";
+
+/// A child process with its output in files of the test directory; stopped when dropped, its
+/// output printed when the test fails.
+struct Proc {
+    name: String,
+    child: Option<Child>,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl Proc {
+    fn spawn(name: &str, mut command: Command, dir: &Path) -> Proc {
+        let out = dir.join(format!("{name}.out"));
+        let err = dir.join(format!("{name}.err"));
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&out).unwrap())
+            .stderr(fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        Proc {
+            name: name.to_owned(),
+            child: Some(child),
+            out,
+            err,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// Waits for the process to exit on its own; its exit code.
+    fn wait_exit(&mut self) -> Option<i32> {
+        let child = self.child.as_mut().unwrap();
+        let status = wait_for(&format!("{} to exit", self.name), DEADLINE, || {
+            child
+                .try_wait()
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "still running".to_owned())
+        });
+        self.child = None;
+        status.code()
+    }
+
+    fn output(&self) -> String {
+        format!(
+            "--- {0} stdout ---\n{1}--- {0} stderr ---\n{2}",
+            self.name,
+            fs::read_to_string(&self.out).unwrap_or_default(),
+            fs::read_to_string(&self.err).unwrap_or_default()
+        )
+    }
+
+    /// Waits for a line containing `marker` on stdout or stderr; that line.
+    fn wait_line(&mut self, marker: &str) -> String {
+        wait_for(
+            &format!("{} to print {marker:?}", self.name),
+            DEADLINE,
+            || {
+                for file in [&self.out, &self.err] {
+                    let text = fs::read_to_string(file).unwrap_or_default();
+                    if let Some(line) = text.lines().find(|l| l.contains(marker)) {
+                        return Ok(line.to_owned());
+                    }
+                }
+                match self.child.as_mut().unwrap().try_wait() {
+                    Ok(Some(status)) => {
+                        panic!("{} exited with {status}\n{}", self.name, self.output())
+                    }
+                    _ => Err(String::new()),
+                }
+            },
+        )
+    }
+
+    /// SIGTERM, then waits for the exit.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + DEADLINE;
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        // A graceful stop, so a server stops the runners it provisioned.
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!("{}", self.output());
+        }
+    }
+}
+
+/// Whether process `pid` still exists (a zombie counts as gone: it runs nothing).
+fn alive(pid: &str) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            !state.starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+/// One test's directory.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::Builder::new()
+                .prefix("sluice-resources")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A path as a single-quoted `sh` word.
+    fn sh(&self, name: &str) -> String {
+        let path = self.path(name);
+        let text = path.to_str().unwrap();
+        assert!(!text.contains('\''));
+        format!("'{text}'")
+    }
+
+    /// `sluice server` on a free port with the in-process runner and the local-process
+    /// provisioner (the defaults); `env` is added to its environment.
+    fn server(&self, env: &[(&str, &str)]) -> (Proc, String) {
+        self.server_with(env, &[])
+    }
+
+    fn server_with(&self, env: &[(&str, &str)], args: &[&str]) -> (Proc, String) {
+        let settings = self.path("settings.json");
+        fs::write(&settings, json!({ "pollWaitSeconds": 2 }).to_string()).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        command
+            .arg("server")
+            .args(["--listen", "127.0.0.1:0", "--workers", "2"])
+            .arg("--data-dir")
+            .arg(self.path("data"))
+            .arg("--settings")
+            .arg(&settings)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("SLUICE_DATA_DIR")
+            .env_remove("SLUICE_ROOT_ACCOUNT_ID")
+            .env_remove("SLUICE_TASKRUNNER_EXECUTABLE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env("SLUICE_ROOT_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
+            .env("SLUICE_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET_KEY)
+            .env("RUST_LOG", "info");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut server = Proc::spawn("server", command, self.dir.path());
+        let line = server.wait_line(SERVER_READY);
+        let endpoint = line[line.find("http://").unwrap()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned();
+        (server, endpoint)
+    }
+
+    /// A `sluice taskrunner` for `group` with the root keys.
+    fn runner(&self, id: &str, endpoint: &str, group: &str, extra: &[&str]) -> Proc {
+        let home = self.path("runner-home");
+        fs::create_dir_all(&home).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        command
+            .arg("taskrunner")
+            .args(["--endpoint", endpoint, "--worker-group", group])
+            .args(["--taskrunner-id", id])
+            .arg("--data-dir")
+            .arg(self.path("runner-data"))
+            .args(extra)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("AWS_CONFIG_FILE", home.join("no-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
+            .env("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", ROOT_SECRET_KEY)
+            .env("RUST_LOG", "info");
+        let mut runner = Proc::spawn(id, command, self.dir.path());
+        runner.wait_line(RUNNER_READY);
+        runner
+    }
+
+    /// A stand-in for the `sluice` executable that the server starts for resources: it waits
+    /// for the file `start` before running the real `sluice`, and on SIGTERM waits for the file
+    /// `stop` before passing the signal on, so a test can see CREATING and SHUTTING_DOWN.
+    fn gated_executable(&self) -> PathBuf {
+        let path = self.path("gated-sluice.sh");
+        let script = format!(
+            r#"#!/bin/sh
+gates={gates}
+until [ -e "$gates/start" ]; do sleep 0.05; done
+{sluice} "$@" &
+child=$!
+echo "$child" > "$gates/runner.pid"
+trap 'until [ -e "$gates/stop" ]; do sleep 0.05; done; kill -TERM "$child"; wait "$child"; exit $?' TERM
+wait "$child"
+"#,
+            gates = self.sh(""),
+            sluice = env!("CARGO_BIN_EXE_sluice"),
+        );
+        fs::write(&path, script).unwrap();
+        let _ = Command::new("chmod").arg("+x").arg(&path).status();
+        path
+    }
+
+    fn open(&self, gate: &str) {
+        fs::write(self.path(gate), "").unwrap();
+    }
+}
+
+/// An object as DescribeObjects shows it: each key's values (references as their ids).
+type Described = BTreeMap<String, Vec<String>>;
+
+struct Api {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+}
+
+impl Api {
+    fn new(endpoint: &str) -> Api {
+        Api::with_key(endpoint, ROOT_ACCESS_KEY, ROOT_SECRET_KEY)
+    }
+
+    fn with_key(endpoint: &str, key_id: &str, secret: &str) -> Api {
+        let config = aws_sdk_datapipeline::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(Credentials::new(key_id, secret, None, None, "tests"))
+            .retry_config(RetryConfig::disabled())
+            .build();
+        Api {
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            client: Client::from_conf(config),
+        }
+    }
+
+    /// Creates, defines and activates a pipeline from file-form `objects`; its id.
+    fn launch(&self, name: &str, objects: Value) -> String {
+        let (objects, _, _) = api_form(&json!({ "objects": objects }));
+        let objects: Vec<PipelineObject> = objects
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let fields = o["fields"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| {
+                        Field::builder()
+                            .key(f["key"].as_str().unwrap())
+                            .set_string_value(f["stringValue"].as_str().map(str::to_owned))
+                            .set_ref_value(f["refValue"].as_str().map(str::to_owned))
+                            .build()
+                            .unwrap()
+                    })
+                    .collect();
+                PipelineObject::builder()
+                    .id(o["id"].as_str().unwrap())
+                    .name(o["name"].as_str().unwrap())
+                    .set_fields(Some(fields))
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        self.rt.block_on(async {
+            let id = self
+                .client
+                .create_pipeline()
+                .name(name)
+                .unique_id(name)
+                .send()
+                .await
+                .expect("create_pipeline")
+                .pipeline_id
+                .clone();
+            let put = self
+                .client
+                .put_pipeline_definition()
+                .pipeline_id(&id)
+                .set_pipeline_objects(Some(objects))
+                .send()
+                .await
+                .expect("put_pipeline_definition");
+            assert!(!put.errored, "invalid definition: {put:?}");
+            self.client
+                .activate_pipeline()
+                .pipeline_id(&id)
+                .send()
+                .await
+                .expect("activate_pipeline");
+            id
+        })
+    }
+
+    /// ListPipelines; the error's code and message when refused.
+    fn list_pipelines(&self) -> Result<usize, String> {
+        self.rt.block_on(async {
+            self.client
+                .list_pipelines()
+                .send()
+                .await
+                .map(|out| out.pipeline_id_list.len())
+                .map_err(|e| {
+                    use aws_sdk_datapipeline::error::ProvideErrorMetadata;
+                    format!("{}: {}", e.code().unwrap_or("?"), e.message().unwrap_or(""))
+                })
+        })
+    }
+
+    /// Every object of `sphere` (INSTANCE or ATTEMPT), by id.
+    fn objects(&self, pipeline: &str, sphere: &str) -> Result<BTreeMap<String, Described>, String> {
+        self.rt.block_on(async {
+            let ids = self
+                .client
+                .query_objects()
+                .pipeline_id(pipeline)
+                .sphere(sphere)
+                .limit(100)
+                .send()
+                .await
+                .map_err(|e| format!("query_objects: {e:?}"))?
+                .ids
+                .unwrap_or_default();
+            if ids.is_empty() {
+                return Ok(BTreeMap::new());
+            }
+            let described = self
+                .client
+                .describe_objects()
+                .pipeline_id(pipeline)
+                .set_object_ids(Some(ids))
+                .send()
+                .await
+                .map_err(|e| format!("describe_objects: {e:?}"))?;
+            Ok(described
+                .pipeline_objects
+                .into_iter()
+                .map(|o| {
+                    let mut fields = Described::new();
+                    for f in o.fields {
+                        let value = f.string_value.or(f.ref_value).unwrap_or_default();
+                        fields.entry(f.key).or_default().push(value);
+                    }
+                    (o.id, fields)
+                })
+                .collect())
+        })
+    }
+
+    /// Waits until the instance of `component` has `status`; its fields.
+    fn wait_instance(&self, pipeline: &str, component: &str, status: &str) -> Described {
+        wait_for(&format!("{component} to be {status}"), DEADLINE, || {
+            let instances = self.objects(pipeline, "INSTANCE")?;
+            let found = instances
+                .values()
+                .find(|f| one(f, "@componentParent") == Some(component))
+                .cloned();
+            match found {
+                Some(fields) if one(&fields, "@status") == Some(status) => Ok(fields),
+                other => Err(format!("{:?}", other.map(|f| f.get("@status").cloned()))),
+            }
+        })
+    }
+
+    /// The attempts of `component`'s instances, by id.
+    fn attempts_of(&self, pipeline: &str, component: &str) -> BTreeMap<String, Described> {
+        self.objects(pipeline, "ATTEMPT")
+            .unwrap()
+            .into_iter()
+            .filter(|(_, f)| one(f, "@componentParent") == Some(component))
+            .collect()
+    }
+}
+
+fn one<'a>(fields: &'a Described, key: &str) -> Option<&'a str> {
+    fields.get(key).and_then(|v| v.first()).map(String::as_str)
+}
+
+/// `Default` and an `Ec2Resource` named `Box` for an on-demand pipeline, plus `box_fields`.
+fn resource_objects(box_fields: Value) -> Vec<Value> {
+    let mut resource = json!({
+        "id": "Box", "type": "Ec2Resource", "instanceType": "t2.micro",
+        "imageId": "ami-12345678", "subnetId": "subnet-1"
+    });
+    for (key, value) in box_fields.as_object().unwrap() {
+        resource[key] = value.clone();
+    }
+    vec![
+        json!({
+            "id": "Default", "scheduleType": "ondemand", "role": "DataPipelineDefaultRole",
+            "resourceRole": "DataPipelineDefaultResourceRole", "maximumRetries": "0",
+            "failureAndRerunMode": "CASCADE"
+        }),
+        resource,
+    ]
+}
+
+#[test]
+fn a_managed_resource_starts_serves_two_activities_and_is_stopped() {
+    let sb = Sandbox::new();
+    let executable = sb.gated_executable();
+    let (server, endpoint) =
+        sb.server(&[("SLUICE_TASKRUNNER_EXECUTABLE", executable.to_str().unwrap())]);
+    let api = Api::new(&endpoint);
+    let mut objects = resource_objects(json!({}));
+    for name in ["First", "Second"] {
+        // Each records the pid of the runner that runs it, then waits for the test.
+        objects.push(json!({
+            "id": name, "type": "ShellCommandActivity", "runsOn": {"ref": "Box"},
+            "command": format!(
+                "echo $PPID >> {}; until [ -e {} ]; do sleep 0.05; done",
+                sb.sh("ran-by"),
+                sb.sh("finish")
+            )
+        }));
+    }
+    let pipeline = api.launch("managed", Value::Array(objects));
+
+    // The runner process exists but is held back: the resource is CREATING.
+    let creating = wait_for("Box's process", DEADLINE, || {
+        let fields = api.wait_instance(&pipeline, "Box", "CREATING");
+        match one(&fields, "@resourceId") {
+            Some(_) => Ok(fields),
+            None => Err("no @resourceId yet".to_owned()),
+        }
+    });
+    let resource_id = one(&creating, "@resourceId").unwrap().to_owned();
+    let wrapper_pid = resource_id
+        .strip_prefix("local-process:")
+        .unwrap_or_else(|| panic!("@resourceId {resource_id}"))
+        .to_owned();
+    assert!(alive(&wrapper_pid));
+    assert!(one(&creating, "hostname").is_some_and(|h| !h.is_empty()));
+    assert_eq!(one(&creating, "instanceType"), Some("t2.micro"));
+    api.wait_instance(&pipeline, "First", "WAITING_FOR_RUNNER");
+
+    sb.open("start");
+    let running = api.wait_instance(&pipeline, "Box", "RUNNING");
+    api.wait_instance(&pipeline, "First", "RUNNING");
+    api.wait_instance(&pipeline, "Second", "RUNNING");
+    let runner_pid = wait_for("the runner's pid", DEADLINE, || {
+        fs::read_to_string(sb.path("runner.pid"))
+            .map(|t| t.trim().to_owned())
+            .map_err(|e| e.to_string())
+    });
+    assert!(alive(&runner_pid));
+    // Its own key, for the pipeline's account, in the environment and not in its arguments.
+    let environ = fs::read(format!("/proc/{runner_pid}/environ")).unwrap();
+    let env_var = |name: &str| {
+        environ
+            .split(|b| *b == 0)
+            .filter_map(|entry| std::str::from_utf8(entry).ok())
+            .find_map(|entry| entry.strip_prefix(&format!("{name}=")).map(str::to_owned))
+            .unwrap_or_else(|| panic!("{name} is not set for the runner"))
+    };
+    let (key_id, secret) = (
+        env_var("AWS_ACCESS_KEY_ID"),
+        env_var("AWS_SECRET_ACCESS_KEY"),
+    );
+    assert!(key_id.starts_with("ASIA"), "{key_id}");
+    assert_ne!(key_id, ROOT_ACCESS_KEY);
+    let cmdline = fs::read_to_string(format!("/proc/{runner_pid}/cmdline")).unwrap();
+    assert!(!cmdline.contains(&secret) && !cmdline.contains(&key_id));
+    assert!(
+        cmdline.contains(&format!(
+            "--worker-group\0{}",
+            one(&creating, "@id").unwrap()
+        )),
+        "{cmdline:?}"
+    );
+    let minted = Api::with_key(&endpoint, &key_id, &secret);
+    assert!(minted.list_pipelines().is_ok());
+    sb.open("finish");
+
+    // Both ran on the provisioned runner, not in the server's own runner.
+    api.wait_instance(&pipeline, "First", "FINISHED");
+    api.wait_instance(&pipeline, "Second", "FINISHED");
+    let ran_by: Vec<String> = fs::read_to_string(sb.path("ran-by"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(ran_by, [runner_pid.clone(), runner_pid.clone()]);
+    assert_ne!(runner_pid, server.pid().to_string());
+    for component in ["First", "Second"] {
+        let attempts = api.attempts_of(&pipeline, component);
+        let attempt = attempts.values().next().unwrap();
+        assert_eq!(one(attempt, "@resourceId"), Some(resource_id.as_str()));
+        assert_eq!(one(attempt, "hostname"), one(&running, "hostname"));
+    }
+
+    // Nothing needs it any more: it shuts down, and is FINISHED once the process is gone.
+    api.wait_instance(&pipeline, "Box", "SHUTTING_DOWN");
+    sb.open("stop");
+    api.wait_instance(&pipeline, "Box", "FINISHED");
+    assert!(
+        !alive(&runner_pid),
+        "the runner {runner_pid} is still running"
+    );
+    assert!(!alive(&wrapper_pid));
+    let attempts = api.attempts_of(&pipeline, "Box");
+    let statuses: Vec<&str> = attempts
+        .values()
+        .filter_map(|a| one(a, "@status"))
+        .collect();
+    assert_eq!(statuses, ["FINISHED"]);
+    // The runner's key ended with it.
+    let refused = minted.list_pipelines().unwrap_err();
+    assert!(refused.contains("UnrecognizedClientException"), "{refused}");
+}
+
+#[test]
+fn a_resource_past_terminate_after_times_out_and_its_attempt_is_canceled() {
+    let sb = Sandbox::new();
+    let (_server, endpoint) = sb.server(&[]);
+    let api = Api::new(&endpoint);
+    let mut objects = resource_objects(json!({ "terminateAfter": "5 seconds" }));
+    objects.push(json!({
+        "id": "Long", "type": "ShellCommandActivity", "runsOn": {"ref": "Box"},
+        "command": format!("touch {}; sleep 120", sb.sh("long-started"))
+    }));
+    let pipeline = api.launch("timeout", Value::Array(objects));
+    let running = api.wait_instance(&pipeline, "Long", "RUNNING");
+    assert!(one(&running, "@actualStartTime").is_some());
+    let timed_out = api.wait_instance(&pipeline, "Box", "TIMEDOUT");
+    assert!(
+        one(&timed_out, "@failureReason").is_some_and(|r| r.contains("terminateAfter")),
+        "{timed_out:?}"
+    );
+    let pid = one(&timed_out, "@resourceId")
+        .and_then(|r| r.strip_prefix("local-process:"))
+        .unwrap()
+        .to_owned();
+    let failed = api.wait_instance(&pipeline, "Long", "FAILED");
+    assert_eq!(one(&failed, "errorId"), Some("Service_ResourceTimedOut"));
+    let attempts = api.attempts_of(&pipeline, "Long");
+    let attempt = attempts.values().next().unwrap();
+    assert_eq!(one(attempt, "@status"), Some("CANCELED"));
+    assert!(fs::metadata(sb.path("long-started")).is_ok());
+    wait_for("the timed-out runner to exit", DEADLINE, || {
+        if alive(&pid) {
+            Err(format!("{pid} alive"))
+        } else {
+            Ok(())
+        }
+    });
+}
+
+#[test]
+fn the_server_runner_leaves_named_groups_to_remote_runners() {
+    let sb = Sandbox::new();
+    let (server, endpoint) = sb.server(&[]);
+    let api = Api::new(&endpoint);
+    let objects = json!([
+        {"id": "Default", "scheduleType": "ondemand", "maximumRetries": "0"},
+        {"id": "Named", "type": "ShellCommandActivity", "workerGroup": "team-remote",
+         "command": format!("echo $PPID > {}", sb.sh("named-ran-by"))}
+    ]);
+    let pipeline = api.launch("named", objects);
+    api.wait_instance(&pipeline, "Named", "WAITING_FOR_RUNNER");
+    // Only a runner of that group takes it; which process ran it is on record.
+    let runner = sb.runner("remote", &endpoint, "team-remote", &[]);
+    api.wait_instance(&pipeline, "Named", "FINISHED");
+    let ran_by = fs::read_to_string(sb.path("named-ran-by")).unwrap();
+    assert_eq!(ran_by.trim(), runner.pid().to_string());
+    assert_ne!(ran_by.trim(), server.pid().to_string());
+}
+
+#[test]
+fn service_checks_run_in_the_server_whatever_group_the_checked_object_names() {
+    let sb = Sandbox::new();
+    let (_server, endpoint) = sb.server(&[]);
+    let key = sb.path("data/s3/ready-bucket/flag");
+    fs::create_dir_all(key.parent().unwrap()).unwrap();
+    fs::write(&key, "ok").unwrap();
+    let api = Api::new(&endpoint);
+    let objects = json!([
+        {"id": "Default", "scheduleType": "ondemand", "maximumRetries": "0"},
+        {"id": "Flag", "type": "S3KeyExists", "s3Key": "s3://ready-bucket/flag",
+         "role": "DataPipelineDefaultRole"},
+        {"id": "Gated", "type": "ShellCommandActivity", "workerGroup": "nobody-polls-this",
+         "command": "true", "precondition": {"ref": "Flag"}}
+    ]);
+    let pipeline = api.launch("service-check", objects);
+    // No runner polls `nobody-polls-this`: the check can only have run in the server.
+    let check = api.wait_instance(&pipeline, "Flag", "FINISHED");
+    assert!(one(&check, "@actualEndTime").is_some());
+    api.wait_instance(&pipeline, "Gated", "WAITING_FOR_RUNNER");
+}
+
+#[test]
+fn sluice_run_takes_resource_work_in_process_through_the_same_statuses() {
+    let sb = Sandbox::new();
+    let definition = sb.path("p.json");
+    let mut objects = resource_objects(json!({}));
+    objects.push(json!({"id": "Slow", "type": "Ec2Resource", "terminateAfter": "2 seconds"}));
+    objects.push(json!({
+        "id": "Quick", "type": "ShellCommandActivity", "runsOn": {"ref": "Box"},
+        "command": format!("echo quick > {}", sb.sh("quick"))
+    }));
+    objects.push(json!({
+        "id": "Stuck", "type": "ShellCommandActivity", "runsOn": {"ref": "Slow"},
+        "command": "sleep 120"
+    }));
+    fs::write(&definition, json!({ "objects": objects }).to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("run")
+        .arg(&definition)
+        .arg("--data-dir")
+        .arg(sb.path("data"))
+        .args(["--output", "json"])
+        .env_remove("SLUICE_DATA_DIR")
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let statuses: BTreeMap<&str, (&str, u64)> = report["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["component"].as_str().unwrap(),
+                (
+                    i["status"].as_str().unwrap(),
+                    i["attempts"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(statuses["Box"], ("FINISHED", 1));
+    assert_eq!(statuses["Quick"], ("FINISHED", 1));
+    assert_eq!(statuses["Slow"], ("TIMEDOUT", 1));
+    assert_eq!(statuses["Stuck"], ("FAILED", 1));
+    assert_eq!(fs::read_to_string(sb.path("quick")).unwrap(), "quick\n");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_restarted_server_provisions_a_resource_that_was_running_again() {
+    let sb = Sandbox::new();
+    let (mut server, endpoint) = sb.server(&[]);
+    let api = Api::new(&endpoint);
+    let mut objects = resource_objects(json!({}));
+    objects.push(json!({
+        "id": "Work", "type": "ShellCommandActivity", "runsOn": {"ref": "Box"},
+        "maximumRetries": "3", "retryDelay": "1 seconds",
+        "command": format!("until [ -e {} ]; do sleep 0.05; done", sb.sh("finish"))
+    }));
+    let pipeline = api.launch("restart", Value::Array(objects));
+    api.wait_instance(&pipeline, "Work", "RUNNING");
+    let first = wait_for("Box's process", DEADLINE, || {
+        let fields = api.wait_instance(&pipeline, "Box", "RUNNING");
+        match one(&fields, "@resourceId") {
+            Some(_) => Ok(fields),
+            None => Err("no @resourceId yet".to_owned()),
+        }
+    });
+    let first_id = one(&first, "@resourceId").unwrap().to_owned();
+    let first_pid = first_id.strip_prefix("local-process:").unwrap().to_owned();
+
+    // A clean stop takes the server's runners with it.
+    server.stop();
+    assert!(!alive(&first_pid), "runner {first_pid} outlived its server");
+
+    let (_server, endpoint) = sb.server(&[]);
+    let api = Api::new(&endpoint);
+    let second = wait_for("a new start of Box", DEADLINE, || {
+        let fields = api.wait_instance(&pipeline, "Box", "RUNNING");
+        match one(&fields, "@resourceId") {
+            Some(id) if id != first_id => Ok(fields),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    let second_pid = one(&second, "@resourceId")
+        .and_then(|r| r.strip_prefix("local-process:"))
+        .unwrap()
+        .to_owned();
+    assert!(alive(&second_pid));
+    sb.open("finish");
+    api.wait_instance(&pipeline, "Work", "FINISHED");
+    api.wait_instance(&pipeline, "Box", "FINISHED");
+    let attempts = api.attempts_of(&pipeline, "Box");
+    let statuses: Vec<&str> = attempts
+        .values()
+        .filter_map(|a| one(a, "@status"))
+        .collect();
+    assert_eq!(statuses, ["FAILED", "FINISHED"]);
+    assert!(!alive(&second_pid));
+}
+
+#[test]
+fn an_operator_started_runner_of_a_resource_is_told_to_exit_when_it_is_done() {
+    let sb = Sandbox::new();
+    let (_server, endpoint) = sb.server_with(&[], &["--provisioner", "external"]);
+    let api = Api::new(&endpoint);
+    let mut objects = resource_objects(json!({}));
+    objects.push(json!({
+        "id": "Work", "type": "ShellCommandActivity", "runsOn": {"ref": "Box"},
+        "command": format!("echo $PPID > {}", sb.sh("ran-by"))
+    }));
+    let pipeline = api.launch("external", Value::Array(objects));
+    // Nothing is started for it: the resource waits for a runner of its group.
+    let creating = api.wait_instance(&pipeline, "Box", "CREATING");
+    assert_eq!(one(&creating, "@resourceId"), None);
+    let group = one(&creating, "@id").unwrap().to_owned();
+    // Named after the resource instance, as the server names the runners it starts.
+    let mut runner = sb.runner(
+        "box-runner",
+        &endpoint,
+        &group,
+        &["--taskrunner-id", &group, "--heartbeat-interval", "1"],
+    );
+    api.wait_instance(&pipeline, "Work", "FINISHED");
+    api.wait_instance(&pipeline, "Box", "FINISHED");
+    let ran_by = fs::read_to_string(sb.path("ran-by")).unwrap();
+    assert_eq!(ran_by.trim(), runner.pid().to_string());
+    // Its next heartbeat answers terminate: true, and it exits cleanly.
+    assert_eq!(runner.wait_exit(), Some(0));
+}

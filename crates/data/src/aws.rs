@@ -1,0 +1,280 @@
+//! What the AWS service clients (DynamoDB, SNS) share: where to send requests, with which
+//! credentials, and how failures read.
+//!
+//! Each service has its own [`AwsServiceSettings`], so DynamoDB can live on one server and SNS
+//! on another. Anything a setting leaves open comes from the environment variables the AWS
+//! tools use (`AWS_REGION`, `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`,
+//! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). Secrets are held in
+//! [`Secret`], whose `Debug` and `Display` print a placeholder, and no error message ever carries them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The same secret type as the S3 settings: usable, never printed.
+pub use crate::storage::Secret;
+
+/// The region used when neither the object, the settings nor `AWS_REGION` names one.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// How long a connection attempt may take before the request fails.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one operation, retries included, may take.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How one AWS service is reached.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct AwsServiceSettings {
+    /// Region used when the object names none (then `AWS_REGION`, `AWS_DEFAULT_REGION`,
+    /// `us-east-1`).
+    pub region: Option<String>,
+    /// Endpoint URL per region, e.g. two local servers standing for `us-east-1` and
+    /// `eu-west-1`.
+    pub endpoints: BTreeMap<String, String>,
+    /// Endpoint URL for every region not in `endpoints` (then `AWS_ENDPOINT_URL_<SERVICE>`,
+    /// `AWS_ENDPOINT_URL`, then the real AWS endpoint).
+    pub endpoint: Option<String>,
+    /// Access key id (else `AWS_ACCESS_KEY_ID`).
+    pub access_key_id: Option<String>,
+    /// Secret access key (else `AWS_SECRET_ACCESS_KEY`).
+    pub secret_access_key: Option<Secret>,
+    /// Session token for temporary credentials (else `AWS_SESSION_TOKEN`).
+    pub session_token: Option<Secret>,
+}
+
+/// Static credentials, resolved from settings or the environment.
+#[derive(Clone)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub session_token: Option<Secret>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything a client needs, after settings and environment are merged.
+#[derive(Debug, Clone)]
+pub struct ClientTarget {
+    pub region: String,
+    /// `None` means the real AWS endpoint of the region.
+    pub endpoint: Option<String>,
+    pub credentials: Credentials,
+}
+
+/// A failure talking to an AWS service.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AwsError {
+    /// The settings or the environment do not say how to reach the service.
+    #[error("{service}: {message}")]
+    Config {
+        service: &'static str,
+        message: String,
+    },
+    /// The service (or the connection to it) failed an operation.
+    #[error("{service} {operation} failed: {message}")]
+    Service {
+        service: &'static str,
+        operation: &'static str,
+        message: String,
+    },
+    /// An answer or an input could not be understood.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl AwsServiceSettings {
+    /// Merges settings, `region` (the object's own, when it names one) and the environment.
+    /// `service` is the name used in `AWS_ENDPOINT_URL_<SERVICE>` (`DYNAMODB`, `SNS`).
+    pub fn target(
+        &self,
+        service: &'static str,
+        region: Option<&str>,
+    ) -> Result<ClientTarget, AwsError> {
+        self.target_with(service, region, &|name| std::env::var(name).ok())
+    }
+
+    /// [`target`](Self::target) with the environment given as a lookup function.
+    pub fn target_with(
+        &self,
+        service: &'static str,
+        region: Option<&str>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ClientTarget, AwsError> {
+        let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let region = region
+            .map(str::to_owned)
+            .filter(|r| !r.trim().is_empty())
+            .or_else(|| self.region.clone())
+            .or_else(|| env("AWS_REGION"))
+            .or_else(|| env("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        let endpoint = self
+            .endpoints
+            .get(&region)
+            .cloned()
+            .or_else(|| self.endpoint.clone())
+            .or_else(|| env(&format!("AWS_ENDPOINT_URL_{service}")))
+            .or_else(|| env("AWS_ENDPOINT_URL"));
+        if let Some(url) = &endpoint
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(AwsError::Config {
+                service,
+                message: format!(
+                    "endpoint {url:?} for region {region} is not an http:// or https:// URL"
+                ),
+            });
+        }
+        let access_key_id = self
+            .access_key_id
+            .clone()
+            .or_else(|| env("AWS_ACCESS_KEY_ID"));
+        let secret_access_key = self
+            .secret_access_key
+            .clone()
+            .or_else(|| env("AWS_SECRET_ACCESS_KEY").map(Secret::new));
+        let (Some(access_key_id), Some(secret_access_key)) = (access_key_id, secret_access_key)
+        else {
+            return Err(AwsError::Config {
+                service,
+                message: "no credentials: set accessKeyId and secretAccessKey in the settings, \
+                          or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                    .to_owned(),
+            });
+        };
+        let session_token = self
+            .session_token
+            .clone()
+            .or_else(|| env("AWS_SESSION_TOKEN").map(Secret::new));
+        Ok(ClientTarget {
+            region,
+            endpoint,
+            credentials: Credentials {
+                access_key_id,
+                secret_access_key,
+                session_token,
+            },
+        })
+    }
+}
+
+impl ClientTarget {
+    pub(crate) fn sdk_credentials(&self) -> aws_credential_types::Credentials {
+        aws_credential_types::Credentials::new(
+            self.credentials.access_key_id.clone(),
+            self.credentials.secret_access_key.expose().to_owned(),
+            self.credentials
+                .session_token
+                .as_ref()
+                .map(|t| t.expose().to_owned()),
+            None,
+            "sluice-settings",
+        )
+    }
+
+    /// Where requests go, for messages: the endpoint, or the region's AWS endpoint.
+    pub fn describe(&self) -> String {
+        match &self.endpoint {
+            Some(url) => format!("{url} (region {})", self.region),
+            None => format!("region {}", self.region),
+        }
+    }
+}
+
+/// Connect and operation timeouts shared by the clients (both SDKs re-export the same type).
+pub(crate) fn timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| vars.get(name).cloned()
+    }
+
+    #[test]
+    fn settings_win_over_the_environment_and_regions_pick_their_endpoint() {
+        let settings = AwsServiceSettings {
+            region: Some("eu-west-1".into()),
+            endpoints: BTreeMap::from([("us-west-2".into(), "http://127.0.0.1:2".into())]),
+            endpoint: Some("http://127.0.0.1:1".into()),
+            access_key_id: Some("AKSET".into()),
+            secret_access_key: Some(Secret::new("from-settings")),
+            session_token: None,
+        };
+        let env = env(&[
+            ("AWS_ACCESS_KEY_ID", "AKENV"),
+            ("AWS_SECRET_ACCESS_KEY", "from-env"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:3"),
+        ]);
+        let t = settings.target_with("DYNAMODB", None, &env).unwrap();
+        assert_eq!(t.region, "eu-west-1");
+        assert_eq!(t.endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(t.credentials.access_key_id, "AKSET");
+        assert_eq!(t.credentials.secret_access_key.expose(), "from-settings");
+        let t = settings
+            .target_with("DYNAMODB", Some("us-west-2"), &env)
+            .unwrap();
+        assert_eq!(t.endpoint.as_deref(), Some("http://127.0.0.1:2"));
+    }
+
+    #[test]
+    fn the_environment_fills_what_settings_leave_open() {
+        let env = env(&[
+            ("AWS_ACCESS_KEY_ID", "AKENV"),
+            ("AWS_SECRET_ACCESS_KEY", "from-env"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+            ("AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:4"),
+        ]);
+        let settings = AwsServiceSettings::default();
+        let sns = settings.target_with("SNS", None, &env).unwrap();
+        assert_eq!(sns.endpoint.as_deref(), Some("http://127.0.0.1:4"));
+        assert_eq!(sns.region, DEFAULT_REGION);
+        let ddb = settings.target_with("DYNAMODB", None, &env).unwrap();
+        assert_eq!(ddb.endpoint.as_deref(), Some("http://127.0.0.1:9"));
+    }
+
+    #[test]
+    fn missing_credentials_and_bad_endpoints_are_named_and_secrets_never_printed() {
+        let err = AwsServiceSettings::default()
+            .target_with("SNS", None, &env(&[]))
+            .unwrap_err();
+        assert!(err.to_string().contains("AWS_SECRET_ACCESS_KEY"), "{err}");
+        let settings = AwsServiceSettings {
+            endpoint: Some("127.0.0.1:8000".into()),
+            access_key_id: Some("AK".into()),
+            secret_access_key: Some(Secret::new("hunter2")),
+            ..Default::default()
+        };
+        let err = settings.target_with("SNS", None, &env(&[])).unwrap_err();
+        assert!(err.to_string().contains("127.0.0.1:8000"), "{err}");
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        let target = AwsServiceSettings {
+            endpoint: None,
+            ..settings
+        }
+        .target_with("SNS", None, &env(&[]))
+        .unwrap();
+        assert!(!format!("{target:?}").contains("hunter2"));
+    }
+}

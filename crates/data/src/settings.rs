@@ -1,0 +1,32 @@
+//! Connection settings for every external system a runner talks to.
+
+use serde::Deserialize;
+
+/// Everything a runner needs to reach data: one value per runner, shared by its attempts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct DataSettings {
+    /// Where `s3://` URIs live.
+    pub s3: crate::storage::S3Settings,
+    /// How database objects (`rdsInstanceId`, `clusterId`) map to hosts.
+    pub sql: crate::sql::SqlSettings,
+    /// How DynamoDB tables are reached (per-region endpoints, credentials).
+    pub dynamodb: crate::dynamodb::DynamoSettings,
+    /// How SNS topics are reached, for `SnsAlarm`.
+    pub sns: crate::sns::SnsSettings,
+}
+
+impl DataSettings {
+    /// These settings with every S3 value they leave unset taken from the AWS environment
+    /// variables ([`S3Settings::from_env`](crate::storage::S3Settings::from_env)): values
+    /// written in a settings file win over the environment.
+    pub fn with_env(mut self) -> Self {
+        self.s3 = self.s3.or(crate::storage::S3Settings::from_env());
+        self
+    }
+
+    /// The settings from the environment alone, for commands run without a settings file.
+    pub fn from_env() -> Self {
+        DataSettings::default().with_env()
+    }
+}

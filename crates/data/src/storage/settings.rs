@@ -1,0 +1,310 @@
+//! How `s3://` URIs are reached: from a settings file, the AWS environment variables, or the
+//! embedded default.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The Sluice environment variable that forces path-style (`true`) or virtual-hosted-style
+/// (`false`) requests. AWS SDKs have no common variable for it.
+pub const PATH_STYLE_ENV: &str = "SLUICE_S3_PATH_STYLE";
+
+/// The region used when neither the settings nor the environment name one.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// How `s3://` URIs are reached.
+///
+/// Every field is optional so that a settings file can set some and leave the rest to the
+/// environment ([`S3Settings::or`]). With no endpoint and no credentials at all, `s3://` URIs
+/// live in the embedded object store under the data directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct S3Settings {
+    /// The S3 endpoint, e.g. `http://127.0.0.1:9000`; unset means AWS's own endpoint for the
+    /// region (when credentials are set) or the embedded store (when they are not).
+    pub endpoint: Option<String>,
+    /// The signing region (default `us-east-1`).
+    pub region: Option<String>,
+    /// Path-style requests (`http://host/bucket/key`) instead of virtual-hosted-style
+    /// (`http://bucket.host/key`). Defaults to true when an endpoint is set, since self-hosted
+    /// servers rarely have wildcard DNS, and false for AWS.
+    pub path_style: Option<bool>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+    pub session_token: Option<Secret>,
+    /// Allow `http://` endpoints. Defaults to true when the endpoint itself says `http://`.
+    pub allow_http: Option<bool>,
+}
+
+/// A credential that must never be printed: `Debug` and `Display` show `***`.
+#[derive(Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for handing to a client; never for messages.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Where `s3://` URIs go, decided from [`S3Settings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum S3Target {
+    /// `s3://bucket/key` is the file `<dir>/bucket/key`.
+    Embedded,
+    /// An S3 API at `endpoint` (AWS's own when `None`).
+    Remote {
+        endpoint: Option<String>,
+        region: String,
+        path_style: bool,
+    },
+}
+
+impl S3Settings {
+    /// The settings the AWS SDKs would take from the process environment.
+    pub fn from_env() -> Self {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`S3Settings::from_env`] over any variable source (tests pass a map). Empty values
+    /// count as unset, as they do for the AWS SDKs.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        S3Settings {
+            endpoint: get("AWS_ENDPOINT_URL_S3").or_else(|| get("AWS_ENDPOINT_URL")),
+            region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
+            path_style: get(PATH_STYLE_ENV).and_then(|v| parse_bool(&v)),
+            access_key_id: get("AWS_ACCESS_KEY_ID"),
+            secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(Secret),
+            session_token: get("AWS_SESSION_TOKEN").map(Secret),
+            allow_http: None,
+        }
+    }
+
+    /// These settings, with each unset field taken from `fallback`: a settings file's values
+    /// win over the environment's.
+    pub fn or(self, fallback: S3Settings) -> S3Settings {
+        S3Settings {
+            endpoint: self.endpoint.or(fallback.endpoint),
+            region: self.region.or(fallback.region),
+            path_style: self.path_style.or(fallback.path_style),
+            access_key_id: self.access_key_id.or(fallback.access_key_id),
+            secret_access_key: self.secret_access_key.or(fallback.secret_access_key),
+            session_token: self.session_token.or(fallback.session_token),
+            allow_http: self.allow_http.or(fallback.allow_http),
+        }
+    }
+
+    /// Whether anything points away from the embedded store.
+    pub fn is_remote(&self) -> bool {
+        self.endpoint.is_some() || self.access_key_id.is_some()
+    }
+
+    /// Where `s3://` URIs go with these settings.
+    pub fn target(&self) -> S3Target {
+        if !self.is_remote() {
+            return S3Target::Embedded;
+        }
+        S3Target::Remote {
+            endpoint: self.endpoint.clone(),
+            region: self.region_or_default().to_string(),
+            path_style: self.path_style.unwrap_or(self.endpoint.is_some()),
+        }
+    }
+
+    pub fn region_or_default(&self) -> &str {
+        self.region.as_deref().unwrap_or(DEFAULT_REGION)
+    }
+
+    /// One line saying where `s3://` URIs go, for the commands to log at start. It names no
+    /// credential, not even the access key id.
+    pub fn describe(&self, data_dir: &Path) -> String {
+        match self.target() {
+            S3Target::Embedded => format!(
+                "s3:// URIs are files under {} (embedded object store; set AWS_ENDPOINT_URL or \
+                 AWS credentials to use an S3 server)",
+                embedded_root(data_dir).display()
+            ),
+            S3Target::Remote {
+                endpoint,
+                region,
+                path_style,
+            } => {
+                let style = if path_style {
+                    "path-style"
+                } else {
+                    "virtual-hosted-style"
+                };
+                let auth = if self.access_key_id.is_some() {
+                    "signed requests"
+                } else {
+                    "unsigned requests (no credentials set)"
+                };
+                match endpoint {
+                    Some(endpoint) => format!(
+                        "s3:// URIs go to the S3 API at {endpoint} (region {region}, {style}, \
+                         {auth})"
+                    ),
+                    None => {
+                        format!("s3:// URIs go to Amazon S3 (region {region}, {style}, {auth})")
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The directory holding the embedded object store: `<data_dir>/s3`.
+pub fn embedded_root(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join(super::EMBEDDED_DIR)
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn env_follows_the_aws_sdk_conventions() {
+        let s = S3Settings::from_vars(vars(&[
+            ("AWS_ENDPOINT_URL", "http://general:1"),
+            ("AWS_ENDPOINT_URL_S3", "http://s3-specific:2"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "sekrit"),
+            ("AWS_SESSION_TOKEN", ""),
+            (PATH_STYLE_ENV, "false"),
+        ]));
+        assert_eq!(s.endpoint.as_deref(), Some("http://s3-specific:2"));
+        assert_eq!(s.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(s.path_style, Some(false));
+        assert_eq!(s.access_key_id.as_deref(), Some("AKID"));
+        assert_eq!(
+            s.secret_access_key.as_ref().map(Secret::expose),
+            Some("sekrit")
+        );
+        assert_eq!(s.session_token, None, "empty values count as unset");
+
+        let s = S3Settings::from_vars(vars(&[
+            ("AWS_ENDPOINT_URL", "http://general:1"),
+            ("AWS_REGION", "ap-south-1"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+        ]));
+        assert_eq!(s.endpoint.as_deref(), Some("http://general:1"));
+        assert_eq!(s.region.as_deref(), Some("ap-south-1"));
+    }
+
+    #[test]
+    fn settings_file_values_win_over_the_environment() {
+        let file: S3Settings =
+            serde_json_like(r#"{"endpoint": "http://file:9", "pathStyle": false}"#);
+        let env = S3Settings::from_vars(vars(&[
+            ("AWS_ENDPOINT_URL", "http://env:1"),
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+        ]));
+        let merged = file.or(env);
+        assert_eq!(merged.endpoint.as_deref(), Some("http://file:9"));
+        assert_eq!(merged.path_style, Some(false));
+        assert_eq!(merged.access_key_id.as_deref(), Some("AKID"));
+    }
+
+    #[test]
+    fn no_endpoint_and_no_credentials_means_the_embedded_store() {
+        let s = S3Settings::default();
+        assert_eq!(s.target(), S3Target::Embedded);
+        let line = s.describe(Path::new("/data"));
+        assert!(line.contains("/data/s3"), "{line}");
+
+        let s = S3Settings {
+            endpoint: Some("http://127.0.0.1:9000".into()),
+            ..S3Settings::default()
+        };
+        assert_eq!(
+            s.target(),
+            S3Target::Remote {
+                endpoint: Some("http://127.0.0.1:9000".into()),
+                region: DEFAULT_REGION.into(),
+                path_style: true
+            }
+        );
+        let s = S3Settings {
+            access_key_id: Some("AKID".into()),
+            ..S3Settings::default()
+        };
+        assert!(matches!(
+            s.target(),
+            S3Target::Remote {
+                endpoint: None,
+                path_style: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_or_descriptions() {
+        let s = S3Settings {
+            endpoint: Some("http://127.0.0.1:9000".into()),
+            access_key_id: Some("AKIDVISIBLE".into()),
+            secret_access_key: Some(Secret::new("hunter2")),
+            session_token: Some(Secret::new("tok3n")),
+            ..S3Settings::default()
+        };
+        let debug = format!("{s:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("tok3n"),
+            "{debug}"
+        );
+        let line = s.describe(Path::new("/data"));
+        assert!(
+            !line.contains("hunter2") && !line.contains("AKIDVISIBLE"),
+            "{line}"
+        );
+        assert!(line.contains("http://127.0.0.1:9000"), "{line}");
+    }
+
+    #[test]
+    fn unknown_settings_fields_are_refused() {
+        let err = serde_json::from_str::<S3Settings>(r#"{"endpont": "x"}"#).unwrap_err();
+        assert!(err.to_string().contains("endpont"), "{err}");
+    }
+
+    fn serde_json_like(text: &str) -> S3Settings {
+        serde_json::from_str(text).unwrap()
+    }
+}
