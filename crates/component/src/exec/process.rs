@@ -45,9 +45,10 @@ pub struct ProcessSpec {
     pub cwd: PathBuf,
     /// Added to (or overriding) the runner's own environment.
     pub env: Vec<(OsString, OsString)>,
-    /// Files standard output is appended to (parent directories are created).
+    /// Files standard output is appended to, created (with their parent directories) when the
+    /// first byte arrives: a command that prints nothing leaves no file.
     pub stdout: Vec<PathBuf>,
-    /// Files standard error is appended to (parent directories are created).
+    /// Files standard error is appended to, created like `stdout`'s.
     pub stderr: Vec<PathBuf>,
     /// Time between SIGTERM and SIGKILL on cancellation.
     pub kill_grace: Duration,
@@ -109,8 +110,8 @@ pub async fn run_process(
     spec: ProcessSpec,
     cancel: &CancellationToken,
 ) -> Result<ProcessReport, ProcessError> {
-    let stdout_sinks = open_sinks(&spec.stdout).await?;
-    let stderr_sinks = open_sinks(&spec.stderr).await?;
+    let stdout_sinks = sinks(&spec.stdout);
+    let stderr_sinks = sinks(&spec.stderr);
 
     let mut command = Command::new(&spec.program);
     command
@@ -234,21 +235,14 @@ impl Drop for ProcessGroup {
     }
 }
 
-async fn open_sinks(paths: &[PathBuf]) -> Result<Vec<Sink>, ProcessError> {
-    let mut sinks = Vec::with_capacity(paths.len());
-    for path in paths {
-        let file = open_append(path)
-            .await
-            .map_err(|source| ProcessError::Output {
-                path: path.clone(),
-                source,
-            })?;
-        sinks.push(Sink {
+fn sinks(paths: &[PathBuf]) -> Vec<Sink> {
+    paths
+        .iter()
+        .map(|path| Sink {
             path: path.clone(),
-            file: Some(file),
-        });
-    }
-    Ok(sinks)
+            state: SinkState::Unopened,
+        })
+        .collect()
 }
 
 async fn open_append(path: &Path) -> io::Result<File> {
@@ -262,10 +256,49 @@ async fn open_append(path: &Path) -> io::Result<File> {
         .await
 }
 
+/// An output file, opened when the first byte for it arrives: most commands of a busy
+/// pipeline print nothing, and creating two empty files per attempt would dominate the cost
+/// of running them.
 struct Sink {
     path: PathBuf,
-    /// `None` once a write failed: the pipe is still drained so the child never blocks.
-    file: Option<File>,
+    state: SinkState,
+}
+
+enum SinkState {
+    Unopened,
+    Open(File),
+    /// Opening or writing failed: the pipe is still drained so the child never blocks.
+    Failed,
+}
+
+impl Sink {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), String> {
+        if let SinkState::Unopened = self.state {
+            self.state = match open_append(&self.path).await {
+                Ok(file) => SinkState::Open(file),
+                Err(err) => {
+                    self.state = SinkState::Failed;
+                    return Err(format!("cannot open {}: {err}", self.path.display()));
+                }
+            };
+        }
+        if let SinkState::Open(file) = &mut self.state
+            && let Err(err) = file.write_all(chunk).await
+        {
+            self.state = SinkState::Failed;
+            return Err(format!("writing {}: {err}", self.path.display()));
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), String> {
+        if let SinkState::Open(file) = &mut self.state {
+            file.flush()
+                .await
+                .map_err(|err| format!("writing {}: {err}", self.path.display()))?;
+        }
+        Ok(())
+    }
 }
 
 /// Copies `source` to every sink until end of file; returns the first write error.
@@ -293,19 +326,14 @@ async fn pump(
                 .push(chunk);
         }
         for sink in &mut sinks {
-            if let Some(file) = &mut sink.file
-                && let Err(err) = file.write_all(chunk).await
-            {
-                error.get_or_insert(format!("writing {}: {err}", sink.path.display()));
-                sink.file = None;
+            if let Err(err) = sink.write(chunk).await {
+                error.get_or_insert(err);
             }
         }
     }
     for sink in &mut sinks {
-        if let Some(file) = &mut sink.file
-            && let Err(err) = file.flush().await
-        {
-            error.get_or_insert(format!("writing {}: {err}", sink.path.display()));
+        if let Err(err) = sink.flush().await {
+            error.get_or_insert(err);
         }
     }
     error

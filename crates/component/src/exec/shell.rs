@@ -41,7 +41,7 @@ pub async fn run_shell(
         .into_iter()
         .map(OsString::from)
         .collect();
-    let mut spec = ProcessSpec::new("sh", &ctx.attempt_dir);
+    let mut spec = ProcessSpec::new("/bin/sh", &ctx.attempt_dir);
     match (ctx.field("command"), ctx.field("scriptUri")) {
         (Some(command), None) => {
             spec.args = vec!["-c".into(), command.into(), "sh".into()];
