@@ -56,6 +56,7 @@ pub async fn serve(
     let runner = options.local_runner.then(|| {
         let mut runner_options = RunnerOptions::new(&options.data_dir);
         runner_options.workers = options.workers.max(1);
+        runner_options.data = Arc::clone(&service.options().data);
         // Polls already wait for work inside the service, so the pause after an empty one
         // only needs to be long enough to make the error backoff (which starts from it) sane.
         runner_options.poll_backoff = std::time::Duration::from_millis(100);

@@ -86,6 +86,9 @@ pub struct ServiceOptions {
     /// group and the service's checks). Empty by default: named groups are left to remote
     /// runners.
     pub local_worker_groups: Vec<String>,
+    /// How the in-process runner and action delivery reach object stores, databases,
+    /// DynamoDB and SNS.
+    pub data: Arc<sluice_data::DataSettings>,
 }
 
 impl Default for ServiceOptions {
@@ -100,6 +103,7 @@ impl Default for ServiceOptions {
             max_pipelines_per_account: None,
             data_dir: None,
             local_worker_groups: Vec::new(),
+            data: Arc::default(),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! of all schedulers (an interval falling due, a retry delay, a lease or timeout), at most one
 //! second so a clock jump or a missed signal costs little, or until some scheduler commits
 //! (its observer signals the service's `changed`), then ticks the schedulers that are due and
-//! hands their action events on. Actions are logged; delivering SnsAlarms is future work.
+//! hands their action events on. Actions are logged and delivered (SnsAlarm publishes, see `actions`).
 //! Resource events go to the provisioner, and what it reports back (a runner started, a
 //! runner stopped) is applied to the pipeline's scheduler at the start of each round.
 
@@ -47,10 +47,9 @@ impl Service {
                     action_type = %event.action_type,
                     instance = %event.node_instance_id,
                     trigger,
-                    "action fired (delivery of {} is not implemented yet)",
-                    event.action_type
+                    "action fired"
                 );
-                crate::actions::deliver(&scheduler, &event, &Default::default()).await;
+                crate::actions::deliver(&scheduler, &event, &self.options.data).await;
             }
             self.handle_resource_events(&pipeline_id, &scheduler).await;
             if let Some(at) = scheduler.inspect(|engine| engine.next_wakeup()).await {

@@ -19,10 +19,11 @@ use sluice_engine::{
     ResourceAction, Scheduler, Store, Summary,
 };
 use sluice_model::{Field, PipelineDefinition, PipelineState, Status, TaskObject, TaskResult};
-use sluice_runner::{Runner, RunnerOptions, SourceError, TaskSource, attempt_dir};
+use sluice_runner::{Runner, RunnerOptions, SourceError, TaskSource, file_name_for};
 use tokio_util::sync::CancellationToken;
 
-/// The engine's per-attempt log, beside the runner's logs in the attempt directory.
+/// The engine's log of every attempt's status changes, one per pipeline (see
+/// [`events_log_path`]).
 pub const EVENTS_LOG: &str = "events.log";
 
 /// How long one in-process PollForTask waits before the runner asks again.
@@ -271,43 +272,89 @@ async fn provision_in_process(scheduler: &Scheduler) -> Result<(), LocalRunError
     }
 }
 
-/// The engine's side of each attempt's story, next to the runner's `runner.log`: every status
-/// an attempt passes through as committed, with the error that ended it.
+/// The engine's side of the story, next to the runner's per-attempt `runner.log`: one line per
+/// status an attempt passes through as committed, with the error that ended it, in
+/// `<data-dir>/logs/<pipeline>/events.log`. One file per pipeline, kept open: a file per
+/// attempt would cost more than running a short command.
 fn attempt_event_log(data_dir: PathBuf) -> sluice_engine::CommitObserver {
-    let last_status: Mutex<HashMap<String, Status>> = Mutex::new(HashMap::new());
+    let state = Mutex::new(EventLog {
+        data_dir,
+        file: None,
+        last_status: HashMap::new(),
+    });
     Box::new(move |changes| {
-        let mut last = last_status.lock().unwrap_or_else(|e| e.into_inner());
+        let mut log = state.lock().unwrap_or_else(|e| e.into_inner());
+        log.record(changes);
+    })
+}
+
+struct EventLog {
+    data_dir: PathBuf,
+    file: Option<std::fs::File>,
+    last_status: HashMap<String, Status>,
+}
+
+impl EventLog {
+    fn record(&mut self, changes: &sluice_engine::ChangeSet) {
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        let mut pipeline = None;
         for attempt in &changes.attempts {
-            if last.get(&attempt.attempt_id) == Some(&attempt.status) {
+            if self.last_status.get(&attempt.attempt_id) == Some(&attempt.status) {
                 continue;
             }
-            last.insert(attempt.attempt_id.clone(), attempt.status);
-            let dir = attempt_dir(&data_dir, &attempt.pipeline_id, &attempt.attempt_id);
-            let mut line = format!(
-                "{} {}",
+            self.last_status
+                .insert(attempt.attempt_id.clone(), attempt.status);
+            pipeline.get_or_insert(attempt.pipeline_id.as_str());
+            let _ = write!(
+                text,
+                "{} {} {}",
                 chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                attempt.attempt_id,
                 attempt.status
             );
             if let Some(host) = &attempt.hostname
                 && attempt.status == Status::Running
             {
-                line.push_str(&format!(" on {host}"));
+                let _ = write!(text, " on {host}");
             }
             if let Some(message) = attempt.fields.get("errorMessage").and_then(|v| v.first()) {
-                line.push_str(&format!(": {}", message.lines().next().unwrap_or_default()));
+                let _ = write!(text, ": {}", message.lines().next().unwrap_or_default());
             }
-            line.push('\n');
-            // Logging must never stop the pipeline: a log that cannot be written is skipped.
-            let _ = std::fs::create_dir_all(&dir).and_then(|()| {
-                use std::io::Write;
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(dir.join(EVENTS_LOG))?
-                    .write_all(line.as_bytes())
-            });
+            text.push('\n');
         }
-    })
+        let Some(pipeline) = pipeline else {
+            return;
+        };
+        // Logging must never stop the pipeline: a log that cannot be written is skipped.
+        if self.file.is_none() {
+            self.file = open_event_log(&events_log_path(&self.data_dir, pipeline)).ok();
+        }
+        if let Some(file) = &mut self.file {
+            use std::io::Write as _;
+            if file.write_all(text.as_bytes()).is_err() {
+                self.file = None;
+            }
+        }
+    }
+}
+
+fn open_event_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+}
+
+/// `<data-dir>/logs/<pipeline>/events.log`: every attempt's committed status changes.
+pub fn events_log_path(data_dir: &std::path::Path, pipeline_id: &str) -> PathBuf {
+    data_dir
+        .join("logs")
+        .join(file_name_for(pipeline_id))
+        .join(EVENTS_LOG)
 }
 
 fn until(at: NaiveDateTime, now: NaiveDateTime) -> Duration {

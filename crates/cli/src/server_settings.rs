@@ -34,6 +34,9 @@ pub(crate) struct ServerSettings {
     /// Seconds between progress reports before a lease lapses, unless the object sets
     /// `reportProgressTimeout` (AWS: 900).
     report_progress_timeout_seconds: Option<i64>,
+    /// How runners reach data (`s3`, `sql`, `dynamodb`, `sns`); values left unset come from
+    /// the AWS environment variables.
+    data: Option<sluice_data::DataSettings>,
 }
 
 impl ServerSettings {
@@ -80,6 +83,7 @@ impl ServerSettings {
 
     /// Applies the settings over `options` and `api`.
     pub(crate) fn apply(self, options: &mut ServiceOptions, api: &mut ApiConfig) {
+        options.data = std::sync::Arc::new(self.data.unwrap_or_default().with_env());
         if let Some(limits) = self.limits {
             options.limits = limits;
         }

@@ -176,9 +176,16 @@ fn a_failing_command_exits_1_and_points_at_its_logs() {
     assert_eq!(read(&logs.join("stdout.log")), "about to fail\n");
     assert_eq!(read(&logs.join("stderr.log")), "disk full: /var/x\n");
     let runner_log = read(&logs.join("runner.log"));
-    let events = read(&logs.join("events.log"));
+    let events = read(&logs.parent().unwrap().join("events.log"));
+    let attempt_events: Vec<&str> = events
+        .lines()
+        .filter(|line| line.contains(&format!(" {attempt_id} ")))
+        .collect();
     assert!(
-        events.contains(" RUNNING") && events.contains(" FAILED: command exited with status 3"),
+        attempt_events.iter().any(|l| l.contains(" RUNNING"))
+            && attempt_events
+                .iter()
+                .any(|l| l.contains(" FAILED: command exited with status 3")),
         "events.log:\n{events}"
     );
     for expected in [

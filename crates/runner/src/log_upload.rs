@@ -9,7 +9,6 @@
 use std::path::Path;
 
 use sluice_component::RunnerSettings;
-use sluice_component::exec::paths::local_path_for;
 use sluice_model::{FieldValue, TaskObject};
 
 use crate::layout::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, file_name_for};
@@ -69,13 +68,11 @@ pub(crate) async fn upload_attempt_logs(
 /// Stores one local file at `uri`. The only place that knows how log URIs are written, so
 /// that real object stores replace the local mapping here alone.
 async fn put_file(uri: &str, source: &Path, settings: &RunnerSettings) -> Result<(), String> {
-    let target = local_path_for(uri, settings).map_err(|e| format!("log location: {e}"))?;
-    if let Some(parent) = target.parent() {
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    }
-    tokio::fs::copy(source, &target)
+    let stores = settings
+        .object_stores()
+        .map_err(|e| format!("log location: {e}"))?;
+    stores
+        .put_file(source, uri)
         .await
         .map_err(|e| format!("cannot copy {} to {uri}: {e}", source.display()))?;
     Ok(())

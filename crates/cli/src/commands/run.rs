@@ -80,6 +80,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
                     .with_context(|| format!("cannot remove {}", logs.display()))?;
             }
         }
+        if mentions_s3(&input.definition) {
+            let data = sluice_data::DataSettings::from_env();
+            eprintln!("sluice: {}", data.s3.describe(&args.data_dir));
+        }
         let shutdown = CancellationToken::new();
         let signal = Arc::new(AtomicU8::new(0));
         tokio::spawn(cancel_on_signal(shutdown.clone(), signal.clone()));
@@ -235,6 +239,21 @@ fn print_json(report: &RunReport) -> Result<()> {
     let body = json!({ "pipelineId": report.pipeline_id, "instances": instances });
     println!("{}", serde_json::to_string_pretty(&body)?);
     Ok(())
+}
+
+/// Whether any field names an `s3://` location, so the user is told once where those live.
+fn mentions_s3(definition: &sluice_model::PipelineDefinition) -> bool {
+    let in_objects = definition.pipeline_objects.iter().any(|object| {
+        object
+            .fields
+            .iter()
+            .any(|field| field.value.as_str().is_some_and(|v| v.contains("s3://")))
+    });
+    in_objects
+        || definition
+            .parameter_values
+            .iter()
+            .any(|value| value.string_value.contains("s3://"))
 }
 
 fn print_text(report: &RunReport, args: &RunArgs) {

@@ -135,6 +135,7 @@ async fn run_server(
         workers = args.workers,
         "sluice server listening on http://{addr}"
     );
+    tracing::info!("{}", service.options().data.s3.describe(&args.data_dir));
     println!("sluice server listening on http://{addr}");
     let _ = std::io::stdout().flush();
 

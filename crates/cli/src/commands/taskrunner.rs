@@ -207,6 +207,7 @@ async fn run_runner(
         "{READY}: taskrunner {} polling worker group {} at {endpoint}",
         options.taskrunner_id, args.worker_group
     );
+    tracing::info!("{}", options.data.s3.describe(&options.data_dir));
     let runner = Runner::new(Arc::new(source), Catalog::builtin(), options);
     let running = tokio::spawn(runner.run(shutdown));
     println!("{line}");

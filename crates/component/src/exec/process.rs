@@ -49,6 +49,11 @@ pub struct ProcessSpec {
     pub stdout: Vec<PathBuf>,
     /// Files standard error is appended to (parent directories are created).
     pub stderr: Vec<PathBuf>,
+    /// Those of the output files that are created only when the first byte for them arrives
+    /// (the attempt's own logs: most commands of a busy pipeline print nothing, and two empty
+    /// files per attempt would cost more than running them). The others are opened before the
+    /// process starts, so a path that cannot be written fails the attempt without running it.
+    pub lazy_outputs: Vec<PathBuf>,
     /// Time between SIGTERM and SIGKILL on cancellation.
     pub kill_grace: Duration,
 }
@@ -62,6 +67,7 @@ impl ProcessSpec {
             env: Vec::new(),
             stdout: Vec::new(),
             stderr: Vec::new(),
+            lazy_outputs: Vec::new(),
             kill_grace: DEFAULT_KILL_GRACE,
         }
     }
@@ -109,8 +115,8 @@ pub async fn run_process(
     spec: ProcessSpec,
     cancel: &CancellationToken,
 ) -> Result<ProcessReport, ProcessError> {
-    let stdout_sinks = open_sinks(&spec.stdout).await?;
-    let stderr_sinks = open_sinks(&spec.stderr).await?;
+    let stdout_sinks = sinks(&spec.stdout, &spec.lazy_outputs).await?;
+    let stderr_sinks = sinks(&spec.stderr, &spec.lazy_outputs).await?;
 
     let mut command = Command::new(&spec.program);
     command
@@ -234,18 +240,23 @@ impl Drop for ProcessGroup {
     }
 }
 
-async fn open_sinks(paths: &[PathBuf]) -> Result<Vec<Sink>, ProcessError> {
+async fn sinks(paths: &[PathBuf], lazy: &[PathBuf]) -> Result<Vec<Sink>, ProcessError> {
     let mut sinks = Vec::with_capacity(paths.len());
     for path in paths {
-        let file = open_append(path)
-            .await
-            .map_err(|source| ProcessError::Output {
-                path: path.clone(),
-                source,
-            })?;
+        let state = if lazy.contains(path) {
+            SinkState::Unopened
+        } else {
+            let file = open_append(path)
+                .await
+                .map_err(|source| ProcessError::Output {
+                    path: path.clone(),
+                    source,
+                })?;
+            SinkState::Open(file)
+        };
         sinks.push(Sink {
             path: path.clone(),
-            file: Some(file),
+            state,
         });
     }
     Ok(sinks)
@@ -262,10 +273,48 @@ async fn open_append(path: &Path) -> io::Result<File> {
         .await
 }
 
+/// An output file, opened before the process starts or when the first byte for it arrives
+/// (see [`ProcessSpec::lazy_outputs`]).
 struct Sink {
     path: PathBuf,
-    /// `None` once a write failed: the pipe is still drained so the child never blocks.
-    file: Option<File>,
+    state: SinkState,
+}
+
+enum SinkState {
+    Unopened,
+    Open(File),
+    /// Opening or writing failed: the pipe is still drained so the child never blocks.
+    Failed,
+}
+
+impl Sink {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), String> {
+        if let SinkState::Unopened = self.state {
+            self.state = match open_append(&self.path).await {
+                Ok(file) => SinkState::Open(file),
+                Err(err) => {
+                    self.state = SinkState::Failed;
+                    return Err(format!("cannot open {}: {err}", self.path.display()));
+                }
+            };
+        }
+        if let SinkState::Open(file) = &mut self.state
+            && let Err(err) = file.write_all(chunk).await
+        {
+            self.state = SinkState::Failed;
+            return Err(format!("writing {}: {err}", self.path.display()));
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), String> {
+        if let SinkState::Open(file) = &mut self.state {
+            file.flush()
+                .await
+                .map_err(|err| format!("writing {}: {err}", self.path.display()))?;
+        }
+        Ok(())
+    }
 }
 
 /// Copies `source` to every sink until end of file; returns the first write error.
@@ -293,19 +342,14 @@ async fn pump(
                 .push(chunk);
         }
         for sink in &mut sinks {
-            if let Some(file) = &mut sink.file
-                && let Err(err) = file.write_all(chunk).await
-            {
-                error.get_or_insert(format!("writing {}: {err}", sink.path.display()));
-                sink.file = None;
+            if let Err(err) = sink.write(chunk).await {
+                error.get_or_insert(err);
             }
         }
     }
     for sink in &mut sinks {
-        if let Some(file) = &mut sink.file
-            && let Err(err) = file.flush().await
-        {
-            error.get_or_insert(format!("writing {}: {err}", sink.path.display()));
+        if let Err(err) = sink.flush().await {
+            error.get_or_insert(err);
         }
     }
     error

@@ -47,7 +47,7 @@ pub async fn run_shell(
         .into_iter()
         .map(OsString::from)
         .collect();
-    let mut spec = ProcessSpec::new("sh", &ctx.attempt_dir);
+    let mut spec = ProcessSpec::new("/bin/sh", &ctx.attempt_dir);
     match (ctx.field("command"), ctx.field("scriptUri")) {
         (Some(command), None) => {
             spec.args = vec!["-c".into(), command.into(), "sh".into()];
@@ -84,6 +84,7 @@ pub async fn run_shell(
     let mut outputs = Outputs::default();
     spec.stdout = outputs.files(ctx, "stdout", &ctx.stdout_log).await?;
     spec.stderr = outputs.files(ctx, "stderr", &ctx.stderr_log).await?;
+    spec.lazy_outputs = vec![ctx.stdout_log.clone(), ctx.stderr_log.clone()];
 
     let mut report = run_process(spec, &ctx.cancel)
         .await
