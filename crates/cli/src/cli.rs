@@ -146,6 +146,12 @@ pub(crate) struct ServerArgs {
     #[arg(long)]
     pub(crate) no_local_runner: bool,
 
+    /// Flush the state database to disk at every commit, so that it also survives an
+    /// operating-system crash or power loss (by default it survives the process being killed
+    /// at any moment).
+    #[arg(long)]
+    pub(crate) fsync: bool,
+
     /// How many tasks the in-process runner runs at once.
     #[arg(long, value_name = "N", default_value_t = default_workers())]
     pub(crate) workers: usize,
@@ -204,6 +210,12 @@ pub(crate) struct RunArgs {
     /// Discard what this data directory recorded for the file and start over.
     #[arg(long)]
     pub(crate) fresh: bool,
+
+    /// Flush the state database to disk at every commit, so that it also survives an
+    /// operating-system crash or power loss (by default it survives the process being killed
+    /// at any moment).
+    #[arg(long)]
+    pub(crate) fsync: bool,
 }
 
 fn default_workers() -> usize {

@@ -4,7 +4,8 @@
 //! Each service has its own [`AwsServiceSettings`], so DynamoDB can live on one server and SNS
 //! on another. Anything a setting leaves open comes from the environment variables the AWS
 //! tools use (`AWS_REGION`, `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`,
-//! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). Secrets are held in
+//! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), plus Sluice's
+//! per-region `SLUICE_ENDPOINT_URL_<SERVICE>_<REGION>`. Secrets are held in
 //! [`Secret`], whose `Debug` and `Display` print a placeholder, and no error message ever carries them.
 
 use std::collections::BTreeMap;
@@ -34,7 +35,8 @@ pub struct AwsServiceSettings {
     /// Endpoint URL per region, e.g. two local servers standing for `us-east-1` and
     /// `eu-west-1`.
     pub endpoints: BTreeMap<String, String>,
-    /// Endpoint URL for every region not in `endpoints` (then `AWS_ENDPOINT_URL_<SERVICE>`,
+    /// Endpoint URL for every region not in `endpoints` (then
+    /// `SLUICE_ENDPOINT_URL_<SERVICE>_<REGION>`, `AWS_ENDPOINT_URL_<SERVICE>`,
     /// `AWS_ENDPOINT_URL`, then the real AWS endpoint).
     pub endpoint: Option<String>,
     /// Access key id (else `AWS_ACCESS_KEY_ID`).
@@ -123,6 +125,7 @@ impl AwsServiceSettings {
             .get(&region)
             .cloned()
             .or_else(|| self.endpoint.clone())
+            .or_else(|| env(&region_endpoint_var(service, &region)))
             .or_else(|| env(&format!("AWS_ENDPOINT_URL_{service}")))
             .or_else(|| env("AWS_ENDPOINT_URL"));
         if let Some(url) = &endpoint
@@ -166,6 +169,24 @@ impl AwsServiceSettings {
             },
         })
     }
+}
+
+/// The environment variable that sends one region's requests to their own endpoint, e.g.
+/// `SLUICE_ENDPOINT_URL_DYNAMODB_EU_WEST_1`: the AWS variables have no per-region form, and
+/// `sluice run` has no settings file, yet two local servers must be able to stand for two
+/// regions.
+pub fn region_endpoint_var(service: &str, region: &str) -> String {
+    let region: String = region
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("SLUICE_ENDPOINT_URL_{service}_{region}")
 }
 
 impl ClientTarget {
@@ -251,6 +272,36 @@ mod tests {
         assert_eq!(sns.region, DEFAULT_REGION);
         let ddb = settings.target_with("DYNAMODB", None, &env).unwrap();
         assert_eq!(ddb.endpoint.as_deref(), Some("http://127.0.0.1:9"));
+    }
+
+    #[test]
+    fn a_region_variable_sends_that_region_to_its_own_endpoint() {
+        let env = env(&[
+            ("AWS_ACCESS_KEY_ID", "AKENV"),
+            ("AWS_SECRET_ACCESS_KEY", "from-env"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:5"),
+            (
+                "SLUICE_ENDPOINT_URL_DYNAMODB_EU_WEST_1",
+                "http://127.0.0.1:6",
+            ),
+        ]);
+        let settings = AwsServiceSettings::default();
+        let eu = settings
+            .target_with("DYNAMODB", Some("eu-west-1"), &env)
+            .unwrap();
+        assert_eq!(eu.endpoint.as_deref(), Some("http://127.0.0.1:6"));
+        let us = settings
+            .target_with("DYNAMODB", Some("us-east-1"), &env)
+            .unwrap();
+        assert_eq!(us.endpoint.as_deref(), Some("http://127.0.0.1:5"));
+        let configured = AwsServiceSettings {
+            endpoint: Some("http://127.0.0.1:7".into()),
+            ..AwsServiceSettings::default()
+        };
+        let eu = configured
+            .target_with("DYNAMODB", Some("eu-west-1"), &env)
+            .unwrap();
+        assert_eq!(eu.endpoint.as_deref(), Some("http://127.0.0.1:7"));
     }
 
     #[test]

@@ -189,6 +189,10 @@ impl Scheduler {
         if self.committed.load(Ordering::Acquire) >= seq {
             return Ok(());
         }
+        // One scheduler turn before taking the queue lets steps that are already runnable
+        // (the next poll of a runner whose task just ended, another runner's result) join
+        // this commit instead of waiting for their own.
+        tokio::task::yield_now().await;
         let (changes, last) = {
             let mut inner = self.inner.lock().await;
             (std::mem::take(&mut inner.pending), inner.queued)

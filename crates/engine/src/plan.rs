@@ -405,7 +405,7 @@ impl Reader<'_> {
             };
             (
                 Some(id.to_owned()),
-                Some(ScheduleSpec::from_object(target)?),
+                Some(ScheduleSpec::from_object(&self.evaluated(target)?)?),
             )
         } else {
             (None, None)
@@ -546,6 +546,26 @@ impl Reader<'_> {
                 field: key.to_owned(),
                 message: e.to_string(),
             })
+    }
+
+    /// `object` with every string field evaluated, for objects read as a whole, such as a
+    /// Schedule whose `startDateTime` is a parameter.
+    fn evaluated(&self, object: &ResolvedObject) -> Result<ResolvedObject, PlanError> {
+        let mut out = object.clone();
+        for field in &mut out.fields {
+            if let FieldValue::String(raw) = &field.value
+                && contains_expression(raw)
+            {
+                let ctx = DefinitionContext::new(self.pipeline, self.catalog, object.id.as_str());
+                let value = evaluate_string(raw, &ctx).map_err(|e| PlanError::Field {
+                    object: object.id.clone(),
+                    field: field.key.clone(),
+                    message: e.to_string(),
+                })?;
+                field.value = FieldValue::String(value);
+            }
+        }
+        Ok(out)
     }
 
     fn integer(&self, object: &ResolvedObject, key: &str) -> Result<Option<u32>, PlanError> {

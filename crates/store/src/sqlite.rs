@@ -1,8 +1,7 @@
 //! The SQLite store; the crate documentation explains the design.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,12 +9,15 @@ use chrono::NaiveDateTime;
 use serde::de::DeserializeOwned;
 use sluice_engine::store::StoreResult;
 use sluice_engine::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord, Store, StoreError};
+
+use crate::Durability;
+use crate::writer::{AttemptRow, InstanceRow, PipelineRow, Rows, Writer};
+use sqlx::Row;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -25,77 +27,18 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections for reads; readers never wait for the writer under WAL, so a few suffice.
 const READERS: u32 = 4;
 
-/// Rows per multi-row upsert. Larger batches mean fewer statement executions (each one a round
-/// trip to the connection's worker thread); the bound keeps the parameter count (rows × 8
-/// columns at most) well under SQLite's limit of 32 766.
-const BATCH_ROWS: usize = 500;
-
-const PIPELINE_COLUMNS: &[&str] = &["pipeline_id", "state", "version", "created_at", "data"];
-const INSTANCE_COLUMNS: &[&str] = &[
-    "pipeline_id",
-    "instance_id",
-    "component_id",
-    "status",
-    "scheduled_start",
-    "data",
-];
-const ATTEMPT_COLUMNS: &[&str] = &[
-    "pipeline_id",
-    "attempt_id",
-    "instance_id",
-    "number",
-    "status",
-    "worker_group",
-    "lease_expires_at",
-    "data",
-];
-
-static UPSERT_PIPELINE: LazyLock<String> =
-    LazyLock::new(|| upsert_sql("pipelines", PIPELINE_COLUMNS, 1, 1));
-static UPSERT_INSTANCE_BATCH: LazyLock<String> =
-    LazyLock::new(|| upsert_sql("instances", INSTANCE_COLUMNS, 2, BATCH_ROWS));
-static UPSERT_ATTEMPT_BATCH: LazyLock<String> =
-    LazyLock::new(|| upsert_sql("attempts", ATTEMPT_COLUMNS, 2, BATCH_ROWS));
-
-/// `INSERT INTO table (columns) VALUES (?, …), … ON CONFLICT (first key_len columns) DO UPDATE`
-/// for `rows` rows. SQLite applies the rows in order, so of two rows with one key in a batch the
-/// later one wins.
-fn upsert_sql(table: &str, columns: &[&str], key_len: usize, rows: usize) -> String {
-    let placeholders = format!("({})", vec!["?"; columns.len()].join(", "));
-    let values = vec![placeholders.as_str(); rows].join(", ");
-    let updates: Vec<String> = columns[key_len..]
-        .iter()
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    format!(
-        "INSERT INTO {table} ({}) VALUES {values} ON CONFLICT ({}) DO UPDATE SET {}",
-        columns.join(", "),
-        columns[..key_len].join(", "),
-        updates.join(", ")
-    )
-}
-
 /// Fixed-width, so that text order is time order (for years 0 to 9999).
 fn time_key(time: NaiveDateTime) -> String {
     time.format("%Y-%m-%dT%H:%M:%S%.9f").to_string()
 }
 
-/// The version column holds the u64's bits as an i64 (SQLite integers are signed).
-fn version_to_column(version: u64) -> i64 {
-    i64::from_ne_bytes(version.to_ne_bytes())
-}
-
-fn version_from_column(column: i64) -> u64 {
-    u64::from_ne_bytes(column.to_ne_bytes())
-}
-
 /// A durable [`Store`] in one SQLite database file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    /// One connection: every write goes through it (see the crate documentation).
-    writer: SqlitePool,
+    /// The one connection every write goes through, on its own thread.
+    writer: Arc<Writer>,
     readers: SqlitePool,
-    /// The file's path, or a description of an in-memory database, for error messages.
+    /// The file's path, for error messages.
     location: String,
     path: Option<PathBuf>,
 }
@@ -107,6 +50,11 @@ impl SqliteStore {
     /// Fails with `Unavailable` when the file cannot be created or opened, and with `Corrupt`
     /// when it is not a SQLite database or was migrated by a newer Sluice.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, Durability::default()).await
+    }
+
+    /// [`SqliteStore::open`] with a choice of what a commit must survive.
+    pub async fn open_with(path: &Path, durability: Durability) -> Result<SqliteStore, StoreError> {
         let location = path.display().to_string();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(parent).await.map_err(|e| {
@@ -120,17 +68,22 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(match durability {
+                Durability::ProcessCrash => SqliteSynchronous::Normal,
+                Durability::PowerLoss => SqliteSynchronous::Full,
+            })
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        // The writer connects first: switching the file to WAL needs a lock that waits for
-        // nobody, so it is done before any reader exists.
-        let writer = SqlitePoolOptions::new()
+        // Migrations connect first: switching the file to WAL needs a lock that waits for
+        // nobody, so it is done before any other connection exists.
+        let migrator = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
             .await
             .map_err(|e| sql_error(&location, "cannot open", e))?;
-        migrate(&writer, &location).await?;
+        migrate(&migrator, &location).await?;
+        migrator.close().await;
+        let writer = Arc::new(Writer::open(path, &location, BUSY_TIMEOUT, durability)?);
         let readers = SqlitePoolOptions::new()
             .max_connections(READERS)
             .connect_with(options.pragma("query_only", "ON"))
@@ -144,32 +97,7 @@ impl SqliteStore {
         })
     }
 
-    /// A private database in memory, for tests: it vanishes with the store.
-    pub async fn open_in_memory() -> Result<SqliteStore, StoreError> {
-        let location = "in-memory database".to_owned();
-        let options = SqliteConnectOptions::new()
-            .in_memory(true)
-            .foreign_keys(true);
-        // An in-memory database lives exactly as long as its connection, so the pool keeps its
-        // only connection forever and reads share it.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await
-            .map_err(|e| sql_error(&location, "cannot open", e))?;
-        migrate(&pool, &location).await?;
-        Ok(SqliteStore {
-            writer: pool.clone(),
-            readers: pool,
-            location,
-            path: None,
-        })
-    }
-
-    /// The database file, or `None` for an in-memory store.
+    /// The database file.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
@@ -285,7 +213,7 @@ fn sql_error(location: &str, doing: &str, error: sqlx::Error) -> StoreError {
 }
 
 /// The error every store returns when a pipeline record does not advance the stored version.
-fn stale_version(pipeline_id: &str, stored: u64, written: u64) -> StoreError {
+pub(crate) fn stale_version(pipeline_id: &str, stored: u64, written: u64) -> StoreError {
     StoreError::Conflict(format!(
         "pipeline {pipeline_id}: stored version is {stored}, the write carries version \
          {written}; another writer changed it first (each write must increase the version)"
@@ -299,226 +227,13 @@ fn encode<T: serde::Serialize>(record: &T, kind: &str, id: &str) -> StoreResult<
         .map_err(|e| StoreError::Corrupt(format!("{kind} {id} cannot be encoded as JSON: {e}")))
 }
 
-struct InstanceRow<'a> {
-    record: &'a InstanceRecord,
-    scheduled_start: String,
-    data: String,
-}
-
-struct AttemptRow<'a> {
-    record: &'a AttemptRecord,
-    lease_expires_at: Option<String>,
-    data: String,
-}
-
-type Tx = Transaction<'static, Sqlite>;
-
-impl SqliteStore {
-    /// Fails with `Conflict` unless every pipeline record advances the version stored (or
-    /// written earlier in the change set). Runs inside the write transaction, so the versions
-    /// read cannot change before the write.
-    async fn check_versions(&self, tx: &mut Tx, pipelines: &[PipelineRecord]) -> StoreResult<()> {
-        let mut written: BTreeMap<&str, u64> = BTreeMap::new();
-        for pipeline in pipelines {
-            let id = pipeline.pipeline_id.as_str();
-            let current = match written.get(id) {
-                Some(version) => Some(*version),
-                None => sqlx::query_scalar::<_, i64>(
-                    "SELECT version FROM pipelines WHERE pipeline_id = ?",
-                )
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(|e| self.error(&format!("cannot read pipeline {id} from"), e))?
-                .map(version_from_column),
-            };
-            if let Some(current) = current
-                && pipeline.version <= current
-            {
-                return Err(stale_version(id, current, pipeline.version));
-            }
-            written.insert(id, pipeline.version);
-        }
-        Ok(())
-    }
-
-    /// Fails with `Conflict` naming the first instance or attempt whose pipeline neither exists
-    /// nor is written in the change set. The foreign keys refuse such rows, but cannot say which
-    /// record it was, so `commit` runs this only after a write fails on a constraint.
-    async fn check_owners(&self, tx: &mut Tx, changes: &ChangeSet) -> StoreResult<()> {
-        let written: BTreeSet<&str> = changes
-            .pipelines
-            .iter()
-            .map(|p| p.pipeline_id.as_str())
-            .collect();
-        let mut checked: BTreeSet<&str> = BTreeSet::new();
-        let owners = changes
-            .instances
-            .iter()
-            .map(|i| ("instance", i.instance_id.as_str(), i.pipeline_id.as_str()))
-            .chain(
-                changes
-                    .attempts
-                    .iter()
-                    .map(|a| ("attempt", a.attempt_id.as_str(), a.pipeline_id.as_str())),
-            );
-        for (kind, id, pipeline_id) in owners {
-            if written.contains(pipeline_id) || !checked.insert(pipeline_id) {
-                continue;
-            }
-            let exists = sqlx::query("SELECT 1 FROM pipelines WHERE pipeline_id = ?")
-                .bind(pipeline_id)
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(|e| self.error(&format!("cannot read pipeline {pipeline_id} from"), e))?
-                .is_some();
-            if !exists {
-                return Err(StoreError::Conflict(format!(
-                    "{kind} {id}: pipeline {pipeline_id} does not exist (deleted, or never created)"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    async fn write_records(&self, tx: &mut Tx, changes: &ChangeSet) -> StoreResult<()> {
-        self.write_instances(tx, &changes.instances).await?;
-        self.write_attempts(tx, &changes.attempts).await
-    }
-
-    async fn write_pipelines(&self, tx: &mut Tx, pipelines: &[PipelineRecord]) -> StoreResult<()> {
-        for pipeline in pipelines {
-            let id = pipeline.pipeline_id.as_str();
-            let data = encode(pipeline, "pipeline", id)?;
-            sqlx::query(UPSERT_PIPELINE.as_str())
-                .bind(id)
-                .bind(pipeline.state.as_str())
-                .bind(version_to_column(pipeline.version))
-                .bind(time_key(pipeline.created_at))
-                .bind(data)
-                .execute(&mut **tx)
-                .await
-                .map_err(|e| self.error(&format!("cannot write pipeline {id} to"), e))?;
-        }
-        Ok(())
-    }
-
-    async fn write_instances(&self, tx: &mut Tx, instances: &[InstanceRecord]) -> StoreResult<()> {
-        let rows = instances
-            .iter()
-            .map(|record| {
-                Ok(InstanceRow {
-                    record,
-                    scheduled_start: time_key(record.scheduled_start),
-                    data: encode(record, "instance", &record.instance_id)?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        for batch in rows.chunks(BATCH_ROWS) {
-            let partial;
-            let sql = if batch.len() == BATCH_ROWS {
-                UPSERT_INSTANCE_BATCH.as_str()
-            } else {
-                partial = upsert_sql("instances", INSTANCE_COLUMNS, 2, batch.len());
-                partial.as_str()
-            };
-            let mut query = sqlx::query(sql);
-            for row in batch {
-                query = query
-                    .bind(row.record.pipeline_id.as_str())
-                    .bind(row.record.instance_id.as_str())
-                    .bind(row.record.component_id.as_str())
-                    .bind(row.record.status.as_str())
-                    .bind(row.scheduled_start.as_str())
-                    .bind(row.data.as_str());
-            }
-            query.execute(&mut **tx).await.map_err(|e| {
-                let first = &batch[0].record;
-                self.error(
-                    &format!(
-                        "cannot write instances (from {} of pipeline {}) to",
-                        first.instance_id, first.pipeline_id
-                    ),
-                    e,
-                )
-            })?;
-        }
-        Ok(())
-    }
-
-    async fn write_attempts(&self, tx: &mut Tx, attempts: &[AttemptRecord]) -> StoreResult<()> {
-        let rows = attempts
-            .iter()
-            .map(|record| {
-                Ok(AttemptRow {
-                    record,
-                    lease_expires_at: record.lease_expires_at.map(time_key),
-                    data: encode(record, "attempt", &record.attempt_id)?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        for batch in rows.chunks(BATCH_ROWS) {
-            let partial;
-            let sql = if batch.len() == BATCH_ROWS {
-                UPSERT_ATTEMPT_BATCH.as_str()
-            } else {
-                partial = upsert_sql("attempts", ATTEMPT_COLUMNS, 2, batch.len());
-                partial.as_str()
-            };
-            let mut query = sqlx::query(sql);
-            for row in batch {
-                query = query
-                    .bind(row.record.pipeline_id.as_str())
-                    .bind(row.record.attempt_id.as_str())
-                    .bind(row.record.instance_id.as_str())
-                    .bind(i64::from(row.record.number))
-                    .bind(row.record.status.as_str())
-                    .bind(row.record.worker_group.as_str())
-                    .bind(row.lease_expires_at.as_deref())
-                    .bind(row.data.as_str());
-            }
-            query.execute(&mut **tx).await.map_err(|e| {
-                let first = &batch[0].record;
-                self.error(
-                    &format!(
-                        "cannot write attempts (from {} of pipeline {}) to",
-                        first.attempt_id, first.pipeline_id
-                    ),
-                    e,
-                )
-            })?;
-        }
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn commit(&self, changes: &ChangeSet) -> StoreResult<()> {
         if changes.is_empty() {
             return Ok(());
         }
-        // IMMEDIATE takes the write lock now, so the versions checked below are the ones the
-        // writes replace. Any early return drops the transaction, which rolls it back.
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.error("cannot start a transaction on", e))?;
-        // Reads nothing when the change set holds no pipeline record (most commits).
-        self.check_versions(&mut tx, &changes.pipelines).await?;
-        self.write_pipelines(&mut tx, &changes.pipelines).await?;
-        // The foreign keys refuse an instance or attempt whose pipeline does not exist, without
-        // a read per commit; only then is the record looked for, to name it.
-        if let Err(error) = self.write_records(&mut tx, changes).await {
-            if let StoreError::Conflict(_) = error {
-                self.check_owners(&mut tx, changes).await?;
-            }
-            return Err(error);
-        }
-        tx.commit()
-            .await
-            .map_err(|e| self.error("cannot commit to", e))
+        self.writer.commit(encode_changes(changes)?).await
     }
 
     async fn pipeline(&self, pipeline_id: &str) -> StoreResult<Option<PipelineRecord>> {
@@ -589,27 +304,61 @@ impl Store for SqliteStore {
     }
 
     async fn delete_pipeline(&self, pipeline_id: &str) -> StoreResult<()> {
-        let doing = format!("cannot delete pipeline {pipeline_id} from");
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.error(&doing, e))?;
-        // Children first and explicitly, so the delete does not depend on the connection having
-        // foreign keys (and their cascades) switched on.
-        for sql in [
-            "DELETE FROM attempts WHERE pipeline_id = ?",
-            "DELETE FROM instances WHERE pipeline_id = ?",
-            "DELETE FROM pipelines WHERE pipeline_id = ?",
-        ] {
-            sqlx::query(sql)
-                .bind(pipeline_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.error(&doing, e))?;
-        }
-        tx.commit().await.map_err(|e| self.error(&doing, e))
+        self.writer.delete(pipeline_id).await
     }
+}
+
+/// The change set as owned rows for the writer thread; records are encoded here, on the
+/// caller's thread.
+fn encode_changes(changes: &ChangeSet) -> StoreResult<Rows> {
+    let pipelines = changes
+        .pipelines
+        .iter()
+        .map(|p| {
+            Ok(PipelineRow {
+                pipeline_id: p.pipeline_id.clone(),
+                state: p.state.as_str(),
+                version: p.version,
+                created_at: time_key(p.created_at),
+                data: encode(p, "pipeline", &p.pipeline_id)?,
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    let instances = changes
+        .instances
+        .iter()
+        .map(|i| {
+            Ok(InstanceRow {
+                pipeline_id: i.pipeline_id.clone(),
+                instance_id: i.instance_id.clone(),
+                component_id: i.component_id.clone(),
+                status: i.status.as_str(),
+                scheduled_start: time_key(i.scheduled_start),
+                data: encode(i, "instance", &i.instance_id)?,
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    let attempts = changes
+        .attempts
+        .iter()
+        .map(|a| {
+            Ok(AttemptRow {
+                pipeline_id: a.pipeline_id.clone(),
+                attempt_id: a.attempt_id.clone(),
+                instance_id: a.instance_id.clone(),
+                number: a.number,
+                status: a.status.as_str(),
+                worker_group: a.worker_group.clone(),
+                lease_expires_at: a.lease_expires_at.map(time_key),
+                data: encode(a, "attempt", &a.attempt_id)?,
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok(Rows {
+        pipelines,
+        instances,
+        attempts,
+    })
 }
 
 #[cfg(test)]
@@ -631,21 +380,5 @@ mod tests {
         sorted.sort();
         assert_eq!(keys, sorted);
         assert_eq!(keys[2], "2024-01-01T00:00:00.000000000");
-    }
-
-    #[test]
-    fn versions_keep_their_bits_in_the_column() {
-        for version in [0, 1, i64::MAX as u64, (1 << 63) + 5, u64::MAX] {
-            assert_eq!(version_from_column(version_to_column(version)), version);
-        }
-    }
-
-    #[test]
-    fn upsert_statements_name_every_column_once() {
-        assert_eq!(
-            upsert_sql("t", &["a", "b", "c"], 1, 2),
-            "INSERT INTO t (a, b, c) VALUES (?, ?, ?), (?, ?, ?) \
-             ON CONFLICT (a) DO UPDATE SET b = excluded.b, c = excluded.c"
-        );
     }
 }

@@ -32,11 +32,3 @@ mod file {
 
     sluice_engine::store_conformance_suite!(file_store().await);
 }
-
-mod in_memory {
-    use super::*;
-
-    sluice_engine::store_conformance_suite!(Box::new(
-        SqliteStore::open_in_memory().await.expect("open the store")
-    ));
-}

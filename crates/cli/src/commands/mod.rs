@@ -42,3 +42,12 @@ pub(crate) async fn stop_signal() -> u8 {
         SIGINT
     }
 }
+
+/// What the state database's commits must survive (`--fsync`).
+pub(crate) fn durability(fsync: bool) -> sluice_store::Durability {
+    if fsync {
+        sluice_store::Durability::PowerLoss
+    } else {
+        sluice_store::Durability::ProcessCrash
+    }
+}

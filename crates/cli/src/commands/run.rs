@@ -20,7 +20,7 @@ use sluice_store::SqliteStore;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{OutputFormat, RunArgs};
-use crate::commands::{EXIT_INVALID, EXIT_USAGE, STATE_FILE, stop_signal};
+use crate::commands::{EXIT_INVALID, EXIT_USAGE, STATE_FILE, durability, stop_signal};
 use crate::definition_input::read_definition;
 use crate::local_pipeline::pipeline_id_for;
 
@@ -58,7 +58,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let store_path = args.data_dir.join(STATE_FILE);
-        let store = SqliteStore::open(&store_path).await?;
+        let store = SqliteStore::open_with(&store_path, durability(args.fsync)).await?;
         // Held until the process ends; released by the kernel even after `kill -9`.
         let _lock = match lock_pipeline(&args.data_dir, &pipeline_id)? {
             Ok(lock) => lock,

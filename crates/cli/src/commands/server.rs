@@ -105,7 +105,7 @@ async fn run_server(
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     let state = args.data_dir.join(STATE_FILE);
-    let store = Arc::new(SqliteStore::open(&state).await?);
+    let store = Arc::new(SqliteStore::open_with(&state, super::durability(args.fsync)).await?);
     let shared: Arc<dyn Store> = store.clone();
     let mut options = ServiceOptions {
         data_dir: Some(args.data_dir.clone()),

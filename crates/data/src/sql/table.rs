@@ -50,10 +50,22 @@ impl TableSpec {
             return Ok(());
         }
         match &self.create_table_sql {
-            Some(sql) => {
-                conn.execute_raw(sql).await?;
-                Ok(())
-            }
+            Some(sql) => match conn.execute_raw(sql).await {
+                Ok(_) => Ok(()),
+                // Loads of several intervals into one table start together, and PostgreSQL's
+                // `CREATE TABLE IF NOT EXISTS` can still fail when another session creates the
+                // table at the same moment: the table the statement wanted is there.
+                Err(error) => {
+                    if conn
+                        .table_exists(self.schema.as_deref(), &self.table)
+                        .await?
+                    {
+                        Ok(())
+                    } else {
+                        Err(error)
+                    }
+                }
+            },
             None => Err(SqlError::MissingTable {
                 table: self.qualified(),
                 target: conn.target().describe(),

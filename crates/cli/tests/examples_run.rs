@@ -1,0 +1,715 @@
+//! The shipped connector examples, run unchanged by `sluice run` against real servers: only
+//! `--parameter-values` and the environment point them at the test's own PostgreSQL table,
+//! MariaDB table, S3 server (s3s-fs), SNS server (moto) and DynamoDB servers (dynalite).
+//! Schedules start a day or two back, so each run backfills a small, known set of days.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ProvisionedThroughput,
+    ScalarAttributeType,
+};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use serde_json::Value;
+use sluice_testsupport::dynamodb::Dynalite;
+use sluice_testsupport::s3::S3Server;
+use sluice_testsupport::sns::{Moto, NotificationListener};
+
+use common::{RunOutput, Sandbox, datetime};
+
+/// How long moto gets to deliver a notification after the run has ended.
+const DELIVERY_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The repository's `examples/` file `name`.
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+}
+
+/// A name no other test (or earlier run) uses.
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+/// Midnight (UTC) `days` days before today.
+fn midnight(days_ago: i64) -> NaiveDateTime {
+    let today: NaiveDate = Utc::now().date_naive();
+    (today - chrono::Duration::days(days_ago))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+}
+
+fn day(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d").to_string()
+}
+
+/// `sluice run EXAMPLE --output json` with each parameter value and environment variable, and
+/// none of the AWS variables of whoever runs the tests.
+fn example_command(
+    sb: &Sandbox,
+    name: &str,
+    values: &[(&str, String)],
+    env: &[(String, String)],
+) -> Command {
+    let mut command = sb.command(&example(name));
+    command
+        .arg("--data-dir")
+        .arg(sb.data_dir())
+        .args(["--output", "json"]);
+    for (id, value) in values {
+        command
+            .arg("--parameter-values")
+            .arg(format!("{id}={value}"));
+    }
+    for (var, _) in std::env::vars() {
+        if var.starts_with("AWS_") || var.starts_with("SLUICE_ENDPOINT_URL_") {
+            command.env_remove(var);
+        }
+    }
+    command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    command
+}
+
+fn run_example(
+    sb: &Sandbox,
+    name: &str,
+    values: &[(&str, String)],
+    env: &[(String, String)],
+) -> RunOutput {
+    sb.run_command(example_command(sb, name, values, env))
+}
+
+fn put(server: &S3Server, bucket: &str, key: &str, text: &str) {
+    let file = server.object_file(bucket, key);
+    fs::create_dir_all(file.parent().expect("parent")).expect("object dir");
+    fs::write(file, text).expect("object");
+}
+
+/// Runs `program args…` and returns its stdout, failing the test with its stderr.
+fn client(program: &str, args: &[&str], sql: &str) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .arg(sql)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn psql(sql: &str) -> String {
+    client(
+        "psql",
+        &[
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+        ],
+        sql,
+    )
+}
+
+fn mysql(sql: &str) -> String {
+    client(
+        "mysql",
+        &[
+            "-h",
+            "127.0.0.1",
+            "-P",
+            "3306",
+            "-u",
+            "root",
+            "--batch",
+            "--skip-column-names",
+            "test",
+            "-e",
+        ],
+        sql,
+    )
+}
+
+/// Drops a table when the test ends, however it ends.
+struct DropTable {
+    client: fn(&str) -> String,
+    table: String,
+}
+
+impl Drop for DropTable {
+    fn drop(&mut self) {
+        let (client, sql) = (self.client, format!("DROP TABLE IF EXISTS {}", self.table));
+        let _ = std::panic::catch_unwind(|| client(&sql));
+    }
+}
+
+/// Orders for one day of the CSV example: (id, customer, amount).
+fn orders(first_id: u32, count: u32) -> Vec<(u32, String, String)> {
+    (first_id..first_id + count)
+        .map(|id| {
+            (
+                id,
+                format!("customer {id}, \"ltd\""),
+                format!("{}.{:02}", id * 7, id % 100),
+            )
+        })
+        .collect()
+}
+
+/// A field as CSV writes it: quoted when it holds a comma, a quote or a line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+fn csv(rows: &[(u32, String, String)]) -> String {
+    rows.iter()
+        .map(|(id, customer, amount)| format!("{id},{},{amount}\n", csv_field(customer)))
+        .collect()
+}
+
+fn psql_rows(rows: &[(u32, String, String)]) -> String {
+    rows.iter()
+        .map(|(id, customer, amount)| format!("{id}|{customer}|{amount}\n"))
+        .collect()
+}
+
+/// The parameter values the CSV-to-PostgreSQL tests share: files are looked for every second.
+fn csv_values(start: NaiveDateTime, table: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("myStartDateTime", datetime(start)),
+        ("myInputBucket", "landing".to_owned()),
+        ("myInputPrefix", "orders/daily".to_owned()),
+        ("myTable", table.to_owned()),
+        ("myCheckInterval", "1 seconds".to_owned()),
+    ]
+}
+
+fn day_key(at: NaiveDateTime) -> String {
+    format!("orders/daily/{}.csv", day(at))
+}
+
+/// The loaded rows, or `None` while the table does not exist yet.
+fn loaded(table: &str) -> Option<String> {
+    let exists = psql(&format!(
+        "SELECT count(*) FROM pg_tables WHERE tablename = '{table}'"
+    ));
+    (exists.trim() == "1").then(|| {
+        psql(&format!(
+            "SELECT order_id, customer, amount FROM {table} ORDER BY order_id"
+        ))
+    })
+}
+
+#[test]
+fn daily_csv_files_load_into_postgres_and_a_late_file_is_waited_for() {
+    let server = S3Server::start();
+    server.create_bucket("landing");
+    let (yesterday, today) = (midnight(1), midnight(0));
+    let first = orders(1, 40);
+    let second = orders(41, 25);
+    put(&server, "landing", &day_key(yesterday), &csv(&first));
+    let table = unique("example_orders");
+    let _drop = DropTable {
+        client: psql,
+        table: table.clone(),
+    };
+
+    let sb = Sandbox::new();
+    let command = example_command(
+        &sb,
+        "daily-s3-csv-to-postgres.json",
+        &csv_values(yesterday, &table),
+        &server.env(),
+    );
+    let mut run = sb.spawn(command);
+    // Yesterday's file is there: it loads while today's waits for its file.
+    common::wait_until("yesterday's rows", common::RUN_DEADLINE, || {
+        run.assert_running();
+        loaded(&table).as_deref() == Some(psql_rows(&first).as_str())
+    });
+    run.assert_running();
+
+    put(&server, "landing", &day_key(today), &csv(&second));
+    let status = run.wait_for_exit(common::RUN_DEADLINE);
+    let out = run.output(status);
+    out.assert_code(0);
+    let report = out.report();
+    let loads = report.of("LoadDay");
+    assert_eq!(
+        loads
+            .iter()
+            .map(|i| (i.scheduled_start, i.status.as_str()))
+            .collect::<Vec<_>>(),
+        [(yesterday, "FINISHED"), (today, "FINISHED")],
+        "{}",
+        out.stdout
+    );
+    let checks = report.of("DayFileLanded");
+    assert_eq!(checks[0].attempts, 1, "{checks:?}");
+    assert!(
+        checks[1].attempts >= 2,
+        "today's file was looked for again: {checks:?}"
+    );
+    let all: Vec<_> = first.iter().chain(&second).cloned().collect();
+    assert_eq!(loaded(&table), Some(psql_rows(&all)));
+}
+
+#[test]
+fn a_day_that_fails_to_load_raises_the_alarm_and_loads_nothing() {
+    let server = S3Server::start();
+    server.create_bucket("landing");
+    let moto = Moto::start().unwrap();
+    let listener = NotificationListener::start().unwrap();
+    let topic = moto.create_topic(&unique("load-alarms")).unwrap();
+    moto.subscribe_http(&topic, &listener.url()).unwrap();
+
+    let (yesterday, today) = (midnight(1), midnight(0));
+    let mut broken = orders(1, 12);
+    let bad = 7;
+    broken[bad].2 = "twelve".to_owned();
+    let good = orders(13, 9);
+    put(&server, "landing", &day_key(yesterday), &csv(&broken));
+    put(&server, "landing", &day_key(today), &csv(&good));
+    let table = unique("example_orders");
+    let _drop = DropTable {
+        client: psql,
+        table: table.clone(),
+    };
+
+    let sb = Sandbox::new();
+    let mut env = server.env();
+    env.push(("AWS_ENDPOINT_URL_SNS".into(), moto.endpoint()));
+    let mut values = csv_values(yesterday, &table);
+    values.push(("myMaximumRetries", "0".to_owned()));
+    values.push(("myAlarmTopicArn", topic.clone()));
+    let out = run_example(&sb, "daily-s3-csv-to-postgres.json", &values, &env);
+    out.assert_code(1);
+    let report = out.report();
+    assert_eq!(
+        report
+            .of("LoadDay")
+            .iter()
+            .map(|i| (i.scheduled_start, i.status.as_str()))
+            .collect::<Vec<_>>(),
+        [(yesterday, "FAILED"), (today, "FINISHED")],
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        loaded(&table),
+        Some(psql_rows(&good)),
+        "the failed day loaded nothing, the other day everything"
+    );
+
+    let body = listener.next(DELIVERY_DEADLINE).unwrap_or_else(|| {
+        panic!(
+            "no alarm arrived\nstdout:\n{}\nstderr:\n{}",
+            out.stdout, out.stderr
+        )
+    });
+    let note: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(note["TopicArn"], topic.as_str(), "{note}");
+    assert_eq!(
+        note["Subject"],
+        format!("Orders load for {} failed", datetime(yesterday)),
+        "{note}"
+    );
+    let message = note["Message"].as_str().unwrap();
+    let prefix = format!(
+        "Copy the day's orders into PostgreSQL (@LoadDay_{}) ended FAILED: ",
+        datetime(yesterday)
+    );
+    assert!(message.starts_with(&prefix), "{message}");
+    // PostgreSQL's own error, naming the bad line of the file and its value.
+    let line = format!("line {}, column amount", bad + 1);
+    assert!(message.contains(&line), "{message}");
+    assert!(message.contains("\"twelve\""), "{message}");
+    // Only the failed day raised an alarm.
+    assert_eq!(listener.next(Duration::from_millis(500)), None);
+}
+
+/// Orders in MariaDB for the export example: (id, customer, amount, ordered_at).
+type Order = (u32, String, String, NaiveDateTime);
+
+#[test]
+fn a_mysql_table_is_exported_to_one_csv_object_per_finished_day() {
+    let server = S3Server::start();
+    server.create_bucket("exports");
+    let table = unique("example_export");
+    mysql(&format!(
+        "CREATE TABLE {table} (order_id INT PRIMARY KEY, customer VARCHAR(100) NOT NULL, \
+         amount DECIMAL(10,2) NOT NULL, ordered_at DATETIME NOT NULL)"
+    ));
+    let _drop = DropTable {
+        client: mysql,
+        table: table.clone(),
+    };
+    // Three days ago (before the schedule), the two finished days, and today (not over yet);
+    // the times include both ends of each day.
+    let mut rows: Vec<Order> = Vec::new();
+    for (days_ago, times) in [
+        (3, &["23:59:59"][..]),
+        (2, &["00:00:00", "09:15:00", "23:59:59"][..]),
+        (1, &["00:00:01", "12:00:00"][..]),
+        (0, &["00:00:00"][..]),
+    ] {
+        for time in times {
+            let id = rows.len() as u32 + 1;
+            let at = NaiveDateTime::parse_from_str(
+                &format!("{} {time}", day(midnight(days_ago))),
+                "%Y-%m-%d %H:%M:%S",
+            )
+            .unwrap();
+            rows.push((
+                id,
+                format!("shop {id}, \"north\""),
+                format!("{}.{:02}", id * 11, id * 3 % 100),
+                at,
+            ));
+        }
+    }
+    let inserts: Vec<String> = rows
+        .iter()
+        .map(|(id, customer, amount, at)| {
+            format!(
+                "({id}, '{}', {amount}, '{}')",
+                customer.replace('\'', "''"),
+                at.format("%Y-%m-%d %H:%M:%S")
+            )
+        })
+        .collect();
+    mysql(&format!(
+        "INSERT INTO {table} VALUES {}",
+        inserts.join(", ")
+    ));
+
+    let sb = Sandbox::new();
+    let (start, end) = (midnight(2), midnight(0));
+    let out = run_example(
+        &sb,
+        "mysql-table-to-s3-csv.json",
+        &[
+            ("myStartDateTime", datetime(start)),
+            ("myTable", table.clone()),
+            ("myOutputBucket", "exports".to_owned()),
+            ("myOutputPrefix", format!("{table}/daily")),
+        ],
+        &server.env(),
+    );
+    out.assert_code(0);
+    let report = out.report();
+    assert_eq!(
+        report
+            .of("ExportDay")
+            .iter()
+            .map(|i| (i.scheduled_start, i.status.as_str()))
+            .collect::<Vec<_>>(),
+        [(midnight(2), "FINISHED"), (midnight(1), "FINISHED")],
+        "{}",
+        out.stdout
+    );
+    let mut days = 0;
+    let mut at = start;
+    while at < end {
+        let next = at + chrono::Duration::days(1);
+        let expected: String = rows
+            .iter()
+            .filter(|r| r.3 >= at && r.3 < next)
+            .map(|(id, customer, amount, when)| {
+                format!(
+                    "{id},{},{amount},{}\n",
+                    csv_field(customer),
+                    when.format("%Y-%m-%dT%H:%M:%S")
+                )
+            })
+            .collect();
+        assert!(!expected.is_empty(), "every exported day has orders");
+        let object = server.object_file("exports", &format!("{table}/daily/{}.csv", day(at)));
+        assert_eq!(common::read(&object), expected, "{}", object.display());
+        days += 1;
+        at = next;
+    }
+    assert_eq!(days, 2);
+    let today = server.object_file("exports", &format!("{table}/daily/{}.csv", day(end)));
+    assert!(!today.exists(), "today is not over and is not exported");
+}
+
+fn dynamo(server: &Dynalite, region: &str) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_dynamodb::config::Region::new(region.to_owned()))
+        .endpoint_url(server.endpoint())
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .build();
+    Client::from_conf(config)
+}
+
+async fn create_table(client: &Client, name: &str, read_capacity: i64) {
+    client
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(read_capacity)
+                .write_capacity_units(100)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+type Items = BTreeMap<String, BTreeMap<String, AttributeValue>>;
+
+async fn put_items(client: &Client, table: &str, items: &Items) {
+    for (id, attributes) in items {
+        client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(
+                attributes
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .chain([("id".to_owned(), AttributeValue::S(id.clone()))])
+                    .collect(),
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+async fn scan(client: &Client, table: &str) -> Items {
+    let mut items = Items::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for mut item in page.items.unwrap_or_default() {
+            let id = item.remove("id").unwrap().as_s().unwrap().clone();
+            items.insert(id, item.into_iter().collect());
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+/// An order item updated at `updated` (no `lastUpdated` at all when `None`).
+fn order_item(updated: Option<NaiveDateTime>, amount: u32) -> BTreeMap<String, AttributeValue> {
+    let mut item = BTreeMap::from([
+        ("amount".to_owned(), AttributeValue::N(amount.to_string())),
+        ("status".to_owned(), AttributeValue::S("open".into())),
+    ]);
+    if let Some(at) = updated {
+        item.insert("lastUpdated".to_owned(), AttributeValue::S(datetime(at)));
+    }
+    item
+}
+
+/// The HiveCopyActivity summary each attempt wrote to its stdout.log, by scheduled day.
+fn copy_summaries(data_dir: &Path) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    for pipeline in fs::read_dir(data_dir.join("logs")).unwrap() {
+        for attempt in fs::read_dir(pipeline.unwrap().path()).unwrap() {
+            let attempt = attempt.unwrap();
+            let name = attempt.file_name().to_string_lossy().into_owned();
+            if let Some(rest) = name.strip_prefix("@CopyChanges_") {
+                let text = common::read(&attempt.path().join("stdout.log"));
+                found.insert(rest[..10].to_owned(), text.trim().to_owned());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn only_items_changed_since_the_previous_run_reach_the_other_region() {
+    let source_server = Dynalite::start().unwrap();
+    let target_server = Dynalite::start().unwrap();
+    let (two_days_ago, yesterday, today) = (midnight(2), midnight(1), midnight(0));
+    let at = |base: NaiveDateTime, h: i64, m: i64, s: i64| {
+        base + chrono::Duration::hours(h)
+            + chrono::Duration::minutes(m)
+            + chrono::Duration::seconds(s)
+    };
+    // The first run (yesterday) copies what changed after two days ago; the second (today)
+    // what changed after yesterday. Items changed exactly at a previous run's start are old.
+    let source_items: Items = [
+        ("o-old", order_item(Some(at(midnight(3), 12, 0, 0)), 1)),
+        ("o-boundary", order_item(Some(two_days_ago), 2)),
+        (
+            "o-first-run",
+            order_item(Some(at(two_days_ago, 0, 0, 1)), 3),
+        ),
+        (
+            "o-first-run-2",
+            order_item(Some(at(two_days_ago, 18, 30, 0)), 4),
+        ),
+        ("o-at-yesterday", order_item(Some(yesterday), 5)),
+        ("o-second-run", order_item(Some(at(yesterday, 9, 0, 0)), 6)),
+        ("o-no-timestamp", order_item(None, 7)),
+    ]
+    .into_iter()
+    .map(|(id, item)| (id.to_owned(), item))
+    .collect();
+    let stale_target: Items = [
+        (
+            "o-untouched",
+            order_item(Some(at(midnight(9), 8, 0, 0)), 100),
+        ),
+        (
+            "o-second-run",
+            order_item(Some(at(midnight(5), 8, 0, 0)), 200),
+        ),
+    ]
+    .into_iter()
+    .map(|(id, item)| (id.to_owned(), item))
+    .collect();
+    let newer_than = |since: NaiveDateTime| -> Items {
+        source_items
+            .iter()
+            .filter(|(_, item)| {
+                item.get("lastUpdated")
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|v| v.as_str() > datetime(since).as_str())
+            })
+            .map(|(id, item)| (id.clone(), item.clone()))
+            .collect()
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let source = dynamo(&source_server, "us-east-1");
+    let target = dynamo(&target_server, "eu-west-1");
+    runtime.block_on(async {
+        create_table(&source, "orders_use1", 40).await;
+        create_table(&target, "orders_euw1", 40).await;
+        put_items(&source, "orders_use1", &source_items).await;
+        put_items(&target, "orders_euw1", &stale_target).await;
+    });
+
+    let sb = Sandbox::new();
+    let out = run_example(
+        &sb,
+        "dynamodb-cross-region-incremental-copy.json",
+        &[
+            ("myStartDateTime", datetime(yesterday)),
+            ("mySourceTable", "orders_use1".to_owned()),
+            ("myTargetTable", "orders_euw1".to_owned()),
+        ],
+        &[
+            (
+                "SLUICE_ENDPOINT_URL_DYNAMODB_US_EAST_1".to_owned(),
+                source_server.endpoint(),
+            ),
+            (
+                "SLUICE_ENDPOINT_URL_DYNAMODB_EU_WEST_1".to_owned(),
+                target_server.endpoint(),
+            ),
+            ("AWS_ACCESS_KEY_ID".to_owned(), "test".to_owned()),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_owned(),
+                "dynalite-secret".to_owned(),
+            ),
+        ],
+    );
+    out.assert_code(0);
+    let report = out.report();
+    assert_eq!(
+        report
+            .of("CopyChanges")
+            .iter()
+            .map(|i| (i.scheduled_start, i.status.as_str()))
+            .collect::<Vec<_>>(),
+        [(yesterday, "FINISHED"), (today, "FINISHED")],
+        "{}",
+        out.stdout
+    );
+
+    let first_run = newer_than(two_days_ago);
+    let second_run = newer_than(yesterday);
+    assert_eq!(
+        first_run.keys().collect::<Vec<_>>(),
+        [
+            "o-at-yesterday",
+            "o-first-run",
+            "o-first-run-2",
+            "o-second-run"
+        ]
+    );
+    assert_eq!(second_run.keys().collect::<Vec<_>>(), ["o-second-run"]);
+    let summary = |read: usize, copied: usize| {
+        format!(
+            "HiveCopyActivity: read {read} items, filtered out {}, wrote {copied}",
+            read - copied
+        )
+    };
+    assert_eq!(
+        copy_summaries(&sb.data_dir()),
+        BTreeMap::from([
+            (day(yesterday), summary(source_items.len(), first_run.len())),
+            (day(today), summary(source_items.len(), second_run.len())),
+        ])
+    );
+
+    let mut expected = stale_target.clone();
+    expected.extend(first_run.into_iter().chain(second_run));
+    let arrived = runtime.block_on(scan(&target, "orders_euw1"));
+    assert_eq!(arrived, expected);
+    // The source is only read.
+    assert_eq!(runtime.block_on(scan(&source, "orders_use1")), source_items);
+}
