@@ -26,6 +26,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use sluice_testsupport::databases;
 
 const USAGE: &str = "usage: cargo bench -p sluice --bench copy -- [--size-mb N] [--keep]";
 
@@ -93,30 +94,9 @@ fn measure(program: &str, args: &[&str]) -> Result<Measured, String> {
     Ok(Measured { wall, max_rss_kb })
 }
 
+/// Runs SQL on the local PostgreSQL; the output trimmed.
 fn psql(sql: &str) -> Result<String, String> {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-        ])
-        .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
-        .output()
-        .map_err(|e| format!("psql: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "psql {sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    databases::try_psql(sql).map(|out| out.trim().to_string())
 }
 
 /// Writes about `bytes` of CSV rows (≈ 100 bytes each, quoted fields included); returns the
@@ -246,23 +226,12 @@ fn run_workloads(bench: &Bench) -> Result<(), String> {
         ]))?;
         let ours = bench.sluice_run(&def)?;
         let csv = bench.csv.to_str().ok_or("utf-8 path")?;
-        let theirs = measure(
-            "psql",
-            &[
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-d",
-                "test",
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                &format!("\\copy {psql_table} FROM '{csv}' WITH (FORMAT csv)"),
-            ],
-        )?;
+        let copy = format!("\\copy {psql_table} FROM '{csv}' WITH (FORMAT csv)");
+        let args: Vec<&str> = databases::PSQL_CONNECT
+            .into_iter()
+            .chain(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", &copy])
+            .collect();
+        let theirs = measure("psql", &args)?;
         for table in [&ours_table, &psql_table] {
             let count: u64 = psql(&format!("SELECT count(*) FROM {table}"))?
                 .parse()

@@ -39,6 +39,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The same allocator as the `sluice` binary, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use sluice_cli::local_run::{LocalRunConfig, Progress, run_local};

@@ -103,8 +103,11 @@ pub async fn run_local(
         .pipeline(&config.pipeline_id)
         .await
         .map_err(EngineError::from)?;
+    // Moved into the pipeline record rather than copied: a definition of many thousand objects
+    // is a good part of a run's memory.
+    let definition = config.definition;
     let resuming = match &existing {
-        Some(record) if record.definition.as_ref() != Some(&config.definition) => {
+        Some(record) if record.definition.as_ref() != Some(&definition) => {
             return Err(LocalRunError::DefinitionChanged {
                 pipeline_id: config.pipeline_id,
             });
@@ -112,8 +115,8 @@ pub async fn run_local(
         Some(_) => true,
         None => {
             let mut record = PipelineRecord::new_local(config.pipeline_id.clone(), now);
-            record.definition = Some(config.definition.clone());
-            record.active_definition = Some(config.definition.clone());
+            record.active_definition = Some(definition.clone());
+            record.definition = Some(definition);
             record.version = 1;
             let changes = sluice_engine::ChangeSet {
                 pipelines: vec![record],

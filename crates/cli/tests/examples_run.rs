@@ -12,13 +12,13 @@ use std::process::Command;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
-use sluice_testsupport::dynamodb::Dynalite;
+use sluice_testsupport::databases::{
+    MariaDbTables, PgTables, mariadb, psql, unique_name as unique,
+};
+use sluice_testsupport::dynamodb::{Dynalite, create_id_table};
 use sluice_testsupport::s3::S3Server;
 use sluice_testsupport::sns::{Moto, NotificationListener};
 
@@ -32,15 +32,6 @@ fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples")
         .join(name)
-}
-
-/// A name no other test (or earlier run) uses.
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}_{}_{nanos}", std::process::id())
 }
 
 /// Midnight (UTC) `days` days before today.
@@ -95,75 +86,6 @@ fn put(server: &S3Server, bucket: &str, key: &str, text: &str) {
     let file = server.object_file(bucket, key);
     fs::create_dir_all(file.parent().expect("parent")).expect("object dir");
     fs::write(file, text).expect("object");
-}
-
-/// Runs `program args…` and returns its stdout, failing the test with its stderr.
-fn client(program: &str, args: &[&str], sql: &str) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .arg(sql)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs: {e}"));
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn psql(sql: &str) -> String {
-    client(
-        "psql",
-        &[
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-        ],
-        sql,
-    )
-}
-
-fn mysql(sql: &str) -> String {
-    client(
-        "mysql",
-        &[
-            "-h",
-            "127.0.0.1",
-            "-P",
-            "3306",
-            "-u",
-            "root",
-            "--batch",
-            "--skip-column-names",
-            "test",
-            "-e",
-        ],
-        sql,
-    )
-}
-
-/// Drops a table when the test ends, however it ends.
-struct DropTable {
-    client: fn(&str) -> String,
-    table: String,
-}
-
-impl Drop for DropTable {
-    fn drop(&mut self) {
-        let (client, sql) = (self.client, format!("DROP TABLE IF EXISTS {}", self.table));
-        let _ = std::panic::catch_unwind(|| client(&sql));
-    }
 }
 
 /// Orders for one day of the CSV example: (id, customer, amount).
@@ -236,10 +158,7 @@ fn daily_csv_files_load_into_postgres_and_a_late_file_is_waited_for() {
     let second = orders(41, 25);
     put(&server, "landing", &day_key(yesterday), &csv(&first));
     let table = unique("example_orders");
-    let _drop = DropTable {
-        client: psql,
-        table: table.clone(),
-    };
+    let _drop = PgTables(vec![table.clone()]);
 
     let sb = Sandbox::new();
     let command = example_command(
@@ -261,12 +180,8 @@ fn daily_csv_files_load_into_postgres_and_a_late_file_is_waited_for() {
     let out = run.output(status);
     out.assert_code(0);
     let report = out.report();
-    let loads = report.of("LoadDay");
     assert_eq!(
-        loads
-            .iter()
-            .map(|i| (i.scheduled_start, i.status.as_str()))
-            .collect::<Vec<_>>(),
+        report.statuses("LoadDay"),
         [(yesterday, "FINISHED"), (today, "FINISHED")],
         "{}",
         out.stdout
@@ -298,10 +213,7 @@ fn a_day_that_fails_to_load_raises_the_alarm_and_loads_nothing() {
     put(&server, "landing", &day_key(yesterday), &csv(&broken));
     put(&server, "landing", &day_key(today), &csv(&good));
     let table = unique("example_orders");
-    let _drop = DropTable {
-        client: psql,
-        table: table.clone(),
-    };
+    let _drop = PgTables(vec![table.clone()]);
 
     let sb = Sandbox::new();
     let mut env = server.env();
@@ -313,11 +225,7 @@ fn a_day_that_fails_to_load_raises_the_alarm_and_loads_nothing() {
     out.assert_code(1);
     let report = out.report();
     assert_eq!(
-        report
-            .of("LoadDay")
-            .iter()
-            .map(|i| (i.scheduled_start, i.status.as_str()))
-            .collect::<Vec<_>>(),
+        report.statuses("LoadDay"),
         [(yesterday, "FAILED"), (today, "FINISHED")],
         "{}",
         out.stdout
@@ -363,14 +271,11 @@ fn a_mysql_table_is_exported_to_one_csv_object_per_finished_day() {
     let server = S3Server::start();
     server.create_bucket("exports");
     let table = unique("example_export");
-    mysql(&format!(
+    mariadb(&format!(
         "CREATE TABLE {table} (order_id INT PRIMARY KEY, customer VARCHAR(100) NOT NULL, \
          amount DECIMAL(10,2) NOT NULL, ordered_at DATETIME NOT NULL)"
     ));
-    let _drop = DropTable {
-        client: mysql,
-        table: table.clone(),
-    };
+    let _drop = MariaDbTables(vec![table.clone()]);
     // Three days ago (before the schedule), the two finished days, and today (not over yet);
     // the times include both ends of each day.
     let mut rows: Vec<Order> = Vec::new();
@@ -405,7 +310,7 @@ fn a_mysql_table_is_exported_to_one_csv_object_per_finished_day() {
             )
         })
         .collect();
-    mysql(&format!(
+    mariadb(&format!(
         "INSERT INTO {table} VALUES {}",
         inserts.join(", ")
     ));
@@ -426,11 +331,7 @@ fn a_mysql_table_is_exported_to_one_csv_object_per_finished_day() {
     out.assert_code(0);
     let report = out.report();
     assert_eq!(
-        report
-            .of("ExportDay")
-            .iter()
-            .map(|i| (i.scheduled_start, i.status.as_str()))
-            .collect::<Vec<_>>(),
+        report.statuses("ExportDay"),
         [(midnight(2), "FINISHED"), (midnight(1), "FINISHED")],
         "{}",
         out.stdout
@@ -474,33 +375,7 @@ fn dynamo(server: &Dynalite, region: &str) -> Client {
 }
 
 async fn create_table(client: &Client, name: &str, read_capacity: i64) {
-    client
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .provisioned_throughput(
-            ProvisionedThroughput::builder()
-                .read_capacity_units(read_capacity)
-                .write_capacity_units(100)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_id_table(client, name, read_capacity, 100).await;
 }
 
 type Items = BTreeMap<String, BTreeMap<String, AttributeValue>>;
@@ -670,11 +545,7 @@ fn only_items_changed_since_the_previous_run_reach_the_other_region() {
     out.assert_code(0);
     let report = out.report();
     assert_eq!(
-        report
-            .of("CopyChanges")
-            .iter()
-            .map(|i| (i.scheduled_start, i.status.as_str()))
-            .collect::<Vec<_>>(),
+        report.statuses("CopyChanges"),
         [(yesterday, "FINISHED"), (today, "FINISHED")],
         "{}",
         out.stdout

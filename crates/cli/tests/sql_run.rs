@@ -5,76 +5,18 @@
 mod common;
 
 use std::fs;
-use std::process::Command;
 
 use serde_json::json;
 
 use common::{Sandbox, ondemand_default};
-
-fn psql(sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-struct DropTables(Vec<String>);
-
-impl Drop for DropTables {
-    fn drop(&mut self) {
-        for t in &self.0 {
-            let _ = Command::new("psql")
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "test",
-                    "-q",
-                    "-c",
-                    &format!("DROP TABLE IF EXISTS {t}"),
-                ])
-                .output();
-        }
-    }
-}
+use sluice_testsupport::databases::{PgTables, psql, unique_name};
 
 #[test]
 fn csv_in_local_s3_into_postgres_then_sql_activity() {
     let sb = Sandbox::new();
-    let stamp = format!(
-        "{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-    );
-    let table = format!("run_orders_{stamp}");
-    let summary = format!("run_summary_{stamp}");
-    let _drop = DropTables(vec![table.clone(), summary.clone()]);
+    let table = unique_name("run_orders");
+    let summary = unique_name("run_summary");
+    let _drop = PgTables(vec![table.clone(), summary.clone()]);
 
     let input = sb.data_dir().join("s3/landing/orders/2024-01-01.csv");
     fs::create_dir_all(input.parent().unwrap()).unwrap();

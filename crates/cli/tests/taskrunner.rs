@@ -4,17 +4,16 @@
 
 #[path = "clients/harness.rs"]
 mod harness;
+#[path = "clients/sdk_api.rs"]
+mod sdk_api;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_datapipeline::Client;
-use aws_sdk_datapipeline::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
-use aws_sdk_datapipeline::types::{Field, PipelineObject};
-use harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, api_form, wait_for};
+use harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, wait_for};
+use sdk_api::{Api, Described, one};
 use serde_json::{Value, json};
 
 /// How long a pipeline may take to get where a test expects it.
@@ -278,137 +277,7 @@ fn alive(pid: &str) -> bool {
 // The API, through the Rust SDK
 // ---------------------------------------------------------------------------------------------
 
-/// An object as DescribeObjects shows it: each key's values (references as their ids).
-type Described = BTreeMap<String, Vec<String>>;
-
-struct Api {
-    rt: tokio::runtime::Runtime,
-    client: Client,
-}
-
 impl Api {
-    fn new(endpoint: &str) -> Api {
-        let config = aws_sdk_datapipeline::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(endpoint)
-            .credentials_provider(Credentials::new(
-                ROOT_ACCESS_KEY,
-                ROOT_SECRET_KEY,
-                None,
-                None,
-                "tests",
-            ))
-            .retry_config(RetryConfig::disabled())
-            .build();
-        Api {
-            rt: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
-            client: Client::from_conf(config),
-        }
-    }
-
-    /// Creates, defines and activates a pipeline from file-form `objects`; its id.
-    fn launch(&self, name: &str, objects: Value) -> String {
-        let (objects, _, _) = api_form(&json!({ "objects": objects }));
-        let objects: Vec<PipelineObject> = objects
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|o| {
-                let fields = o["fields"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|f| {
-                        Field::builder()
-                            .key(f["key"].as_str().unwrap())
-                            .set_string_value(f["stringValue"].as_str().map(str::to_owned))
-                            .set_ref_value(f["refValue"].as_str().map(str::to_owned))
-                            .build()
-                            .unwrap()
-                    })
-                    .collect();
-                PipelineObject::builder()
-                    .id(o["id"].as_str().unwrap())
-                    .name(o["name"].as_str().unwrap())
-                    .set_fields(Some(fields))
-                    .build()
-                    .unwrap()
-            })
-            .collect();
-        self.rt.block_on(async {
-            let id = self
-                .client
-                .create_pipeline()
-                .name(name)
-                .unique_id(name)
-                .send()
-                .await
-                .expect("create_pipeline")
-                .pipeline_id
-                .clone();
-            let put = self
-                .client
-                .put_pipeline_definition()
-                .pipeline_id(&id)
-                .set_pipeline_objects(Some(objects))
-                .send()
-                .await
-                .expect("put_pipeline_definition");
-            assert!(!put.errored, "invalid definition: {put:?}");
-            self.client
-                .activate_pipeline()
-                .pipeline_id(&id)
-                .send()
-                .await
-                .expect("activate_pipeline");
-            id
-        })
-    }
-
-    /// Every object of `sphere` (INSTANCE or ATTEMPT), by id.
-    fn objects(&self, pipeline: &str, sphere: &str) -> Result<BTreeMap<String, Described>, String> {
-        self.rt.block_on(async {
-            let ids = self
-                .client
-                .query_objects()
-                .pipeline_id(pipeline)
-                .sphere(sphere)
-                .limit(100)
-                .send()
-                .await
-                .map_err(|e| format!("query_objects: {e:?}"))?
-                .ids
-                .unwrap_or_default();
-            if ids.is_empty() {
-                return Ok(BTreeMap::new());
-            }
-            let described = self
-                .client
-                .describe_objects()
-                .pipeline_id(pipeline)
-                .set_object_ids(Some(ids))
-                .send()
-                .await
-                .map_err(|e| format!("describe_objects: {e:?}"))?;
-            Ok(described
-                .pipeline_objects
-                .into_iter()
-                .map(|o| {
-                    let mut fields = Described::new();
-                    for f in o.fields {
-                        let value = f.string_value.or(f.ref_value).unwrap_or_default();
-                        fields.entry(f.key).or_default().push(value);
-                    }
-                    (o.id, fields)
-                })
-                .collect())
-        })
-    }
-
     /// Waits until the instance of `component` has `status`; its id and fields.
     fn wait_instance(&self, pipeline: &str, component: &str, status: &str) -> (String, Described) {
         wait_for(&format!("{component} to be {status}"), DEADLINE, || {
@@ -422,32 +291,6 @@ impl Api {
                 .ok_or_else(|| format!("{:?}", self.objects(pipeline, "INSTANCE")))
         })
     }
-
-    /// The attempts of `component`'s instances, by id (which ends in `_Attempt=<n>`).
-    fn attempts_of(&self, pipeline: &str, component: &str) -> BTreeMap<String, Described> {
-        self.objects(pipeline, "ATTEMPT")
-            .unwrap()
-            .into_iter()
-            .filter(|(_, f)| one(f, "@componentParent") == Some(component))
-            .collect()
-    }
-
-    fn set_status(&self, pipeline: &str, object: &str, status: &str) {
-        self.rt.block_on(async {
-            self.client
-                .set_status()
-                .pipeline_id(pipeline)
-                .object_ids(object)
-                .status(status)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("set_status {status}: {e:?}"));
-        });
-    }
-}
-
-fn one<'a>(fields: &'a Described, key: &str) -> Option<&'a str> {
-    fields.get(key).and_then(|v| v.first()).map(String::as_str)
 }
 
 /// `Default` for an on-demand pipeline whose tasks go to `group`, with fast retries.

@@ -2,6 +2,7 @@
 //! SQLite: rows checked one by one, failures that leave nothing behind, retries that do not
 //! duplicate.
 
+mod attempt_support;
 mod data_support;
 
 use std::io::Write;
@@ -28,6 +29,19 @@ fn sql_node(id: &str, db: &str, table: &str, extra: Vec<sluice_model::Field>) ->
     let mut fields = vec![r("database", db), s("table", table)];
     fields.extend(extra);
     obj(id, "SqlDataNode", fields)
+}
+
+/// SqlDataNode `In` on `Db` reading all of `table` in `id` order.
+fn ordered_sql_input(table: &str) -> PipelineObject {
+    sql_node(
+        "In",
+        "Db",
+        table,
+        vec![s(
+            "selectQuery",
+            &format!("SELECT * FROM {table} ORDER BY id"),
+        )],
+    )
 }
 
 fn copy_ctx(env: &Env, others: Vec<PipelineObject>) -> sluice_component::AttemptContext {
@@ -166,15 +180,7 @@ async fn postgres_into_s3_csv_gives_every_type_as_text() {
     let ctx = copy_ctx(
         &env,
         vec![
-            sql_node(
-                "In",
-                "Db",
-                &table,
-                vec![s(
-                    "selectQuery",
-                    &format!("SELECT * FROM {table} ORDER BY id"),
-                )],
-            ),
+            ordered_sql_input(&table),
             s3_node("Out", "filePath", "s3://bucket/out/rows.csv", None, vec![]),
             pg_db("Db"),
         ],
@@ -197,15 +203,7 @@ async fn mariadb_into_s3_directory_as_custom_format() {
     let ctx = copy_ctx(
         &env,
         vec![
-            sql_node(
-                "In",
-                "Db",
-                &table,
-                vec![s(
-                    "selectQuery",
-                    &format!("SELECT * FROM {table} ORDER BY id"),
-                )],
-            ),
+            ordered_sql_input(&table),
             s3_node(
                 "Out",
                 "directoryPath",
@@ -555,15 +553,7 @@ async fn through_a_real_s3_server() {
     let ctx = copy_ctx(
         &env,
         vec![
-            sql_node(
-                "In",
-                "Db",
-                &table,
-                vec![s(
-                    "selectQuery",
-                    &format!("SELECT * FROM {table} ORDER BY id"),
-                )],
-            ),
+            ordered_sql_input(&table),
             s3_node(
                 "Out",
                 "directoryPath",

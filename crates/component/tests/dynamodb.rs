@@ -1,44 +1,33 @@
 //! DynamoDB preconditions and data-node reads and writes against real dynalite servers (one
 //! per test; two where a test needs two regions).
 
+mod attempt_support;
+mod dynamo_support;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures::TryStreamExt;
 use sluice_component::types::dynamo_db_data_format::{columns_of, item_to_row, row_to_item};
 use sluice_component::types::dynamo_db_data_node::{DynamoTable, OpenTable};
 use sluice_component::types::dynamo_db_export_data_format::{item_from_line, item_to_line};
-use sluice_component::{AttemptContext, Catalog, RunnerSettings};
+use sluice_component::{Catalog, RunnerSettings};
 use sluice_data::DataSettings;
-use sluice_data::aws::Secret;
 use sluice_data::dynamodb::{DynamoClient, DynamoSettings, Item};
-use sluice_model::{Field, PipelineObject, TaskObject, TaskResult, TaskStatus};
+use sluice_model::{Field, PipelineObject, TaskResult, TaskStatus};
 use sluice_testsupport::dynamodb::Dynalite;
-use tokio_util::sync::CancellationToken;
+
+use attempt_support::{Ids, attempt_context, objects_by_id};
+use dynamo_support::{create_table, dynamo_settings};
 
 const ATTEMPT_ID: &str = "@Check_2026-01-01T00:00:00_Attempt=1";
 /// The secret key every test uses; no message may contain it.
 const SECRET: &str = "dynalite-secret-key";
 
 fn settings(endpoints: &[(&str, &Dynalite)]) -> Arc<DataSettings> {
-    Arc::new(DataSettings {
-        dynamodb: DynamoSettings {
-            region: Some(endpoints[0].0.to_owned()),
-            endpoints: endpoints
-                .iter()
-                .map(|(region, server)| ((*region).to_owned(), server.endpoint()))
-                .collect(),
-            access_key_id: Some("test".into()),
-            secret_access_key: Some(Secret::new(SECRET)),
-            ..DynamoSettings::default()
-        },
-        ..DataSettings::default()
-    })
+    Arc::new(dynamo_settings(endpoints, SECRET))
 }
 
 fn object(id: &str, fields: &[(&str, &str)]) -> PipelineObject {
@@ -70,23 +59,19 @@ async fn check(
             ("region", region),
         ],
     );
-    let objects = BTreeMap::from([(ATTEMPT_ID.to_owned(), attempt), (node.id.clone(), node)]);
-    let ctx = AttemptContext {
-        task: TaskObject {
-            task_id: "t".into(),
-            pipeline_id: "df-DDB".into(),
-            attempt_id: ATTEMPT_ID.into(),
-            objects,
+    let ctx = attempt_context(
+        Ids {
+            task: "t",
+            pipeline: "df-DDB",
+            attempt: ATTEMPT_ID,
         },
-        attempt_dir: scratch.path().to_path_buf(),
-        stdout_log: scratch.path().join("stdout.log"),
-        stderr_log: scratch.path().join("stderr.log"),
-        cancel: CancellationToken::new(),
-        settings: Arc::new(RunnerSettings {
+        objects_by_id(attempt, [node]),
+        scratch.path().to_path_buf(),
+        RunnerSettings {
             data_dir: scratch.path().join("data"),
             data: settings.clone(),
-        }),
-    };
+        },
+    );
     Catalog::builtin()
         .get(type_name)
         .unwrap()
@@ -94,50 +79,6 @@ async fn check(
         .expect("DynamoDB preconditions have executors")
         .execute(&ctx)
         .await
-}
-
-/// Creates a table keyed by string `id` and waits (polling) until it is ACTIVE.
-async fn create_table(client: &DynamoClient, name: &str, read_units: i64, write_units: i64) {
-    client
-        .sdk()
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .provisioned_throughput(
-            ProvisionedThroughput::builder()
-                .read_capacity_units(read_units)
-                .write_capacity_units(write_units)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let info = client.describe_table(name).await.unwrap();
-        if info.as_ref().is_some_and(|i| i.status == "ACTIVE") {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} never became ACTIVE: {info:?}"
-        );
-        tokio::task::yield_now().await;
-    }
 }
 
 fn sample_items(count: usize, padding: usize) -> Vec<Item> {

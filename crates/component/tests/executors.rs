@@ -1,35 +1,21 @@
 //! The runner-side executors against real `sh` processes and a temporary data directory.
 
-use std::collections::BTreeMap;
+mod attempt_support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sluice_component::exec::process::{ProcessError, ProcessOutcome, ProcessSpec, run_process};
 use sluice_component::{AttemptContext, Catalog, RunnerSettings};
-use sluice_model::{Field, PipelineObject, TaskObject, TaskResult, TaskStatus};
+
+use attempt_support::{Ids, assert_failed, attempt_context, execute, object, objects_by_id, r, s};
+use sluice_model::{Field, PipelineObject, TaskResult, TaskStatus};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
 const ATTEMPT_ID: &str = "@Job_2024-01-01T00:00:00_Attempt=1";
 const PIPELINE_ID: &str = "df-TEST";
-
-fn object(id: &str, fields: Vec<Field>) -> PipelineObject {
-    PipelineObject {
-        id: id.to_string(),
-        name: id.to_string(),
-        fields,
-    }
-}
-
-fn s(key: &str, value: &str) -> Field {
-    Field::string(key, value)
-}
-
-fn r(key: &str, target: &str) -> Field {
-    Field::reference(key, target)
-}
 
 struct Env {
     tmp: TempDir,
@@ -64,29 +50,19 @@ impl Env {
     ) -> AttemptContext {
         let mut attempt_fields = vec![s("type", type_name)];
         attempt_fields.extend(fields);
-        let mut objects = BTreeMap::new();
-        objects.insert(ATTEMPT_ID.to_string(), object(ATTEMPT_ID, attempt_fields));
-        for o in others {
-            objects.insert(o.id.clone(), o);
-        }
-        let attempt_dir = self.attempt_dir();
-        fs::create_dir_all(&attempt_dir).unwrap();
-        AttemptContext {
-            task: TaskObject {
-                task_id: "task-1".into(),
-                pipeline_id: PIPELINE_ID.into(),
-                attempt_id: ATTEMPT_ID.into(),
-                objects,
+        attempt_context(
+            Ids {
+                task: "task-1",
+                pipeline: PIPELINE_ID,
+                attempt: ATTEMPT_ID,
             },
-            stdout_log: attempt_dir.join("stdout.log"),
-            stderr_log: attempt_dir.join("stderr.log"),
-            attempt_dir,
-            cancel: CancellationToken::new(),
-            settings: Arc::new(RunnerSettings {
+            objects_by_id(object(ATTEMPT_ID, attempt_fields), others),
+            self.attempt_dir(),
+            RunnerSettings {
                 data_dir: self.data_dir(),
                 ..RunnerSettings::default()
-            }),
-        }
+            },
+        )
     }
 
     fn stdout(&self) -> String {
@@ -94,28 +70,9 @@ impl Env {
     }
 }
 
-async fn execute(ctx: &AttemptContext) -> TaskResult {
-    let type_name = ctx.attempt().unwrap().object_type().unwrap().to_string();
-    let kind = Catalog::builtin().get(&type_name).unwrap();
-    kind.executor()
-        .expect("type has an executor")
-        .execute(ctx)
-        .await
-}
-
 fn write(path: &Path, text: &str) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(path, text).unwrap();
-}
-
-fn assert_failed(result: &TaskResult, error_id: &str, message_part: &str) {
-    assert_eq!(result.task_status, TaskStatus::Failed, "{result:?}");
-    assert_eq!(result.error_id.as_deref(), Some(error_id), "{result:?}");
-    let message = result.error_message.as_deref().unwrap_or_default();
-    assert!(
-        message.contains(message_part),
-        "expected {message_part:?} in {message:?}"
-    );
 }
 
 /// Polls `cond` every 10 ms until it holds or `limit` passes.

@@ -1,41 +1,29 @@
 //! HiveCopyActivity between real dynalite servers and the embedded object store, with
 //! `filterSql` evaluated by Sluice.
 
+mod attempt_support;
+mod dynamo_support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures::TryStreamExt;
-use sluice_component::{AttemptContext, Catalog, RunnerSettings};
+use sluice_component::{Catalog, RunnerSettings};
 use sluice_data::DataSettings;
-use sluice_data::aws::Secret;
-use sluice_data::dynamodb::{DynamoClient, DynamoSettings, Item, RateLimiter, item_json};
+use sluice_data::dynamodb::{DynamoClient, Item, RateLimiter, item_json};
 use sluice_data::storage::embedded_root;
-use sluice_model::{Field, PipelineObject, TaskObject, TaskResult, TaskStatus};
+use sluice_model::{Field, PipelineObject, TaskResult, TaskStatus};
 use sluice_testsupport::dynamodb::Dynalite;
-use tokio_util::sync::CancellationToken;
+
+use attempt_support::{Ids, attempt_context, objects_by_id};
+use dynamo_support::{create_table, dynamo_settings};
 
 const ATTEMPT_ID: &str = "@Copy_2026-03-02T00:00:00_Attempt=1";
 
 fn settings(endpoints: &[(&str, &Dynalite)]) -> DataSettings {
-    DataSettings {
-        dynamodb: DynamoSettings {
-            region: Some(endpoints[0].0.to_owned()),
-            endpoints: endpoints
-                .iter()
-                .map(|(region, server)| ((*region).to_owned(), server.endpoint()))
-                .collect(),
-            access_key_id: Some("test".into()),
-            secret_access_key: Some(Secret::new("test")),
-            ..DynamoSettings::default()
-        },
-        ..DataSettings::default()
-    }
+    dynamo_settings(endpoints, "test")
 }
 
 fn object(id: &str, fields: &[(&str, &str)], refs: &[(&str, &str)]) -> PipelineObject {
@@ -82,28 +70,19 @@ impl Run {
             &fields,
             &[("input", &input.id), ("output", &output.id)],
         );
-        let mut objects = BTreeMap::from([(ATTEMPT_ID.to_owned(), attempt)]);
-        for o in [input, output].into_iter().chain(others) {
-            objects.insert(o.id.clone(), o);
-        }
-        let attempt_dir = self.scratch.path().join("attempt");
-        std::fs::create_dir_all(&attempt_dir).unwrap();
-        let ctx = AttemptContext {
-            task: TaskObject {
-                task_id: "t".into(),
-                pipeline_id: "df-HIVE".into(),
-                attempt_id: ATTEMPT_ID.into(),
-                objects,
+        let ctx = attempt_context(
+            Ids {
+                task: "t",
+                pipeline: "df-HIVE",
+                attempt: ATTEMPT_ID,
             },
-            stdout_log: attempt_dir.join("stdout.log"),
-            stderr_log: attempt_dir.join("stderr.log"),
-            attempt_dir,
-            cancel: CancellationToken::new(),
-            settings: Arc::new(RunnerSettings {
+            objects_by_id(attempt, [input, output].into_iter().chain(others)),
+            self.scratch.path().join("attempt"),
+            RunnerSettings {
                 data_dir: self.data_dir(),
                 data: self.settings.clone(),
-            }),
-        };
+            },
+        );
         Catalog::builtin()
             .get("HiveCopyActivity")
             .unwrap()
@@ -120,46 +99,6 @@ impl Run {
     /// The embedded store's file for `s3://bucket/key`.
     fn s3_file(&self, bucket_and_key: &str) -> std::path::PathBuf {
         embedded_root(&self.data_dir()).join(bucket_and_key)
-    }
-}
-
-async fn create_table(client: &DynamoClient, name: &str) {
-    client
-        .sdk()
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .provisioned_throughput(
-            ProvisionedThroughput::builder()
-                .read_capacity_units(1000)
-                .write_capacity_units(1000)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let info = client.describe_table(name).await.unwrap();
-        if info.is_some_and(|t| t.status == "ACTIVE") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{name} never became ACTIVE");
-        tokio::task::yield_now().await;
     }
 }
 
@@ -199,7 +138,7 @@ async fn a_filtered_export_from_dynamodb_to_s3_keeps_only_matching_items() {
     let server = Dynalite::start().unwrap();
     let run = Run::new(settings(&[("us-east-1", &server)]));
     let client = DynamoClient::connect(&run.settings.dynamodb, None).unwrap();
-    create_table(&client, "orders").await;
+    create_table(&client, "orders", 1000, 1000).await;
     client
         .write_items("orders", items(), &RateLimiter::new(1000.0))
         .await
@@ -254,7 +193,7 @@ async fn an_import_from_s3_fills_a_table_in_another_region() {
     let west = Dynalite::start().unwrap();
     let run = Run::new(settings(&[("us-east-1", &east), ("eu-west-1", &west)]));
     let west_client = DynamoClient::connect(&run.settings.dynamodb, Some("eu-west-1")).unwrap();
-    create_table(&west_client, "restored").await;
+    create_table(&west_client, "restored", 1000, 1000).await;
     let file = run.s3_file("backups/orders.json");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     let text: String = items()

@@ -3,18 +3,20 @@
 //! data directory. Objects are put in place and checked through the server's (or the embedded
 //! store's) files, never through the code under test.
 
-use std::collections::BTreeMap;
+mod attempt_support;
+
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sluice_component::{AttemptContext, Catalog, RunnerSettings};
+
+use attempt_support::{Ids, assert_failed, attempt_context, execute, object, objects_by_id, r, s};
 use sluice_data::DataSettings;
 use sluice_data::storage::{S3Settings, Secret};
-use sluice_model::{Field, PipelineObject, TaskObject, TaskResult, TaskStatus};
+use sluice_model::{Field, PipelineObject, TaskResult, TaskStatus};
 use sluice_testsupport::s3::S3Server;
 use tempfile::TempDir;
-use tokio_util::sync::CancellationToken;
 
 const ATTEMPT_ID: &str = "@Job_2024-01-01T00:00:00_Attempt=1";
 
@@ -22,6 +24,16 @@ const ATTEMPT_ID: &str = "@Job_2024-01-01T00:00:00_Attempt=1";
 enum Backend {
     S3Server,
     Embedded,
+}
+
+/// A staged ShellCommandActivity on input `In` whose command touches `marker`: the marker
+/// shows whether the command ran.
+fn staged_touch(marker: &Path) -> Vec<Field> {
+    vec![
+        s("stage", "true"),
+        r("input", "In"),
+        s("command", &format!("touch {}", marker.display())),
+    ]
 }
 
 struct Env {
@@ -102,32 +114,22 @@ impl Env {
     ) -> AttemptContext {
         let mut attempt_fields = vec![s("type", type_name)];
         attempt_fields.extend(fields);
-        let mut objects = BTreeMap::new();
-        objects.insert(ATTEMPT_ID.to_string(), object(ATTEMPT_ID, attempt_fields));
-        for o in others {
-            objects.insert(o.id.clone(), o);
-        }
-        let attempt_dir = self.attempt_dir();
-        fs::create_dir_all(&attempt_dir).unwrap();
-        AttemptContext {
-            task: TaskObject {
-                task_id: "task-1".into(),
-                pipeline_id: "df-S3TEST".into(),
-                attempt_id: ATTEMPT_ID.into(),
-                objects,
+        attempt_context(
+            Ids {
+                task: "task-1",
+                pipeline: "df-S3TEST",
+                attempt: ATTEMPT_ID,
             },
-            stdout_log: attempt_dir.join("stdout.log"),
-            stderr_log: attempt_dir.join("stderr.log"),
-            attempt_dir,
-            cancel: CancellationToken::new(),
-            settings: Arc::new(RunnerSettings {
+            objects_by_id(object(ATTEMPT_ID, attempt_fields), others),
+            self.attempt_dir(),
+            RunnerSettings {
                 data_dir: self.data_dir(),
                 data: Arc::new(DataSettings {
                     s3,
                     ..DataSettings::default()
                 }),
-            }),
-        }
+            },
+        )
     }
 
     fn stdout(&self) -> String {
@@ -135,45 +137,8 @@ impl Env {
     }
 }
 
-fn object(id: &str, fields: Vec<Field>) -> PipelineObject {
-    PipelineObject {
-        id: id.to_string(),
-        name: id.to_string(),
-        fields,
-    }
-}
-
-fn s(key: &str, value: &str) -> Field {
-    Field::string(key, value)
-}
-
-fn r(key: &str, target: &str) -> Field {
-    Field::reference(key, target)
-}
-
 fn s3_node(id: &str, path_field: &str, path: &str) -> PipelineObject {
     object(id, vec![s("type", "S3DataNode"), s(path_field, path)])
-}
-
-async fn execute(ctx: &AttemptContext) -> TaskResult {
-    let type_name = ctx.attempt().unwrap().object_type().unwrap().to_string();
-    Catalog::builtin()
-        .get(&type_name)
-        .unwrap()
-        .executor()
-        .expect("type has an executor")
-        .execute(ctx)
-        .await
-}
-
-fn assert_failed(result: &TaskResult, error_id: &str, message_part: &str) {
-    assert_eq!(result.task_status, TaskStatus::Failed, "{result:?}");
-    assert_eq!(result.error_id.as_deref(), Some(error_id), "{result:?}");
-    let message = result.error_message.as_deref().unwrap_or_default();
-    assert!(
-        message.contains(message_part),
-        "expected {message_part:?} in {message:?}"
-    );
 }
 
 /// Runs a behaviour against both backends, as two tests.
@@ -252,11 +217,7 @@ async fn staging_a_missing_input_fails_before_running(backend: Backend) {
     let marker = env.tmp.path().join("ran");
     let ctx = env.ctx(
         "ShellCommandActivity",
-        vec![
-            s("stage", "true"),
-            r("input", "In"),
-            s("command", &format!("touch {}", marker.display())),
-        ],
+        staged_touch(&marker),
         vec![s3_node("In", "directoryPath", "s3://inputs/nothing/here")],
     );
     assert_failed(
@@ -267,11 +228,7 @@ async fn staging_a_missing_input_fails_before_running(backend: Backend) {
 
     let ctx = env.ctx(
         "ShellCommandActivity",
-        vec![
-            s("stage", "true"),
-            r("input", "In"),
-            s("command", &format!("touch {}", marker.display())),
-        ],
+        staged_touch(&marker),
         vec![s3_node("In", "filePath", "s3://inputs/missing.csv")],
     );
     assert_failed(
@@ -471,11 +428,7 @@ async fn a_wrong_secret_fails_checks_and_staging_without_revealing_it() {
     let ctx = env.ctx_with(
         wrong,
         "ShellCommandActivity",
-        vec![
-            s("stage", "true"),
-            r("input", "In"),
-            s("command", &format!("touch {}", marker.display())),
-        ],
+        staged_touch(&marker),
         vec![s3_node("In", "filePath", "s3://bkt/k.txt")],
     );
     let result = execute(&ctx).await;

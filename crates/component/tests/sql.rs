@@ -1,6 +1,7 @@
 //! SqlActivity and RedshiftCopyActivity against the local PostgreSQL and MariaDB, and how
 //! database objects connect (RdsDatabase / RedshiftDatabase through the settings mapping).
 
+mod attempt_support;
 mod data_support;
 
 use data_support::*;

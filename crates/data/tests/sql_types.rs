@@ -8,14 +8,7 @@ use futures::StreamExt;
 use sluice_data::sql::script;
 use sluice_data::sql::target::parse_jdbc;
 use sluice_data::sql::{SqlConn, SqlSettings};
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
+use sluice_testsupport::databases::{self, unique_name as unique};
 
 fn client(program: &str, args: &[&str]) -> String {
     let out = Command::new(program)
@@ -30,48 +23,14 @@ fn client(program: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Tab-separated with `NULL` for None, as `read_text` prints rows.
 fn psql(sql: &str) -> String {
-    client(
-        "psql",
-        &[
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-F",
-            "\t",
-            "-P",
-            "null=NULL",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            sql,
-        ],
-    )
+    databases::psql_with(&["-F", "\t", "-P", "null=NULL"], sql)
 }
 
+/// Raw (`-r`), so escapes in values print as the values themselves.
 fn mariadb(sql: &str) -> String {
-    client(
-        "mariadb",
-        &[
-            "-h",
-            "127.0.0.1",
-            "-u",
-            "root",
-            "-N",
-            "-B",
-            "-r",
-            "test",
-            "-e",
-            sql,
-        ],
-    )
+    databases::mariadb_with(&["-r"], sql)
 }
 
 /// The rows of `sql` read through `SqlConn`, as tab-separated lines with `NULL` for None.

@@ -11,7 +11,7 @@ use sluice_engine::store::StoreResult;
 use sluice_engine::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord, Store, StoreError};
 
 use crate::Durability;
-use crate::writer::{AttemptRow, InstanceRow, PipelineRow, Rows, Writer};
+use crate::writer::{AttemptRow, InstanceRow, PART_ROWS, PipelineRow, Rows, Writer};
 use sqlx::Row;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{
@@ -233,7 +233,29 @@ impl Store for SqliteStore {
         if changes.is_empty() {
             return Ok(());
         }
-        self.writer.commit(encode_changes(changes)?).await
+        let (instances, attempts) = (changes.instances.len(), changes.attempts.len());
+        let instance_parts = instances.div_ceil(PART_ROWS);
+        let parts = (instance_parts + attempts.div_ceil(PART_ROWS)).max(1);
+        self.writer
+            .commit(parts, |k| {
+                let range =
+                    |len: usize, k: usize| (k * PART_ROWS).min(len)..((k + 1) * PART_ROWS).min(len);
+                let (pipelines, instances, attempts): (&[_], &[_], &[_]) = if k < instance_parts {
+                    (
+                        if k == 0 { &changes.pipelines } else { &[] },
+                        &changes.instances[range(instances, k)],
+                        &[],
+                    )
+                } else {
+                    (
+                        if k == 0 { &changes.pipelines } else { &[] },
+                        &[],
+                        &changes.attempts[range(attempts, k - instance_parts)],
+                    )
+                };
+                encode_rows(pipelines, instances, attempts)
+            })
+            .await
     }
 
     async fn pipeline(&self, pipeline_id: &str) -> StoreResult<Option<PipelineRecord>> {
@@ -308,11 +330,13 @@ impl Store for SqliteStore {
     }
 }
 
-/// The change set as owned rows for the writer thread; records are encoded here, on the
-/// caller's thread.
-fn encode_changes(changes: &ChangeSet) -> StoreResult<Rows> {
-    let pipelines = changes
-        .pipelines
+/// Records as owned rows for the writer thread, encoded on the caller's thread.
+fn encode_rows(
+    pipelines: &[PipelineRecord],
+    instances: &[InstanceRecord],
+    attempts: &[AttemptRecord],
+) -> StoreResult<Rows> {
+    let pipelines = pipelines
         .iter()
         .map(|p| {
             Ok(PipelineRow {
@@ -324,8 +348,7 @@ fn encode_changes(changes: &ChangeSet) -> StoreResult<Rows> {
             })
         })
         .collect::<StoreResult<_>>()?;
-    let instances = changes
-        .instances
+    let instances = instances
         .iter()
         .map(|i| {
             Ok(InstanceRow {
@@ -338,8 +361,7 @@ fn encode_changes(changes: &ChangeSet) -> StoreResult<Rows> {
             })
         })
         .collect::<StoreResult<_>>()?;
-    let attempts = changes
-        .attempts
+    let attempts = attempts
         .iter()
         .map(|a| {
             Ok(AttemptRow {

@@ -58,13 +58,25 @@ pub(crate) struct Rows {
     pub(crate) attempts: Vec<AttemptRow>,
 }
 
+/// Records per message of a large commit: a commit is encoded and written a part at a time, so
+/// a backfill of many thousand instances does not hold them all encoded at once.
+pub(crate) const PART_ROWS: usize = 1000;
+
 enum Job {
-    Commit(Rows, oneshot::Sender<StoreResult<()>>),
+    /// One part of a commit; the first part begins the transaction, the last commits it.
+    Part {
+        rows: Rows,
+        first: bool,
+        last: bool,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
     Delete(String, oneshot::Sender<StoreResult<()>>),
 }
 
 /// The writer thread's handle; dropping the sender ends the thread, which closes the connection.
 pub(crate) struct Writer {
+    /// Held for a whole commit, so the parts of two commits never interleave.
+    commits: tokio::sync::Mutex<()>,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     location: String,
@@ -124,19 +136,39 @@ impl Writer {
                 StoreError::Unavailable(format!("cannot start the writer of {location}: {e}"))
             })?;
         Ok(Writer {
+            commits: tokio::sync::Mutex::new(()),
             jobs: Mutex::new(Some(jobs)),
             thread: Mutex::new(Some(thread)),
             location: location.to_owned(),
         })
     }
 
-    pub(crate) async fn commit(&self, rows: Rows) -> StoreResult<()> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Job::Commit(rows, reply))?;
-        self.wait(answer).await
+    /// Commits `parts` as one transaction: `parts(k)` encodes part `k` of `count` (at least
+    /// one), the first holding every pipeline record.
+    pub(crate) async fn commit(
+        &self,
+        count: usize,
+        mut parts: impl FnMut(usize) -> StoreResult<Rows>,
+    ) -> StoreResult<()> {
+        let _commit = self.commits.lock().await;
+        for k in 0..count {
+            // A part that fails to encode ends the commit; the open transaction is rolled back
+            // when the next commit begins.
+            let rows = parts(k)?;
+            let (reply, answer) = oneshot::channel();
+            self.send(Job::Part {
+                rows,
+                first: k == 0,
+                last: k + 1 == count,
+                reply,
+            })?;
+            self.wait(answer).await?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn delete(&self, pipeline_id: &str) -> StoreResult<()> {
+        let _commit = self.commits.lock().await;
         let (reply, answer) = oneshot::channel();
         self.send(Job::Delete(pipeline_id.to_owned(), reply))?;
         self.wait(answer).await
@@ -181,28 +213,65 @@ impl Writer {
 }
 
 fn serve(mut connection: Connection, location: &str, jobs: &mpsc::Receiver<Job>) {
+    // Whether a transaction is open: a commit whose caller went away between parts leaves one,
+    // which the next job rolls back.
+    let mut open = false;
     for job in jobs {
         match job {
-            Job::Commit(rows, reply) => {
-                let _ = reply.send(commit(&mut connection, location, &rows));
+            Job::Part {
+                rows,
+                first,
+                last,
+                reply,
+            } => {
+                let result = part(&connection, location, &rows, first, last, &mut open);
+                if result.is_err() && open {
+                    let _ = connection.execute_batch("ROLLBACK");
+                    open = false;
+                }
+                let _ = reply.send(result);
             }
             Job::Delete(pipeline_id, reply) => {
+                if open {
+                    let _ = connection.execute_batch("ROLLBACK");
+                    open = false;
+                }
                 let _ = reply.send(delete(&mut connection, location, &pipeline_id));
             }
         }
     }
 }
 
-fn commit(connection: &mut Connection, location: &str, rows: &Rows) -> StoreResult<()> {
+fn part(
+    connection: &Connection,
+    location: &str,
+    rows: &Rows,
+    first: bool,
+    last: bool,
+    open: &mut bool,
+) -> StoreResult<()> {
     let failed = |doing: &str, e: &rusqlite::Error| sqlite_error(location, doing, e);
-    // IMMEDIATE takes the write lock now, so the versions checked below are the ones the writes
-    // replace. Dropping the transaction on an early return rolls it back.
-    let tx = connection
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(|e| failed("cannot start a transaction on", &e))?;
-    check_versions(&tx, location, &rows.pipelines)?;
+    if first {
+        if *open {
+            connection
+                .execute_batch("ROLLBACK")
+                .map_err(|e| failed("cannot roll back an abandoned commit on", &e))?;
+        }
+        // IMMEDIATE takes the write lock now, so the versions checked below are the ones the
+        // writes replace.
+        connection
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| failed("cannot start a transaction on", &e))?;
+        *open = true;
+    } else if !*open {
+        return Err(StoreError::Unavailable(format!(
+            "cannot write to {location}: the commit's transaction was abandoned"
+        )));
+    }
+    check_versions(connection, location, &rows.pipelines)?;
     for p in &rows.pipelines {
-        tx.prepare_cached(UPSERT_PIPELINE)
+        connection
+            .prepare_cached(UPSERT_PIPELINE)
             .and_then(|mut s| {
                 s.execute(params![
                     p.pipeline_id,
@@ -216,16 +285,22 @@ fn commit(connection: &mut Connection, location: &str, rows: &Rows) -> StoreResu
     }
     // The foreign keys refuse an instance or attempt whose pipeline does not exist, without a
     // read per commit; only then is the record looked for, to name it.
-    if let Err(error) = write_records(&tx, location, rows) {
+    if let Err(error) = write_records(connection, location, rows) {
         if let StoreError::Conflict(_) = error {
-            check_owners(&tx, location, rows)?;
+            check_owners(connection, location, rows)?;
         }
         return Err(error);
     }
-    tx.commit().map_err(|e| failed("cannot commit to", &e))
+    if last {
+        connection
+            .execute_batch("COMMIT")
+            .map_err(|e| failed("cannot commit to", &e))?;
+        *open = false;
+    }
+    Ok(())
 }
 
-fn write_records(tx: &rusqlite::Transaction<'_>, location: &str, rows: &Rows) -> StoreResult<()> {
+fn write_records(tx: &Connection, location: &str, rows: &Rows) -> StoreResult<()> {
     let mut instances = tx
         .prepare_cached(UPSERT_INSTANCE)
         .map_err(|e| sqlite_error(location, "cannot write instances to", &e))?;
@@ -281,11 +356,7 @@ fn write_records(tx: &rusqlite::Transaction<'_>, location: &str, rows: &Rows) ->
 
 /// Fails with `Conflict` unless every pipeline record advances the version stored (or written
 /// earlier in the change set).
-fn check_versions(
-    tx: &rusqlite::Transaction<'_>,
-    location: &str,
-    pipelines: &[PipelineRow],
-) -> StoreResult<()> {
+fn check_versions(tx: &Connection, location: &str, pipelines: &[PipelineRow]) -> StoreResult<()> {
     let mut written: BTreeMap<&str, u64> = BTreeMap::new();
     for pipeline in pipelines {
         let id = pipeline.pipeline_id.as_str();
@@ -311,7 +382,7 @@ fn check_versions(
 
 /// Fails with `Conflict` naming the first instance or attempt whose pipeline neither exists nor
 /// is written in the change set.
-fn check_owners(tx: &rusqlite::Transaction<'_>, location: &str, rows: &Rows) -> StoreResult<()> {
+fn check_owners(tx: &Connection, location: &str, rows: &Rows) -> StoreResult<()> {
     let written: BTreeSet<&str> = rows
         .pipelines
         .iter()

@@ -8,6 +8,10 @@ use std::io;
 use std::path::PathBuf;
 use std::process::Command;
 
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, KeySchemaElement, KeyType, ProvisionedThroughput, ScalarAttributeType,
+};
+
 use crate::tools::{self, STARTUP_TIMEOUT, ServerProcess};
 
 /// The dynalite release the tests are written against.
@@ -89,4 +93,41 @@ impl Dynalite {
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+}
+
+/// Creates a table keyed by string `id` with the given provisioned throughput, failing the
+/// test if the server refuses it.
+pub async fn create_id_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    read_units: i64,
+    write_units: i64,
+) {
+    client
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute definition"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key schema"),
+        )
+        .provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(read_units)
+                .write_capacity_units(write_units)
+                .build()
+                .expect("throughput"),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create table {name}: {e:?}"));
 }

@@ -5,6 +5,7 @@
 //! do not race, and started per test on a free loopback port with its own scratch directory.
 //! Dropping the handle stops the server.
 
+pub mod databases;
 pub mod dynamodb;
 pub mod s3;
 pub mod sns;

@@ -329,6 +329,14 @@ impl Report {
         found
     }
 
+    /// Each instance of one component as (scheduled start, status), in scheduled order.
+    pub(crate) fn statuses(&self, component: &str) -> Vec<(NaiveDateTime, &str)> {
+        self.of(component)
+            .into_iter()
+            .map(|i| (i.scheduled_start, i.status.as_str()))
+            .collect()
+    }
+
     /// The only instance of `component`.
     #[track_caller]
     pub(crate) fn one(&self, component: &str) -> &Instance {

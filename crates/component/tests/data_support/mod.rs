@@ -4,30 +4,24 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use sluice_component::{AttemptContext, Catalog, RunnerSettings};
+use sluice_component::{AttemptContext, RunnerSettings};
+
+use crate::attempt_support::{Ids, attempt_context, objects_by_id};
+pub(crate) use crate::attempt_support::{assert_failed, execute, r, s};
 use sluice_data::DataSettings;
-use sluice_model::{Field, PipelineObject, TaskObject, TaskResult, TaskStatus};
+use sluice_model::{Field, PipelineObject, TaskResult, TaskStatus};
 use tempfile::TempDir;
-use tokio_util::sync::CancellationToken;
 
 pub const ATTEMPT_ID: &str = "@Job_2024-01-01T00:00:00_Attempt=1";
-pub const PG_URL: &str = "jdbc:postgresql://127.0.0.1:5432/test";
-pub const MY_URL: &str = "jdbc:mariadb://127.0.0.1:3306/test";
-
-pub fn s(key: &str, value: &str) -> Field {
-    Field::string(key, value)
-}
-
-pub fn r(key: &str, target: &str) -> Field {
-    Field::reference(key, target)
-}
+pub use sluice_testsupport::databases::{
+    MARIADB_URL as MY_URL, MariaDbTables as MyTables, POSTGRES_URL as PG_URL, PgTables, mariadb,
+    psql, unique_name as unique,
+};
 
 /// An object of `type_name` with `fields`.
 pub fn obj(id: &str, type_name: &str, fields: Vec<Field>) -> PipelineObject {
@@ -38,20 +32,6 @@ pub fn obj(id: &str, type_name: &str, fields: Vec<Field>) -> PipelineObject {
         name: id.to_string(),
         fields: all,
     }
-}
-
-/// A name no other test (or earlier run) uses: tables and buckets per test.
-pub fn unique(prefix: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{prefix}_{}_{}_{nanos}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 pub struct Env {
@@ -120,29 +100,19 @@ impl Env {
         fields: Vec<Field>,
         others: Vec<PipelineObject>,
     ) -> AttemptContext {
-        let mut objects = BTreeMap::new();
-        objects.insert(ATTEMPT_ID.to_string(), obj(ATTEMPT_ID, type_name, fields));
-        for o in others {
-            objects.insert(o.id.clone(), o);
-        }
-        let attempt_dir = self.tmp.path().join("attempt");
-        fs::create_dir_all(&attempt_dir).unwrap();
-        AttemptContext {
-            task: TaskObject {
-                task_id: "task-1".into(),
-                pipeline_id: "df-TEST".into(),
-                attempt_id: ATTEMPT_ID.into(),
-                objects,
+        attempt_context(
+            Ids {
+                task: "task-1",
+                pipeline: "df-TEST",
+                attempt: ATTEMPT_ID,
             },
-            stdout_log: attempt_dir.join("stdout.log"),
-            stderr_log: attempt_dir.join("stderr.log"),
-            attempt_dir,
-            cancel: CancellationToken::new(),
-            settings: Arc::new(RunnerSettings {
+            objects_by_id(obj(ATTEMPT_ID, type_name, fields), others),
+            self.tmp.path().join("attempt"),
+            RunnerSettings {
                 data_dir: self.data_dir(),
                 data: Arc::new(self.data.clone()),
-            }),
-        }
+            },
+        )
     }
 }
 
@@ -165,28 +135,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     }
 }
 
-/// Runs the attempt through the catalog, as a runner does.
-pub async fn execute(ctx: &AttemptContext) -> TaskResult {
-    let type_name = ctx.attempt().unwrap().object_type().unwrap().to_string();
-    let kind = Catalog::builtin().get(&type_name).unwrap();
-    kind.executor()
-        .expect("type has an executor")
-        .execute(ctx)
-        .await
-}
-
 pub fn assert_finished(result: &TaskResult) {
     assert_eq!(result.task_status, TaskStatus::Finished, "{result:?}");
-}
-
-pub fn assert_failed(result: &TaskResult, error_id: &str, message_part: &str) {
-    assert_eq!(result.task_status, TaskStatus::Failed, "{result:?}");
-    assert_eq!(result.error_id.as_deref(), Some(error_id), "{result:?}");
-    let message = result.error_message.as_deref().unwrap_or_default();
-    assert!(
-        message.contains(message_part),
-        "expected {message_part:?} in {message:?}"
-    );
 }
 
 fn run(mut cmd: Command) -> String {
@@ -197,45 +147,6 @@ fn run(mut cmd: Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs SQL on the local PostgreSQL `test` database; rows come back as `a|b` lines.
-pub fn psql(sql: &str) -> String {
-    let mut cmd = Command::new("psql");
-    cmd.args([
-        "-h",
-        "127.0.0.1",
-        "-U",
-        "postgres",
-        "-d",
-        "test",
-        "-X",
-        "-q",
-        "-A",
-        "-t",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-c",
-        sql,
-    ]);
-    run(cmd)
-}
-
-/// Runs SQL on the local MariaDB `test` database; rows come back tab-separated.
-pub fn mariadb(sql: &str) -> String {
-    let mut cmd = Command::new("mariadb");
-    cmd.args([
-        "-h",
-        "127.0.0.1",
-        "-u",
-        "root",
-        "-N",
-        "-B",
-        "test",
-        "-e",
-        sql,
-    ]);
-    run(cmd)
 }
 
 /// Runs SQL on a SQLite file; rows come back as `a|b` lines.
@@ -285,48 +196,4 @@ pub fn sqlite_db(id: &str, path: &Path) -> PipelineObject {
             s("*password", "x"),
         ],
     )
-}
-
-/// Drops the PostgreSQL tables when the test ends, pass or fail.
-pub struct PgTables(pub Vec<String>);
-
-impl Drop for PgTables {
-    fn drop(&mut self) {
-        for t in &self.0 {
-            let _ = Command::new("psql")
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "test",
-                    "-q",
-                    "-c",
-                    &format!("DROP TABLE IF EXISTS {t}"),
-                ])
-                .output();
-        }
-    }
-}
-
-/// Drops the MariaDB tables when the test ends, pass or fail.
-pub struct MyTables(pub Vec<String>);
-
-impl Drop for MyTables {
-    fn drop(&mut self) {
-        for t in &self.0 {
-            let _ = Command::new("mariadb")
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-u",
-                    "root",
-                    "test",
-                    "-e",
-                    &format!("DROP TABLE IF EXISTS {t}"),
-                ])
-                .output();
-        }
-    }
 }

@@ -1,0 +1,48 @@
+//! Shared by the DynamoDB tests: tables on a dynalite server.
+
+use std::time::{Duration, Instant};
+
+use sluice_data::DataSettings;
+use sluice_data::aws::Secret;
+use sluice_data::dynamodb::{DynamoClient, DynamoSettings};
+use sluice_testsupport::dynamodb::{Dynalite, create_id_table};
+
+/// Creates a table keyed by string `id` and waits (polling) until it is ACTIVE.
+pub(crate) async fn create_table(
+    client: &DynamoClient,
+    name: &str,
+    read_units: i64,
+    write_units: i64,
+) {
+    create_id_table(client.sdk(), name, read_units, write_units).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info = client.describe_table(name).await.unwrap();
+        if info.as_ref().is_some_and(|i| i.status == "ACTIVE") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} never became ACTIVE: {info:?}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Data settings that reach each `(region, server)` of `endpoints`, the first region being the
+/// default, signing with key id `test` and `secret`.
+pub(crate) fn dynamo_settings(endpoints: &[(&str, &Dynalite)], secret: &str) -> DataSettings {
+    DataSettings {
+        dynamodb: DynamoSettings {
+            region: Some(endpoints[0].0.to_owned()),
+            endpoints: endpoints
+                .iter()
+                .map(|(region, server)| ((*region).to_owned(), server.endpoint()))
+                .collect(),
+            access_key_id: Some("test".into()),
+            secret_access_key: Some(Secret::new(secret)),
+            ..DynamoSettings::default()
+        },
+        ..DataSettings::default()
+    }
+}
