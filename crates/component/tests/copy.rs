@@ -89,6 +89,91 @@ async fn s3_csv_into_postgres_row_for_row() {
 }
 
 #[tokio::test]
+async fn s3_manifest_into_postgres_reads_exactly_its_entries() {
+    let env = Env::new();
+    let table = unique("copy_manifest");
+    let _drop = PgTables(vec![table.clone()]);
+    psql(&format!("CREATE TABLE {table} (id int, name text)"));
+    env.put("bucket/man/b.csv", "3,c\n4,d\n");
+    env.put("bucket/elsewhere/a.csv", "1,a\n2,b\n");
+    // Under the node's directoryPath but not in the manifest: must not be read.
+    env.put("bucket/man/not-listed.csv", "99,zz\n");
+    env.put(
+        "bucket/manifests/good.json",
+        r#"{"entries": [
+            {"url": "s3://bucket/man/b.csv", "mandatory": true},
+            {"url": "s3://bucket/man/gone.csv", "mandatory": false},
+            {"url": "s3://bucket/elsewhere/a.csv"}
+        ]}"#,
+    );
+    let node = |manifest: &str| {
+        s3_node(
+            "In",
+            "directoryPath",
+            "s3://bucket/man/",
+            None,
+            vec![s("manifestFilePath", manifest)],
+        )
+    };
+    let ctx = copy_ctx(
+        &env,
+        vec![
+            node("s3://bucket/manifests/good.json"),
+            sql_node("Out", "Db", &table, vec![]),
+            pg_db("Db"),
+        ],
+    );
+    assert_finished(&execute(&ctx).await);
+    assert_eq!(
+        psql(&format!("SELECT id, name FROM {table} ORDER BY id")),
+        "1|a\n2|b\n3|c\n4|d\n"
+    );
+    assert!(
+        env.stdout().contains("copied 4 records"),
+        "{}",
+        env.stdout()
+    );
+
+    env.put(
+        "bucket/manifests/bad.json",
+        r#"{"entries": [
+            {"url": "s3://bucket/man/b.csv", "mandatory": true},
+            {"url": "s3://bucket/man/required-but-missing.csv", "mandatory": true}
+        ]}"#,
+    );
+    psql(&format!("DELETE FROM {table}"));
+    let ctx = copy_ctx(
+        &env,
+        vec![
+            node("s3://bucket/manifests/bad.json"),
+            sql_node("Out", "Db", &table, vec![]),
+            pg_db("Db"),
+        ],
+    );
+    assert_failed(
+        &execute(&ctx).await,
+        "CopyFailed",
+        "mandatory entry s3://bucket/man/required-but-missing.csv does not exist",
+    );
+    assert_eq!(psql(&format!("SELECT count(*) FROM {table}")), "0\n");
+
+    env.put("bucket/manifests/junk.json", "{\"files\": []}");
+    let ctx = copy_ctx(
+        &env,
+        vec![
+            node("s3://bucket/manifests/junk.json"),
+            sql_node("Out", "Db", &table, vec![]),
+            pg_db("Db"),
+        ],
+    );
+    assert_failed(
+        &execute(&ctx).await,
+        "CopyFailed",
+        "manifest s3://bucket/manifests/junk.json: is not a manifest",
+    );
+}
+
+#[tokio::test]
 async fn gzip_tsv_directory_into_mariadb_reads_every_file() {
     let env = Env::new();
     let table = unique("copy_my");

@@ -3,6 +3,7 @@
 
 mod attempt_support;
 mod data_support;
+mod dynamo_support;
 
 use data_support::*;
 use sluice_data::DataSettings;
@@ -339,5 +340,110 @@ async fn redshift_copy_without_key_or_with_bad_input_changes_nothing() {
         &execute(&redshift_ctx(&env, "APPEND", &missing, vec![], vec![])).await,
         "RedshiftCopyFailed",
         &format!("table {missing} does not exist"),
+    );
+}
+
+#[tokio::test]
+async fn redshift_copy_from_dynamodb_matches_attributes_to_columns() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use sluice_data::dynamodb::DynamoClient;
+
+    let server = sluice_testsupport::dynamodb::Dynalite::start().unwrap();
+    let data = dynamo_support::dynamo_settings(&[("us-east-1", &server)], "ddb-secret");
+    let client = DynamoClient::connect(&data.dynamodb, None).unwrap();
+    let source = unique("rs_ddb_src");
+    dynamo_support::create_table(&client, &source, 100, 100).await;
+    let items: [&[(&str, AttributeValue)]; 3] = [
+        &[
+            ("id", AttributeValue::S("a".into())),
+            ("Qty", AttributeValue::N("3".into())),
+            ("NOTE", AttributeValue::S("first".into())),
+        ],
+        &[
+            ("id", AttributeValue::S("b".into())),
+            ("qty", AttributeValue::N("5".into())),
+            ("tags", AttributeValue::Ss(vec!["x".into()])),
+        ],
+        &[
+            ("id", AttributeValue::S("c".into())),
+            ("note", AttributeValue::S("third".into())),
+            ("extra", AttributeValue::S("no column".into())),
+        ],
+    ];
+    for item in items {
+        let mut put = client.sdk().put_item().table_name(&source);
+        for (name, value) in item {
+            put = put.item(*name, value.clone());
+        }
+        put.send().await.unwrap();
+    }
+
+    let env = Env::with_data(data);
+    let table = unique("rs_ddb");
+    let _drop = PgTables(vec![table.clone()]);
+    psql(&format!(
+        "CREATE TABLE {table} (id text PRIMARY KEY, qty int, note text, tags text); \
+         INSERT INTO {table} VALUES ('a', 1, 'old', NULL), ('z', 9, 'kept', NULL)"
+    ));
+    let ctx = |source_table: &str| {
+        env.ctx(
+            "RedshiftCopyActivity",
+            vec![
+                r("input", "In"),
+                r("output", "Out"),
+                s("insertMode", "OVERWRITE_EXISTING"),
+                s("workerGroup", "wg"),
+            ],
+            vec![
+                obj(
+                    "In",
+                    "DynamoDBDataNode",
+                    vec![
+                        s("tableName", source_table),
+                        s("readThroughputPercent", "0.5"),
+                    ],
+                ),
+                obj(
+                    "Out",
+                    "RedshiftDataNode",
+                    vec![r("database", "Wh"), s("tableName", &table)],
+                ),
+                obj(
+                    "Wh",
+                    "RedshiftDatabase",
+                    vec![
+                        s("connectionString", "jdbc:postgresql://127.0.0.1:5432/test"),
+                        s("username", "postgres"),
+                        s("*password", "x"),
+                    ],
+                ),
+            ],
+        )
+    };
+    assert_finished(&execute(&ctx(&source)).await);
+    assert_eq!(
+        psql(&format!(
+            "SELECT id, coalesce(qty::text, 'NULL'), coalesce(note, 'NULL'), coalesce(tags, 'NULL') FROM {table} ORDER BY id"
+        )),
+        "a|3|first|NULL\nb|5|NULL|{\"SS\":[\"x\"]}\nc|NULL|third|NULL\nz|9|kept|NULL\n"
+    );
+    assert!(
+        env.stdout().contains(&format!(
+            "loaded 3 records from DynamoDB table {source} at "
+        )),
+        "{}",
+        env.stdout()
+    );
+
+    let missing = unique("rs_ddb_missing");
+    assert_failed(
+        &execute(&ctx(&missing)).await,
+        "RedshiftCopyFailed",
+        &format!("table {missing} does not exist"),
+    );
+    assert_eq!(
+        psql(&format!("SELECT count(*) FROM {table}")),
+        "4\n",
+        "nothing changed"
     );
 }

@@ -15,7 +15,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use sluice_data::format::objects::{CHANNEL_BATCHES, Chunk, ObjectFile};
+use sluice_data::format::objects::{CHANNEL_BATCHES, Chunk, ObjectFile, parse_manifest};
 use sluice_data::format::{Compression, RecordFormat};
 use sluice_data::sql::SqlConn;
 use sluice_data::storage::ObjectStores;
@@ -153,6 +153,9 @@ pub(crate) struct S3Node {
     pub location: ObjectFile,
     /// `directoryPath` rather than `filePath`.
     pub is_dir: bool,
+    /// `manifestFilePath`: when set, the inputs are exactly the manifest's entries.
+    pub manifest: Option<ObjectFile>,
+    pub stores: ObjectStores,
     pub format: RecordFormat,
     /// The id of the `dataFormat` object, if any.
     pub format_id: Option<String>,
@@ -160,8 +163,12 @@ pub(crate) struct S3Node {
 }
 
 impl S3Node {
-    /// The objects to read: the file, or every object under the directory.
+    /// The objects to read: the manifest's entries, the file, or every object under the
+    /// directory.
     pub(crate) async fn inputs(&self) -> Result<Vec<ObjectFile>, Failure> {
+        if let Some(manifest) = &self.manifest {
+            return self.manifest_inputs(manifest).await;
+        }
         if self.is_dir {
             self.location
                 .list_dir()
@@ -173,13 +180,54 @@ impl S3Node {
     }
 }
 
+impl S3Node {
+    /// The manifest's entries that exist, in manifest order. A missing mandatory entry fails
+    /// the attempt (naming its URL), as Redshift's `COPY … MANIFEST` does; a missing optional
+    /// one is skipped.
+    async fn manifest_inputs(&self, manifest: &ObjectFile) -> Result<Vec<ObjectFile>, Failure> {
+        let failed = |message: String| {
+            Failure::with(COPY_FAILED)(format!(
+                "S3DataNode {} manifest {}: {message}",
+                self.id, manifest.uri
+            ))
+        };
+        let text = manifest
+            .read_to_string()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let entries = parse_manifest(&text).map_err(failed)?;
+        let mut files = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let file: ObjectFile = self
+                .stores
+                .resolve(&entry.url)
+                .map_err(|e| failed(format!("entry {}: {e}", entry.url)))?
+                .into();
+            if file.exists().await.map_err(|e| failed(e.to_string()))? {
+                files.push(file);
+            } else if entry.mandatory {
+                return Err(failed(format!(
+                    "mandatory entry {} does not exist",
+                    entry.url
+                )));
+            } else {
+                tracing::info!(url = %entry.url, "skipping a manifest entry that does not exist");
+            }
+        }
+        Ok(files)
+    }
+}
+
 pub(crate) fn s3_node(ctx: &AttemptContext, node: &PipelineObject) -> Result<S3Node, Failure> {
+    let manifest_uri = node.string("manifestFilePath");
     let (uri, is_dir) = match (node.string("filePath"), node.string("directoryPath")) {
         (Some(f), None) => (f, false),
         (None, Some(d)) => (d, true),
+        // The manifest alone names the inputs; it stands for the node in messages.
+        (None, None) if manifest_uri.is_some() => (manifest_uri.unwrap_or_default(), false),
         _ => {
             return Err(Failure::invalid(format!(
-                "S3DataNode {} needs exactly one of filePath and directoryPath",
+                "S3DataNode {} needs exactly one of filePath and directoryPath (or a manifestFilePath)",
                 node.id
             )));
         }
@@ -189,6 +237,10 @@ pub(crate) fn s3_node(ctx: &AttemptContext, node: &PipelineObject) -> Result<S3N
     let location = stores
         .resolve(uri)
         .map_err(|e| Failure::invalid(format!("S3DataNode {}: {e}", node.id)))?;
+    let manifest = manifest_uri
+        .map(|m| stores.resolve(m).map(ObjectFile::from))
+        .transpose()
+        .map_err(|e| Failure::invalid(format!("S3DataNode {} manifestFilePath: {e}", node.id)))?;
     let format_id = node.values("dataFormat").find_map(FieldValue::as_ref_id);
     let format_obj = format_id.and_then(|id| ctx.task.objects.get(id));
     let format = super::csv::record_format(format_obj)
@@ -199,6 +251,8 @@ pub(crate) fn s3_node(ctx: &AttemptContext, node: &PipelineObject) -> Result<S3N
         id: node.id.clone(),
         location: location.into(),
         is_dir,
+        manifest,
+        stores,
         format,
         format_id: format_id.map(str::to_string),
         compression,
@@ -359,7 +413,7 @@ async fn s3_to_s3(from: &S3Node, to: &S3Node) -> Result<String, Failure> {
     let files = from.inputs().await?;
     let failed = Failure::with(COPY_FAILED);
     if !to.is_dir {
-        if same_format(from, to) && !from.is_dir {
+        if same_format(from, to) && !from.is_dir && from.manifest.is_none() {
             from.location
                 .copy_to(&to.location)
                 .await
@@ -404,6 +458,7 @@ async fn s3_to_s3(from: &S3Node, to: &S3Node) -> Result<String, Failure> {
             let single = S3Node {
                 location: input,
                 is_dir: false,
+                manifest: None,
                 ..from.clone()
             };
             let (format, compression) = (to.format.clone(), to.compression);

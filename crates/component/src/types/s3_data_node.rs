@@ -39,7 +39,7 @@ static FIELDS: &[FieldSpec] = &[
     optional(
         "manifestFilePath",
         ValueType::String,
-        "S3 path of a Redshift-format manifest listing the files to load; only for RedshiftCopyActivity.",
+        "S3 path of a Redshift-format manifest; when set, its entries are the files CopyActivity and RedshiftCopyActivity read.",
     ),
     optional(
         "s3EncryptionType",

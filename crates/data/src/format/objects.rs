@@ -276,3 +276,59 @@ impl From<crate::storage::Location> for ObjectFile {
         }
     }
 }
+
+/// One entry of a Redshift-format manifest (`{"entries": [{"url": …, "mandatory": …}]}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestEntry {
+    pub url: String,
+    /// A missing mandatory file fails the load; a missing optional one is skipped.
+    #[serde(default)]
+    pub mandatory: bool,
+    /// Redshift's `meta.content_length`; accepted and not checked.
+    #[serde(default)]
+    pub meta: Option<serde_json::Value>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    entries: Vec<ManifestEntry>,
+}
+
+/// The entries of a Redshift-format manifest, in file order. The error says what is wrong
+/// with the document (serde's message carries line and column).
+pub fn parse_manifest(text: &str) -> Result<Vec<ManifestEntry>, String> {
+    let manifest: Manifest = serde_json::from_str(text)
+        .map_err(|e| format!("is not a manifest of the form {{\"entries\": [{{\"url\": \"s3://bucket/key\", \"mandatory\": true}}]}}: {e}"))?;
+    if let Some(entry) = manifest.entries.iter().find(|e| e.url.trim().is_empty()) {
+        return Err(format!("has an entry with an empty url: {entry:?}"));
+    }
+    Ok(manifest.entries)
+}
+
+#[cfg(test)]
+mod manifest_tests {
+    use super::parse_manifest;
+
+    #[test]
+    fn entries_default_to_optional_and_bad_documents_are_named() {
+        let entries = parse_manifest(
+            r#"{"entries": [{"url": "s3://b/a", "mandatory": true}, {"url": "s3://b/c", "meta": {"content_length": 5}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(entries.len(), 2);
+        assert!(entries[0].mandatory && !entries[1].mandatory);
+        assert_eq!(entries[1].url, "s3://b/c");
+        assert!(
+            parse_manifest(r#"{"files": []}"#)
+                .unwrap_err()
+                .contains("entries")
+        );
+        assert!(
+            parse_manifest(r#"{"entries": [{"url": ""}]}"#)
+                .unwrap_err()
+                .contains("empty url")
+        );
+    }
+}
