@@ -10,8 +10,8 @@
 use chrono::NaiveDateTime;
 use sluice_model::Status;
 
-use super::Engine;
 use super::state::{Inst, InstIdx, Slot, Timer};
+use super::{Engine, is_failure};
 use crate::ids;
 use crate::plan::ComponentIdx;
 use crate::schedule::{Interval, ScheduleType};
@@ -202,6 +202,9 @@ impl Engine {
         self.insts[producer].dependants.push(consumer);
         if !self.insts[producer].status.is_success() {
             self.insts[consumer].unmet += 1;
+        }
+        if is_failure(self.insts[producer].status) {
+            self.insts[consumer].dep_failed = true;
         }
     }
 

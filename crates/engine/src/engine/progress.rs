@@ -82,6 +82,7 @@ impl Engine {
         } else if is_failure(new) && !is_failure(old) {
             for n in 0..self.insts[i].dependants.len() {
                 let d = self.insts[i].dependants[n];
+                self.insts[d].dep_failed = true;
                 self.wake(d);
             }
             if let Some(o) = owner {
@@ -116,16 +117,20 @@ impl Engine {
             self.maybe_release_resource(i, at);
             return;
         }
-        if let Some(&failed) = inst
-            .deps
-            .iter()
-            .find(|&&d| is_failure(self.insts[d].status))
-        {
-            if comp.failure_mode == FailureMode::Cascade {
-                self.cascade_fail(i, failed, at);
+        if inst.dep_failed {
+            if let Some(&failed) = inst
+                .deps
+                .iter()
+                .find(|&&d| is_failure(self.insts[d].status))
+            {
+                if comp.failure_mode == FailureMode::Cascade {
+                    self.cascade_fail(i, failed, at);
+                }
+                return;
             }
-            return;
+            self.insts[i].dep_failed = false;
         }
+        let inst = &self.insts[i];
         if !inst.due_reached || inst.unmet > 0 {
             return;
         }

@@ -85,6 +85,11 @@ pub(crate) struct Inst {
     pub dependants: Vec<InstIdx>,
     /// Dependencies not (yet) FINISHED or SKIPPED.
     pub unmet: u32,
+    /// Whether a dependency may have failed since the last look: set when one enters a failed
+    /// status (and on creation), cleared when a look finds none. Without it, every dependency
+    /// that finishes would make each of its dependants scan all of their dependencies — cubic
+    /// in the width of a layered pipeline.
+    pub dep_failed: bool,
     /// Precondition checks of this instance.
     pub checks: Vec<InstIdx>,
     pub checks_started: bool,
@@ -135,6 +140,7 @@ impl Inst {
             deps: Vec::new(),
             dependants: Vec::new(),
             unmet: 0,
+            dep_failed: true,
             checks: Vec::new(),
             checks_started: false,
             checks_unmet: 0,
