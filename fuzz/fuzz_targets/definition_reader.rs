@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sluice_component::Catalog;
+use sluice_catalog::Catalog;
 use sluice_definition::{Limits, ValidateOptions, validate};
 use sluice_model::file::{parse_any_definition, parse_definition_file, to_definition_file};
 

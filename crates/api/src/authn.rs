@@ -4,8 +4,10 @@
 
 use chrono::Utc;
 
-use crate::auth::{self, AuthError, CredentialStore, Principal, SignedRequest};
-use crate::error::ApiError;
+use sluice_runtime::ApiError;
+use sluice_runtime::accounts::KeyRing;
+
+use crate::auth::{self, AuthError, AuthErrorKind, CredentialStore, Principal, SignedRequest};
 
 /// Authenticates a request as received. The production implementation is the SigV4 verifier
 /// over a [`CredentialStore`]; the trait lets embedders put another scheme in front.
@@ -17,6 +19,19 @@ impl Authenticator for CredentialStore {
     fn authenticate(&self, request: &SignedRequest<'_>) -> Result<Principal, AuthError> {
         // Signatures are judged against the wall clock, whatever clock drives the engine.
         auth::verify(request, self, Utc::now())
+    }
+}
+
+/// Long-term keys first; a key they do not know may be one minted for a provisioned runner.
+impl Authenticator for KeyRing {
+    fn authenticate(&self, request: &SignedRequest<'_>) -> Result<Principal, AuthError> {
+        let now = Utc::now();
+        match auth::verify(request, self.permanent(), now) {
+            Err(error) if error.kind() == AuthErrorKind::UnrecognizedClient => {
+                auth::verify(request, &self.ephemeral(), now)
+            }
+            other => other,
+        }
     }
 }
 

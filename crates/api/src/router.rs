@@ -24,11 +24,10 @@ use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use sluice_model::ops::Operation;
 
+use sluice_runtime::{ApiError, ApiResult, Service, new_request_id};
+
 use crate::auth::{self, Principal, SignedRequest};
 use crate::authn::Authenticator;
-use crate::error::{ApiError, ApiResult};
-use crate::ids::new_request_id;
-use crate::service::Service;
 use crate::validate::Validate;
 
 /// The response content type.
@@ -84,7 +83,9 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
         }
         Err((operation, error)) => {
             let operation = operation.map_or("-", Operation::name);
-            if error.status().is_server_error() {
+            let status =
+                StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            if status.is_server_error() {
                 tracing::warn!(
                     request_id,
                     operation,
@@ -103,11 +104,7 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
                     error.message()
                 );
             }
-            (
-                error.status(),
-                error.body(),
-                Some(error.aws_type().to_owned()),
-            )
+            (status, error.body(), Some(error.aws_type().to_owned()))
         }
     };
     let mut response = Response::new(Body::from(body));

@@ -1,22 +1,20 @@
-//! Running the API: the HTTP listener, the background ticker and the in-process task runner,
-//! and a clean shutdown.
+//! Running the API: the HTTP listener beside the service's background work
+//! ([`sluice_runtime::background`]), and a clean shutdown.
 //!
 //! Shutdown order, once `shutdown` fires: long polls answer empty and the listener stops
-//! accepting; requests in flight finish; the in-process runner stops (tasks it was running are
-//! reported FAILED with error id `Canceled`, so they are retried after the restart rather than
-//! waiting for their lease); the ticker stops; every scheduler commits what it still holds.
+//! accepting; requests in flight finish; then the background work stops in its own order (the
+//! in-process runner, the ticker, a last commit of every scheduler).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sluice_runner::{Runner, RunnerOptions};
+use sluice_runtime::Service;
+use sluice_runtime::background::{Background, BackgroundOptions};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::authn::Authenticator;
-use crate::local_runner::LocalTaskSource;
 use crate::router::{ApiConfig, router};
-use crate::service::Service;
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -46,25 +44,14 @@ pub async fn serve(
     options: ServerOptions,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
-    let ticker_stop = CancellationToken::new();
-    let ticker = {
-        let service = Arc::clone(&service);
-        let stop = ticker_stop.clone();
-        tokio::spawn(async move { service.run_ticker(stop).await })
-    };
-    let runner_stop = CancellationToken::new();
-    let runner = options.local_runner.then(|| {
-        let mut runner_options = RunnerOptions::new(&options.data_dir);
-        runner_options.workers = options.workers.max(1);
-        runner_options.data = Arc::clone(&service.options().data);
-        // Polls already wait for work inside the service, so the pause after an empty one
-        // only needs to be long enough to make the error backoff (which starts from it) sane.
-        runner_options.poll_backoff = std::time::Duration::from_millis(100);
-        let source = Arc::new(LocalTaskSource::new(Arc::clone(&service)));
-        let runner = Runner::new(source, service.catalog().clone(), runner_options);
-        tokio::spawn(runner.run(runner_stop.clone()))
-    });
-
+    let background = Background::start(
+        Arc::clone(&service),
+        BackgroundOptions {
+            local_runner: options.local_runner,
+            workers: options.workers,
+            data_dir: options.data_dir.clone(),
+        },
+    );
     let app = router(Arc::clone(&service), authenticator, options.api);
     let stopping = {
         let service = Arc::clone(&service);
@@ -78,25 +65,6 @@ pub async fn serve(
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(stopping)
         .await;
-
-    runner_stop.cancel();
-    let mut outcome = served.map_err(ServerError::from);
-    if let Some(runner) = runner {
-        match runner.await {
-            Ok(Ok(stats)) => tracing::info!(
-                received = stats.received,
-                finished = stats.finished,
-                failed = stats.failed,
-                "in-process task runner stopped"
-            ),
-            Ok(Err(error)) => {
-                outcome = outcome.and(Err(ServerError::Runner(error.to_string())));
-            }
-            Err(join) => outcome = outcome.and(Err(ServerError::Runner(join.to_string()))),
-        }
-    }
-    ticker_stop.cancel();
-    let _ = ticker.await;
-    service.flush().await;
-    outcome
+    let stopped = background.stop().await.map_err(ServerError::Runner);
+    served.map_err(ServerError::from).and(stopped)
 }

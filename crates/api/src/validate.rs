@@ -20,15 +20,13 @@ use sluice_model::ops::{
     SetStatusInput, SetTaskStatusInput, Tag,
 };
 
-use crate::error::{ApiError, ApiResult};
+use sluice_runtime::{ApiError, ApiResult, MAX_TAGS};
 
 /// Most ids DescribePipelines takes at once.
 pub(crate) const MAX_DESCRIBE_PIPELINES_IDS: usize = 25;
 /// Most ids DescribeObjects takes at once: the model documents 25, but `aws datapipeline
 /// list-runs` sends 100 per call.
 pub(crate) const MAX_DESCRIBE_OBJECTS_IDS: usize = 100;
-/// Most tags per request and per pipeline.
-pub(crate) const MAX_TAGS: usize = 10;
 /// Most selectors per QueryObjects query.
 pub(crate) const MAX_SELECTORS: usize = 10;
 

@@ -45,15 +45,16 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
+use sluice_catalog::spec::{Category, FieldSpec, ObjectKind, OneOf};
+use sluice_catalog::{Catalog, common};
 use sluice_cli::local_run::{LocalRunConfig, Progress, run_local};
-use sluice_component::spec::{Category, FieldSpec, ObjectKind, OneOf};
-use sluice_component::types::ShellCommandActivity;
-use sluice_component::{AttemptContext, Catalog, ExecFuture, Execute, common};
 use sluice_definition::{Limits, ResolvedPipeline, ValidateOptions, load};
 use sluice_engine::{
     AttemptRecord, ChangeSet, Clock, Engine, EngineOptions, InstanceRecord, PipelineRecord, Plan,
     Store, StoreError, Summary, SystemClock,
 };
+use sluice_executors::types::ShellCommandActivity;
+use sluice_executors::{AttemptContext, ExecFuture, Execute, Executors};
 use sluice_model::{FieldValue, PipelineDefinition, Status, TaskResult, parse_definition_file};
 use sluice_store::SqliteStore;
 use tokio_util::sync::CancellationToken;
@@ -114,10 +115,6 @@ impl ObjectKind for NoopActivity {
     fn one_of(&self) -> &'static [OneOf] {
         ACTIVITY_ONE_OF
     }
-
-    fn executor(&self) -> Option<&dyn Execute> {
-        Some(self)
-    }
 }
 
 impl Execute for NoopActivity {
@@ -147,15 +144,11 @@ impl ObjectKind for TimedShellCommandActivity {
     }
 
     fn fields(&self) -> Vec<&'static FieldSpec> {
-        ShellCommandActivity.fields()
+        sluice_catalog::types::ShellCommandActivity.fields()
     }
 
     fn one_of(&self) -> &'static [OneOf] {
-        ShellCommandActivity.one_of()
-    }
-
-    fn executor(&self) -> Option<&dyn Execute> {
-        Some(self)
+        sluice_catalog::types::ShellCommandActivity.one_of()
     }
 }
 
@@ -173,6 +166,14 @@ impl Execute for TimedShellCommandActivity {
 fn bench_catalog() -> Catalog {
     let extra: [&'static dyn ObjectKind; 2] = [&NoopActivity, &TimedShellCommandActivity];
     Catalog::from_kinds(Catalog::builtin().kinds().chain(extra).collect())
+}
+
+fn bench_executors() -> Executors {
+    let extra: [(&'static str, &'static dyn Execute); 2] = [
+        ("NoopActivity", &NoopActivity),
+        ("TimedShellCommandActivity", &TimedShellCommandActivity),
+    ];
+    Executors::from_entries(sluice_executors::types::ALL.iter().copied().chain(extra))
 }
 
 // ----- definitions --------------------------------------------------------------------------
@@ -405,6 +406,7 @@ fn run_definition(
             definition,
             pipeline,
             catalog: catalog.clone(),
+            executors: bench_executors(),
             data_dir: dir.clone(),
             workers,
             follow: false,

@@ -5,29 +5,23 @@
 //! runner makes over the API (PollForTask, ReportTaskProgress, SetTaskStatus), so a task
 //! executes identically either way.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::NaiveDateTime;
-use sluice_component::Catalog;
+use sluice_catalog::Catalog;
 use sluice_definition::ResolvedPipeline;
 use sluice_engine::{
     AttemptRecord, Clock, EngineError, EngineOptions, InstanceRecord, PipelineRecord, Plan,
-    ResourceAction, Scheduler, Store, Summary,
+    Scheduler, Store, Summary,
 };
-use sluice_model::{Field, PipelineDefinition, PipelineState, Status, TaskObject, TaskResult};
-use sluice_runner::{Runner, RunnerOptions, SourceError, TaskSource, file_name_for};
+use sluice_executors::Executors;
+use sluice_model::{PipelineDefinition, PipelineState, Status};
+use sluice_runner::{Runner, RunnerOptions};
 use tokio_util::sync::CancellationToken;
 
-/// The engine's log of every attempt's status changes, one per pipeline (see
-/// [`events_log_path`]).
-pub const EVENTS_LOG: &str = "events.log";
-
-/// How long one in-process PollForTask waits before the runner asks again.
-const POLL_WAIT: Duration = Duration::from_secs(5);
+pub use sluice_runtime::event_log::{EVENTS_LOG, events_log_path};
 
 /// How often the in-process runner reports progress on each running task.
 const REPORT_INTERVAL: Duration = Duration::from_secs(1);
@@ -38,6 +32,8 @@ pub struct LocalRunConfig {
     pub definition: PipelineDefinition,
     pub pipeline: ResolvedPipeline,
     pub catalog: Catalog,
+    /// What each runnable type does.
+    pub executors: Executors,
     pub data_dir: PathBuf,
     pub workers: usize,
     /// Keep scheduling future intervals instead of stopping once everything due has settled.
@@ -137,7 +133,9 @@ pub async fn run_local(
             &config.pipeline_id,
             plan,
             EngineOptions::default(),
-            Some(attempt_event_log(config.data_dir.clone())),
+            Some(sluice_runtime::event_log::attempt_event_log(
+                config.data_dir.clone(),
+            )),
         )
         .await?,
     );
@@ -163,10 +161,8 @@ pub async fn run_local(
     // a timed-out attempt is then stopped within a second instead of running on beside its
     // retry until the next report a minute later.
     options.report_interval = REPORT_INTERVAL;
-    let source = Arc::new(SchedulerSource {
-        scheduler: scheduler.clone(),
-    });
-    let runner = Runner::new(source, config.catalog.clone(), options);
+    let source = Arc::new(sluice_runtime::InProcessSource::new(scheduler.clone()));
+    let runner = Runner::new(source, config.executors.clone(), options);
     let runner_task = tokio::spawn(runner.run(runner_shutdown.clone()));
 
     let outcome = drive(
@@ -177,7 +173,7 @@ pub async fn run_local(
         progress,
     )
     .await;
-    sluice_api::actions::deliver_pending(&scheduler, &Default::default()).await;
+    sluice_runtime::actions::deliver_pending(&scheduler, &Default::default()).await;
     runner_shutdown.cancel();
     let runner_result = runner_task.await;
     progress.finish();
@@ -218,8 +214,8 @@ async fn drive(
     const REFRESH: Duration = Duration::from_millis(200);
     loop {
         scheduler.tick().await?;
-        provision_in_process(scheduler).await?;
-        sluice_api::actions::deliver_pending(scheduler, &Default::default()).await;
+        sluice_runtime::provision::provision_in_process(scheduler).await?;
+        sluice_runtime::actions::deliver_pending(scheduler, &Default::default()).await;
         let now = clock.now();
         let (settled, next, summary) = scheduler
             .inspect(|engine| {
@@ -246,164 +242,6 @@ async fn drive(
     }
 }
 
-/// The in-process provisioner of `sluice run`: the embedded runner takes every worker group,
-/// resources' included, so a resource is up as soon as it is asked for and stopped as soon as
-/// it is released. Its instances still pass through CREATING, RUNNING, SHUTTING_DOWN and
-/// FINISHED (or TIMEDOUT) as on a server.
-async fn provision_in_process(scheduler: &Scheduler) -> Result<(), LocalRunError> {
-    loop {
-        let events = scheduler.take_resource_events().await;
-        if events.is_empty() {
-            return Ok(());
-        }
-        for event in events {
-            match event.action {
-                ResourceAction::Provision => {
-                    let host = sluice_runner::default_hostname();
-                    scheduler
-                        .resource_provisioned(&event.attempt_id, "in-process", &host)
-                        .await?;
-                    scheduler.resource_running(&event.attempt_id).await?;
-                }
-                ResourceAction::Release => {
-                    scheduler
-                        .resource_stopped(&event.attempt_id, "released")
-                        .await?;
-                }
-            }
-        }
-    }
-}
-
-/// The engine's side of the story, next to the runner's per-attempt `runner.log`: one line per
-/// status an attempt passes through as committed, with the error that ended it, in
-/// `<data-dir>/logs/<pipeline>/events.log`. One file per pipeline, kept open: a file per
-/// attempt would cost more than running a short command.
-fn attempt_event_log(data_dir: PathBuf) -> sluice_engine::CommitObserver {
-    let state = Mutex::new(EventLog {
-        data_dir,
-        file: None,
-        last_status: HashMap::new(),
-    });
-    Box::new(move |changes| {
-        let mut log = state.lock().unwrap_or_else(|e| e.into_inner());
-        log.record(changes);
-    })
-}
-
-struct EventLog {
-    data_dir: PathBuf,
-    file: Option<std::fs::File>,
-    last_status: HashMap<String, Status>,
-}
-
-impl EventLog {
-    fn record(&mut self, changes: &sluice_engine::ChangeSet) {
-        use std::fmt::Write as _;
-        let mut text = String::new();
-        let mut pipeline = None;
-        for attempt in &changes.attempts {
-            if self.last_status.get(&attempt.attempt_id) == Some(&attempt.status) {
-                continue;
-            }
-            self.last_status
-                .insert(attempt.attempt_id.clone(), attempt.status);
-            pipeline.get_or_insert(attempt.pipeline_id.as_str());
-            let _ = write!(
-                text,
-                "{} {} {}",
-                chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
-                attempt.attempt_id,
-                attempt.status
-            );
-            if let Some(host) = &attempt.hostname
-                && attempt.status == Status::Running
-            {
-                let _ = write!(text, " on {host}");
-            }
-            if let Some(message) = attempt.fields.get("errorMessage").and_then(|v| v.first()) {
-                let _ = write!(text, ": {}", message.lines().next().unwrap_or_default());
-            }
-            text.push('\n');
-        }
-        let Some(pipeline) = pipeline else {
-            return;
-        };
-        // Logging must never stop the pipeline: a log that cannot be written is skipped.
-        if self.file.is_none() {
-            self.file = open_event_log(&events_log_path(&self.data_dir, pipeline)).ok();
-        }
-        if let Some(file) = &mut self.file {
-            use std::io::Write as _;
-            if file.write_all(text.as_bytes()).is_err() {
-                self.file = None;
-            }
-        }
-    }
-}
-
-fn open_event_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-}
-
-/// `<data-dir>/logs/<pipeline>/events.log`: every attempt's committed status changes.
-pub fn events_log_path(data_dir: &std::path::Path, pipeline_id: &str) -> PathBuf {
-    data_dir
-        .join("logs")
-        .join(file_name_for(pipeline_id))
-        .join(EVENTS_LOG)
-}
-
 fn until(at: NaiveDateTime, now: NaiveDateTime) -> Duration {
     (at - now).to_std().unwrap_or(Duration::ZERO)
-}
-
-/// The scheduler as a task runner sees it.
-struct SchedulerSource {
-    scheduler: Arc<Scheduler>,
-}
-
-fn source_error(error: EngineError) -> SourceError {
-    match error {
-        EngineError::TaskNotFound(id) => SourceError::TaskNotFound(id),
-        other => SourceError::Transient(other.to_string()),
-    }
-}
-
-#[async_trait]
-impl TaskSource for SchedulerSource {
-    async fn poll_for_task(
-        &self,
-        worker_group: Option<&str>,
-        hostname: &str,
-    ) -> Result<Option<TaskObject>, SourceError> {
-        self.scheduler
-            .poll_for_task(worker_group, hostname, POLL_WAIT)
-            .await
-            .map_err(source_error)
-    }
-
-    async fn report_task_progress(
-        &self,
-        task_id: &str,
-        fields: Vec<Field>,
-    ) -> Result<bool, SourceError> {
-        self.scheduler
-            .report_task_progress(task_id, &fields)
-            .await
-            .map_err(source_error)
-    }
-
-    async fn set_task_status(&self, task_id: &str, result: TaskResult) -> Result<(), SourceError> {
-        self.scheduler
-            .set_task_status(task_id, result)
-            .await
-            .map_err(source_error)
-    }
 }

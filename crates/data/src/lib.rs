@@ -1,6 +1,6 @@
 //! Where pipeline data lives and how it is read and written.
 //!
-//! Executors in `sluice-component` reach every external system through this crate, so the
+//! Executors in `sluice-executors` reach every external system through this crate, so the
 //! connection settings, the embedded defaults and the error messages are the same for every
 //! activity, data node and precondition:
 //!

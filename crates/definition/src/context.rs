@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use sluice_component::{Catalog, ValueType};
+use sluice_catalog::{Catalog, ValueType};
 use sluice_expr::{Binding, Context, ScalarKind, Value};
 use sluice_model::{FieldValue, Period};
 

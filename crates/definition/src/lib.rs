@@ -8,7 +8,7 @@
 //! * [`DefinitionContext`]: an expression context over a resolved definition.
 //!
 //! Nothing here knows individual object types: every type-specific fact comes from a
-//! [`sluice_component::Catalog`], so validation behaves the same for built-in and test catalogs.
+//! [`sluice_catalog::Catalog`], so validation behaves the same for built-in and test catalogs.
 //! Service limits live in [`Limits`] rather than constants because AWS made several of them
 //! adjustable and a self-hosted service should let operators do the same.
 

@@ -25,7 +25,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
-use sluice_component::{Catalog, ObjectKind};
+use sluice_catalog::{Catalog, ObjectKind};
 use sluice_model::{Field, FieldValue, PipelineDefinition, PipelineObject};
 
 use crate::expressions::is_user_name;

@@ -3,7 +3,7 @@
 //!
 //! In [`obj`], a value written `->X` is a reference to `X`; anything else is a string.
 
-use sluice_component::{Catalog, Category, FieldSpec, ObjectKind, OneOf, RefTarget, ValueType};
+use sluice_catalog::{Catalog, Category, FieldSpec, ObjectKind, OneOf, RefTarget, ValueType};
 use sluice_model::{
     Field, ParameterAttribute, ParameterObject, ParameterValue, PipelineDefinition, PipelineObject,
 };

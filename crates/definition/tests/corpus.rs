@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use sluice_component::Catalog;
+use sluice_catalog::Catalog;
 use sluice_definition::{Limits, ValidateOptions, ValidationReport, load, resolve, validate};
 use sluice_model::PipelineDefinition;
 use sluice_model::file::parse_definition_file;

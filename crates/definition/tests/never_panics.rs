@@ -1,7 +1,7 @@
 //! Validation, resolution and the expression context never panic, whatever the definition.
 
 use proptest::prelude::*;
-use sluice_component::Catalog;
+use sluice_catalog::Catalog;
 use sluice_definition::{DefinitionContext, Limits, ValidateOptions, load, validate};
 use sluice_expr::Context;
 use sluice_model::{

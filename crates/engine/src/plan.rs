@@ -31,7 +31,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use sluice_component::{Catalog, Category, ManagedBy};
+use sluice_catalog::{Catalog, Category, ManagedBy};
 use sluice_definition::{DefinitionContext, ResolvedObject, ResolvedPipeline};
 use sluice_expr::{contains_expression, evaluate_string};
 use sluice_model::{FieldValue, Period, PeriodUnit};

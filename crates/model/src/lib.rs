@@ -3,7 +3,7 @@
 //! grammars (periods, datetimes) that field values use.
 //!
 //! Nothing here performs I/O or knows about object types: the catalog of types lives in
-//! `sluice-component`, validation in `sluice-definition`. Keeping this crate free of policy
+//! `sluice-catalog`, validation in `sluice-definition`. Keeping this crate free of policy
 //! lets the API server, the engine and the CLI share one spelling of every AWS name.
 
 pub mod api;

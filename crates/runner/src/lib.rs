@@ -1,5 +1,5 @@
 //! Task runners: poll a [`TaskSource`] for work, execute each task with the executor its type
-//! registers in the catalog, keep the lease alive with progress reports, and report the result.
+//! registers in `sluice-executors`, keep the lease alive with progress reports, and report the result.
 //!
 //! The runner is transport-agnostic: the in-process engine and a remote service over the
 //! AWS-compatible API both sit behind [`TaskSource`], so a task executes the same way whichever
@@ -9,11 +9,13 @@
 mod layout;
 mod log;
 mod log_upload;
+#[cfg(feature = "remote")]
 pub mod remote;
 mod runner;
 mod source;
 
 pub use layout::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, attempt_dir, file_name_for};
+#[cfg(feature = "remote")]
 pub use remote::{RemoteOptions, RemoteTaskSource};
 pub use runner::{Runner, RunnerError, RunnerOptions, RunnerStats, default_hostname};
 pub use source::{SourceError, TaskSource};

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use sluice_component::RunnerSettings;
+use sluice_executors::RunnerSettings;
 use sluice_model::{FieldValue, TaskObject};
 
 use crate::layout::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, file_name_for};

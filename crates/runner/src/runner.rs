@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sluice_component::{AttemptContext, Catalog, Execute, RunnerSettings};
+use sluice_executors::{AttemptContext, Execute, Executors, RunnerSettings};
 use sluice_model::{Period, TaskObject, TaskResult, TaskStatus};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -134,14 +134,14 @@ pub enum RunnerError {
 /// are being reported at once besides: a runner whose reports stall stops polling.
 pub struct Runner {
     source: Arc<dyn TaskSource>,
-    catalog: Catalog,
+    executors: Executors,
     options: RunnerOptions,
 }
 
 /// What the per-task workers share.
 struct Shared {
     source: Arc<dyn TaskSource>,
-    catalog: Catalog,
+    executors: Executors,
     options: RunnerOptions,
     settings: Arc<RunnerSettings>,
 }
@@ -163,10 +163,10 @@ enum Stop {
 }
 
 impl Runner {
-    pub fn new(source: Arc<dyn TaskSource>, catalog: Catalog, options: RunnerOptions) -> Self {
+    pub fn new(source: Arc<dyn TaskSource>, executors: Executors, options: RunnerOptions) -> Self {
         Runner {
             source,
-            catalog,
+            executors,
             options,
         }
     }
@@ -207,7 +207,7 @@ impl Runner {
 
         let shared = Arc::new(Shared {
             source: Arc::clone(&self.source),
-            catalog: self.catalog.clone(),
+            executors: self.executors.clone(),
             settings: Arc::new(RunnerSettings {
                 data_dir: data_dir.clone(),
                 data: Arc::clone(&options.data),
@@ -423,7 +423,7 @@ async fn execute_and_report(
         log.event(&format!("fields: {}", describe_fields(attempt)));
     }
 
-    let executor = match executor_for(&shared.catalog, task) {
+    let executor = match executor_for(&shared.executors, task) {
         Ok(executor) => executor,
         Err(message) => {
             log.event(&message);
@@ -526,7 +526,7 @@ async fn execute_and_report(
 }
 
 /// The executor registered for the attempt's type, or why there is none.
-fn executor_for(catalog: &Catalog, task: &TaskObject) -> Result<&'static dyn Execute, String> {
+fn executor_for(executors: &Executors, task: &TaskObject) -> Result<&'static dyn Execute, String> {
     let attempt = task.attempt().ok_or_else(|| {
         format!(
             "the task does not include its attempt object {}",
@@ -536,9 +536,8 @@ fn executor_for(catalog: &Catalog, task: &TaskObject) -> Result<&'static dyn Exe
     let type_name = attempt
         .object_type()
         .ok_or_else(|| format!("attempt {} has no type", task.attempt_id))?;
-    catalog
+    executors
         .get(type_name)
-        .and_then(|kind| kind.executor())
         .ok_or_else(|| format!("no executor for type {type_name}"))
 }
 

@@ -11,9 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use sluice_component::spec::{Category, FieldSpec};
-use sluice_component::types::{S3DataNode, ShellCommandActivity};
-use sluice_component::{AttemptContext, Catalog, ExecFuture, Execute, ObjectKind};
+use sluice_executors::types::ShellCommandActivity;
+use sluice_executors::{AttemptContext, ExecFuture, Execute, Executors};
 use sluice_model::{Field, PipelineObject, TaskObject, TaskResult, TaskStatus};
 use sluice_runner::{
     Runner, RunnerError, RunnerOptions, RunnerStats, SourceError, TaskSource, attempt_dir,
@@ -154,24 +153,6 @@ impl Probe {
     }
 }
 
-impl ObjectKind for Probe {
-    fn type_name(&self) -> &'static str {
-        self.name
-    }
-    fn category(&self) -> Category {
-        Category::Activity
-    }
-    fn doc(&self) -> &'static str {
-        "Test executor."
-    }
-    fn fields(&self) -> Vec<&'static FieldSpec> {
-        Vec::new()
-    }
-    fn executor(&self) -> Option<&dyn Execute> {
-        Some(self)
-    }
-}
-
 impl Execute for Probe {
     fn execute<'a>(&'a self, ctx: &'a AttemptContext) -> ExecFuture<'a> {
         Box::pin(async move {
@@ -193,15 +174,22 @@ static ACK_PROBE: Probe = Probe::new("AckProbe", Duration::from_millis(300));
 static PROGRESS_PROBE: Probe = Probe::new("ProgressProbe", Duration::from_millis(400));
 static TERMINATE_PROBE: Probe = Probe::new("TerminateProbe", Duration::from_millis(200));
 
-fn catalog() -> Catalog {
-    Catalog::from_kinds(vec![
-        &CONCURRENCY_PROBE,
-        &ACK_PROBE,
-        &PROGRESS_PROBE,
-        &TERMINATE_PROBE,
-        &ShellCommandActivity,
-        &S3DataNode,
+/// The probes and the shell; `S3DataNode` is a real type without an executor.
+fn executors() -> Executors {
+    Executors::from_entries([
+        probe(&CONCURRENCY_PROBE),
+        probe(&ACK_PROBE),
+        probe(&PROGRESS_PROBE),
+        probe(&TERMINATE_PROBE),
+        (
+            "ShellCommandActivity",
+            &ShellCommandActivity as &dyn Execute,
+        ),
     ])
+}
+
+fn probe(probe: &'static Probe) -> (&'static str, &'static dyn Execute) {
+    (probe.name, probe)
 }
 
 // ----- helpers --------------------------------------------------------------------------------
@@ -241,7 +229,7 @@ fn start(
     JoinHandle<Result<RunnerStats, RunnerError>>,
 ) {
     let shutdown = CancellationToken::new();
-    let runner = Runner::new(source, catalog(), options);
+    let runner = Runner::new(source, executors(), options);
     let handle = tokio::spawn(runner.run(shutdown.clone()));
     (shutdown, handle)
 }
@@ -593,7 +581,7 @@ async fn zero_workers_is_rejected() {
     let tmp = TempDir::new().unwrap();
     let runner = Runner::new(
         FakeSource::with_tasks(vec![]),
-        catalog(),
+        executors(),
         options(tmp.path(), 0, Duration::from_millis(50)),
     );
     let err = runner.run(CancellationToken::new()).await.unwrap_err();

@@ -100,22 +100,19 @@
 //!
 //! Secrets live in [`SecretKey`], whose `Debug` and `Display` print `**REDACTED**`.
 
-mod credentials;
-mod ephemeral;
 mod error;
 mod sigv4;
 
-pub use credentials::{
-    AccessKey, CredentialError, CredentialStore, DEFAULT_ACCOUNT_ID, ENV_ROOT_ACCESS_KEY_ID,
-    ENV_ROOT_ACCOUNT_ID, ENV_ROOT_SECRET_ACCESS_KEY, Principal, SecretKey,
-};
-pub use ephemeral::KeyRing;
 pub use error::{
     AuthError, AuthErrorKind, MSG_MISSING_TOKEN, MSG_SIGNATURE_MISMATCH, MSG_UNRECOGNIZED_CLIENT,
 };
 pub use sigv4::{
     ALGORITHM, MAX_CLOCK_SKEW, MAX_PRESIGNED_EXPIRES_SECS, SERVICE, SignedRequest, header_pairs,
     verify,
+};
+pub use sluice_runtime::accounts::{
+    AccessKey, CredentialError, CredentialStore, DEFAULT_ACCOUNT_ID, ENV_ROOT_ACCESS_KEY_ID,
+    ENV_ROOT_ACCOUNT_ID, ENV_ROOT_SECRET_ACCESS_KEY, KeyRing, Principal, SecretKey,
 };
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::credentials::{CredentialStore, Principal};
 use super::error::AuthError;
+use sluice_runtime::accounts::{CredentialStore, Principal};
 
 /// The signing name of the Data Pipeline API: the `service` element of the credential scope.
 pub const SERVICE: &str = "datapipeline";

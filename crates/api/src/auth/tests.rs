@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::credentials::{AccessKey, CredentialStore, SecretKey};
 use super::error::AuthErrorKind;
 use super::sigv4::{Settings, SignedRequest, canonical_uri, prepare, signing_key, verify_with};
+use super::{AccessKey, CredentialStore, SecretKey};
 
 #[derive(Deserialize)]
 struct Context {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use chrono::NaiveDateTime;
-use sluice_component::Catalog;
+use sluice_catalog::Catalog;
 use sluice_definition::{DefinitionContext, Limits, ValidateOptions, load};
 use sluice_expr::{Binding, Context, MapContext, Value, evaluate_string};
 use sluice_model::ParameterValue;

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use serde_json::json;
+use sluice_catalog::Catalog;
 use sluice_cli::local_run::{LocalRunConfig, LocalRunError, Progress, RunReport, run_local};
-use sluice_component::Catalog;
 use sluice_definition::{Limits, ValidateOptions, load};
 use sluice_engine::{Store, Summary, SystemClock};
 use sluice_model::Status;
@@ -92,6 +92,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             definition: input.definition,
             pipeline,
             catalog,
+            executors: sluice_executors::Executors::builtin(),
             data_dir: args.data_dir.clone(),
             workers: args.workers,
             follow: args.follow,

@@ -11,12 +11,12 @@ use sluice_api::auth::{
     CredentialStore, ENV_ROOT_ACCESS_KEY_ID, ENV_ROOT_ACCOUNT_ID, ENV_ROOT_SECRET_ACCESS_KEY,
     KeyRing,
 };
-use sluice_api::provision::{
-    ExternalProvisioner, LocalProcessProvisioner, LocalProcessSettings, Provisioner,
-};
 use sluice_api::server::{ServerOptions, serve};
 use sluice_api::{ApiConfig, Service, ServiceOptions};
 use sluice_engine::{Store, SystemClock};
+use sluice_runtime::provision::{
+    ExternalProvisioner, LocalProcessProvisioner, LocalProcessSettings, Provisioner,
+};
 use sluice_store::SqliteStore;
 use tokio_util::sync::CancellationToken;
 

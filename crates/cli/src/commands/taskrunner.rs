@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use sluice_component::Catalog;
+use sluice_executors::Executors;
 use sluice_runner::remote::Credentials;
 use sluice_runner::remote::DEFAULT_REGION;
 use sluice_runner::{RemoteOptions, RemoteTaskSource, Runner, RunnerOptions};
@@ -208,7 +208,7 @@ async fn run_runner(
         options.taskrunner_id, args.worker_group
     );
     tracing::info!("{}", options.data.s3.describe(&options.data_dir));
-    let runner = Runner::new(Arc::new(source), Catalog::builtin(), options);
+    let runner = Runner::new(Arc::new(source), Executors::builtin(), options);
     let running = tokio::spawn(runner.run(shutdown));
     println!("{line}");
     let _ = std::io::stdout().flush();

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use sluice_component::Catalog;
+use sluice_catalog::Catalog;
 use sluice_definition::{Limits, PIPELINE_ID, ValidateOptions, ValidationReport, validate};
 
 use crate::cli::{LimitArgs, OutputFormat, ValidateArgs};

@@ -24,7 +24,7 @@ mod values;
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
-use sluice_component::{Catalog, FieldSpec, ObjectKind};
+use sluice_catalog::{Catalog, FieldSpec, ObjectKind};
 use sluice_model::{FieldValue, PipelineDefinition};
 
 use crate::limits::{Enforcement, Limits};

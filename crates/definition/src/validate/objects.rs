@@ -1,7 +1,7 @@
 //! Checks of each object as written: identity, type, and every own field (name, form,
 //! references, value).
 
-use sluice_component::{RefTarget, ValueType};
+use sluice_catalog::{RefTarget, ValueType};
 use sluice_model::FieldValue;
 
 use super::{SpecOf, Validator};

@@ -14,7 +14,7 @@
 //! * The backfill warning uses AWS's text, reported on the object holding
 //!   `failureAndRerunMode` (usually `Default`, once), for each distinct past start time.
 
-use sluice_component::ObjectKind;
+use sluice_catalog::ObjectKind;
 use sluice_model::time::parse_datetime;
 
 use super::Validator;

@@ -3,7 +3,7 @@
 //! Two AWS special values are accepted where the DG shows them: `ONDEMAND_PERIOD` for
 //! `Schedule.period` and `ONDEMAND_ACTIVATION_TIME` for `Schedule.startAt`.
 
-use sluice_component::ValueType;
+use sluice_catalog::ValueType;
 use sluice_model::time::parse_datetime;
 use sluice_model::{Period, PeriodUnit};
 

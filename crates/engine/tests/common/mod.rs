@@ -3,7 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use chrono::NaiveDateTime;
-use sluice_component::Catalog;
+use sluice_catalog::Catalog;
 use sluice_definition::{Limits, ValidateOptions, load};
 use sluice_engine::{Engine, EngineOptions, PipelineRecord, Plan, PlanDefaults};
 use sluice_model::time::parse_datetime;

@@ -1,0 +1,57 @@
+//! One module per object type that does work on a runner, or whose data an executor reaches,
+//! named like the type's catalog file; [`ALL`] registers the executors.
+//!
+//! To make a catalog type runnable: write `<snake_case_name>.rs` here with a unit struct named
+//! exactly like the AWS `type` implementing [`Execute`], declare the module below and add one
+//! line to [`ALL`]. The `registry` test checks every entry against the catalog.
+
+use crate::execute::Execute;
+
+pub mod copy_activity;
+pub mod csv;
+mod dynamo_db_data_exists;
+pub mod dynamo_db_data_format;
+pub mod dynamo_db_data_node;
+pub mod dynamo_db_export_data_format;
+mod dynamo_db_table_exists;
+mod exists;
+mod hive_copy_activity;
+pub mod jdbc_database;
+mod redshift_copy_activity;
+mod redshift_data_node;
+mod s3_key_exists;
+mod s3_prefix_not_empty;
+mod shell_command_activity;
+mod shell_command_precondition;
+pub mod sns_alarm;
+mod sql_activity;
+pub mod sql_data_node;
+
+pub use copy_activity::CopyActivity;
+pub use dynamo_db_data_exists::DynamoDBDataExists;
+pub use dynamo_db_table_exists::DynamoDBTableExists;
+pub use exists::Exists;
+pub use hive_copy_activity::HiveCopyActivity;
+pub use redshift_copy_activity::RedshiftCopyActivity;
+pub use s3_key_exists::S3KeyExists;
+pub use s3_prefix_not_empty::S3PrefixNotEmpty;
+pub use shell_command_activity::ShellCommandActivity;
+pub use shell_command_precondition::ShellCommandPrecondition;
+pub use sql_activity::SqlActivity;
+
+/// Every built-in executor, by the AWS type it runs.
+pub const ALL: &[(&str, &dyn Execute)] = &[
+    // activities
+    ("CopyActivity", &CopyActivity),
+    ("HiveCopyActivity", &HiveCopyActivity),
+    ("RedshiftCopyActivity", &RedshiftCopyActivity),
+    ("ShellCommandActivity", &ShellCommandActivity),
+    ("SqlActivity", &SqlActivity),
+    // preconditions
+    ("DynamoDBDataExists", &DynamoDBDataExists),
+    ("DynamoDBTableExists", &DynamoDBTableExists),
+    ("Exists", &Exists),
+    ("S3KeyExists", &S3KeyExists),
+    ("S3PrefixNotEmpty", &S3PrefixNotEmpty),
+    ("ShellCommandPrecondition", &ShellCommandPrecondition),
+];
