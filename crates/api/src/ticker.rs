@@ -28,10 +28,7 @@ impl Service {
         let mut earliest: Option<chrono::NaiveDateTime> = None;
         for (pipeline_id, scheduler) in self.schedulers() {
             let now = self.clock.now();
-            let due = scheduler
-                .inspect(|engine| engine.next_wakeup())
-                .await
-                .is_some_and(|at| at <= now);
+            let due = scheduler.next_wakeup().await.is_some_and(|at| at <= now);
             if due && let Err(error) = scheduler.tick().await {
                 tracing::warn!(pipeline = %pipeline_id, "tick failed: {error}");
             }
@@ -52,7 +49,7 @@ impl Service {
                 crate::actions::deliver(&scheduler, &event, &self.options.data).await;
             }
             self.handle_resource_events(&pipeline_id, &scheduler).await;
-            if let Some(at) = scheduler.inspect(|engine| engine.next_wakeup()).await {
+            if let Some(at) = scheduler.next_wakeup().await {
                 earliest = Some(earliest.map_or(at, |e| e.min(at)));
             }
         }

@@ -207,7 +207,9 @@ impl ChangeSet {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+/// Why a store operation failed. The kind decides what a caller does next (see the driver's
+/// documentation for what the scheduler does with each); the message is for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The backing database could not be reached or failed; the operation may be retried.
@@ -217,7 +219,7 @@ pub enum StoreError {
     #[error("state store holds unreadable data: {0}")]
     Corrupt(String),
     /// Another writer changed the record first.
-    #[error("conflicting write to {0}")]
+    #[error("conflicting write to the state store: {0}")]
     Conflict(String),
 }
 
