@@ -1,8 +1,9 @@
 //! The background loop that moves time forward for every scheduler.
 //!
 //! Engines act on time only when called. The ticker sleeps until the earliest `next_wakeup`
-//! of all schedulers (an interval falling due, a retry delay, a lease or timeout), at most one
-//! second so a clock jump or a missed signal costs little, or until some scheduler commits
+//! of all schedulers (an interval falling due, a retry delay, a lease or timeout, the retry of
+//! a commit the store refused as unavailable; never for a scheduler that stepped down), at most
+//! one second so a clock jump or a missed signal costs little, or until some scheduler commits
 //! (its observer signals the service's `changed`), then ticks the schedulers that are due and
 //! hands their action events on. Actions are logged and delivered (SnsAlarm publishes, see `actions`).
 //! Resource events go to the provisioner, and what it reports back (a runner started, a
