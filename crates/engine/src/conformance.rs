@@ -12,7 +12,13 @@
 //! }
 //! ```
 //!
-//! The caller's crate needs `tokio` with the `macros` and `rt` features.
+//! The caller's crate needs `tokio` with the `macros` and `rt` features, and this crate with
+//! its `conformance` feature, which production builds leave off:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! sluice-engine = { workspace = true, features = ["conformance"] }
+//! ```
 //!
 //! Besides what the [`Store`] trait documents, the suite fixes these write rules:
 //!

@@ -13,10 +13,24 @@
 //!   queued before them — are committed, and only then returns a task, acknowledges a result
 //!   or releases action events (write-ahead, see `store.rs`). Readers (`inspect`) may see a
 //!   step whose commit is still in flight.
-//! * A commit that fails keeps its changes pending: they are resubmitted with the next commit
-//!   (later records of the same id win), and the failing call returns
-//!   [`EngineError::Store`](crate::EngineError::Store). A task whose commit failed is not handed out; its attempt stays
-//!   RUNNING in memory until the lease lapses and is then retried.
+//! * A commit that fails makes the call that needed it return
+//!   [`EngineError::Store`](crate::EngineError::Store) with the store's error; what happens
+//!   next depends on its kind:
+//!   - [`StoreError::Unavailable`] is an outage. The changes stay queued and are resubmitted
+//!     with the next commit (later records of the same id win), so nothing is lost. Any
+//!     caller's next step retries; without one, [`Scheduler::next_wakeup`] asks for a tick
+//!     after a backoff (1 s, doubling while the outage lasts, at most a minute), which a
+//!     server's ticker honours. A task whose commit failed is not handed out; its attempt
+//!     stays RUNNING in memory until the lease lapses and is then retried.
+//!   - [`StoreError::Conflict`] means another writer changed the pipeline first (or deleted
+//!     it): this scheduler no longer owns it and steps down. Its queued changes are dropped,
+//!     it commits nothing more, hands out no task and releases no event, and every later call
+//!     returns the same error without touching the engine or the store;
+//!     [`Scheduler::next_wakeup`] is `None` from then on. The pipeline's state is the other
+//!     writer's: a scheduler opened anew restores it from the store.
+//!   - [`StoreError::Corrupt`] (the store cannot encode or decode the records) is fatal for
+//!     the pipeline: retrying would fail the same way, so the scheduler steps down as for a
+//!     conflict.
 //! * Long polling waits on a `Notify` signalled after every step that may have produced
 //!   work; it does not advance time by itself. Something must call [`Scheduler::tick`]
 //!   (e.g. [`Scheduler::run_until_settled`] or a server's background loop) for timers to fire.
@@ -31,9 +45,14 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::clock::Clock;
 use crate::engine::{ActionEvent, Engine, EngineOptions, GroupFilter, ResourceEvent, Summary};
-use crate::error::EngineResult;
+use crate::error::{EngineError, EngineResult};
 use crate::plan::Plan;
-use crate::store::{ChangeSet, InstanceRecord, PipelineRecord, Store};
+use crate::store::{ChangeSet, InstanceRecord, PipelineRecord, Store, StoreError};
+
+/// The wait before the first retry of a commit the store refused as unavailable; it doubles
+/// with each further refusal, up to [`MAX_RETRY_DELAY_SECS`].
+const FIRST_RETRY_DELAY_SECS: i64 = 1;
+const MAX_RETRY_DELAY_SECS: i64 = 60;
 
 struct Inner {
     engine: Engine,
@@ -45,9 +64,29 @@ struct Inner {
     /// Action events with their step's sequence number, released once it is committed.
     actions: Vec<(u64, ActionEvent)>,
     resources: Vec<(u64, ResourceEvent)>,
+    /// When queued changes the store refused as unavailable should be retried.
+    retry_at: Option<NaiveDateTime>,
+    /// The error that made this scheduler step down (a conflict or unreadable data); every
+    /// call fails with it from then on.
+    stepped_down: Option<StoreError>,
 }
 
 impl Inner {
+    /// Refuses any further step once the scheduler has stepped down: its engine holds changes
+    /// the store will never accept, so nothing it decides may reach a runner or the store.
+    fn ensure_owner(&self) -> EngineResult<()> {
+        match &self.stepped_down {
+            Some(error) => Err(EngineError::Store(error.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn step_down(&mut self, error: StoreError) {
+        self.pending = ChangeSet::default();
+        self.retry_at = None;
+        self.stepped_down = Some(error);
+    }
+
     /// Queues what the step just taken changed, and returns the sequence number that must be
     /// committed before the step's caller may act: its own, or when it changed nothing the
     /// last queued one (what the step saw may rest on those changes).
@@ -73,6 +112,13 @@ fn append(to: &mut ChangeSet, changes: ChangeSet) {
     to.attempts.extend(changes.attempts);
 }
 
+/// How long to wait before retrying after `refused` commits in a row were refused as
+/// unavailable.
+fn retry_delay(refused: u32) -> chrono::TimeDelta {
+    let doubled = FIRST_RETRY_DELAY_SECS << refused.saturating_sub(1).min(16);
+    chrono::TimeDelta::seconds(doubled.min(MAX_RETRY_DELAY_SECS))
+}
+
 /// Removes and returns the events of committed steps (sequence numbers up to `committed`).
 fn take_committed<T>(queue: &mut Vec<(u64, T)>, committed: u64) -> Vec<T> {
     let end = queue.partition_point(|(seq, _)| *seq <= committed);
@@ -82,8 +128,9 @@ fn take_committed<T>(queue: &mut Vec<(u64, T)>, committed: u64) -> Vec<T> {
 /// One pipeline's engine, store and clock.
 pub struct Scheduler {
     inner: Mutex<Inner>,
-    /// Held by the one caller writing queued changes to the store.
-    writer: Mutex<()>,
+    /// Held by the one caller writing queued changes to the store; counts the commits refused
+    /// as unavailable in a row.
+    writer: Mutex<u32>,
     /// The sequence number of the last step whose changes are committed.
     committed: AtomicU64,
     store: Arc<dyn Store>,
@@ -152,8 +199,10 @@ impl Scheduler {
                 queued: 0,
                 actions: Vec::new(),
                 resources: Vec::new(),
+                retry_at: None,
+                stepped_down: None,
             }),
-            writer: Mutex::new(()),
+            writer: Mutex::new(0),
             committed: AtomicU64::new(0),
             store,
             clock,
@@ -174,6 +223,7 @@ impl Scheduler {
     async fn step<R>(&self, f: impl FnOnce(&mut Engine, NaiveDateTime) -> R) -> EngineResult<R> {
         let (out, seq) = {
             let mut inner = self.inner.lock().await;
+            inner.ensure_owner()?;
             let now = self.clock.now();
             let out = f(&mut inner.engine, now);
             (out, inner.queue())
@@ -185,7 +235,7 @@ impl Scheduler {
     /// Returns once the changes of every step up to `seq` are committed, committing
     /// everything queued so far unless another caller's commit already covered `seq`.
     async fn flush(&self, seq: u64) -> EngineResult<()> {
-        let _writer = self.writer.lock().await;
+        let mut refused = self.writer.lock().await;
         if self.committed.load(Ordering::Acquire) >= seq {
             return Ok(());
         }
@@ -195,13 +245,25 @@ impl Scheduler {
         tokio::task::yield_now().await;
         let (changes, last) = {
             let mut inner = self.inner.lock().await;
+            // Callers that queued behind a commit which made the scheduler step down must not
+            // try again: the store would refuse them the same way.
+            inner.ensure_owner()?;
             (std::mem::take(&mut inner.pending), inner.queued)
         };
         if !changes.is_empty() {
             if let Err(error) = self.store.commit(&changes).await {
                 let mut inner = self.inner.lock().await;
-                let newer = std::mem::replace(&mut inner.pending, changes);
-                append(&mut inner.pending, newer);
+                match &error {
+                    StoreError::Unavailable(_) => {
+                        let newer = std::mem::replace(&mut inner.pending, changes);
+                        append(&mut inner.pending, newer);
+                        *refused += 1;
+                        inner.retry_at = Some(self.clock.now() + retry_delay(*refused));
+                    }
+                    StoreError::Conflict(_) | StoreError::Corrupt(_) => {
+                        inner.step_down(error.clone());
+                    }
+                }
                 return Err(error.into());
             }
             if let Some(observe) = self
@@ -212,6 +274,10 @@ impl Scheduler {
             {
                 observe(&changes);
             }
+        }
+        if *refused > 0 {
+            *refused = 0;
+            self.inner.lock().await.retry_at = None;
         }
         self.committed.store(last, Ordering::Release);
         Ok(())
@@ -254,6 +320,7 @@ impl Scheduler {
             notified.as_mut().enable();
             let (task, seq, changed) = {
                 let mut inner = self.inner.lock().await;
+                inner.ensure_owner()?;
                 let now = self.clock.now();
                 let before = inner.queued;
                 let task = inner.engine.poll_task_in(groups, hostname, now);
@@ -286,6 +353,7 @@ impl Scheduler {
     ) -> EngineResult<bool> {
         let (canceled, seq) = {
             let mut inner = self.inner.lock().await;
+            inner.ensure_owner()?;
             let now = self.clock.now();
             let canceled = inner.engine.report_progress(task_id, fields, now);
             (canceled, inner.queue())
@@ -389,6 +457,20 @@ impl Scheduler {
 
     pub async fn pipeline_state(&self) -> PipelineState {
         self.inspect(Engine::pipeline_state).await
+    }
+
+    /// When the scheduler next needs a [`tick`](Self::tick): the engine's next timer, or
+    /// sooner when changes the store refused as unavailable wait for their retry. `None` when
+    /// nothing is scheduled, and once the scheduler has stepped down.
+    pub async fn next_wakeup(&self) -> Option<NaiveDateTime> {
+        let inner = self.inner.lock().await;
+        if inner.stepped_down.is_some() {
+            return None;
+        }
+        match (inner.engine.next_wakeup(), inner.retry_at) {
+            (Some(timer), Some(retry)) => Some(timer.min(retry)),
+            (timer, retry) => timer.or(retry),
+        }
     }
 
     /// Whether the pipeline is settled at the clock's time (see [`Engine::is_settled`]).

@@ -2,8 +2,9 @@
 //!
 //! Each variant maps onto one AWS error: [`EngineError::TaskNotFound`] is
 //! TaskNotFoundException, [`EngineError::InvalidRequest`] and [`EngineError::ObjectNotFound`]
-//! are InvalidRequestException, [`EngineError::Store`] is an internal service error carrying
-//! the store's message.
+//! are InvalidRequestException, [`EngineError::Store`] is an internal service error. A store
+//! error keeps its kind ([`StoreError`]), so the scheduler and its callers tell an outage, a
+//! competing writer and unreadable data apart without reading messages.
 
 use crate::plan::PlanError;
 use crate::store::StoreError;
@@ -23,15 +24,9 @@ pub enum EngineError {
     /// The definition cannot be run.
     #[error(transparent)]
     Plan(#[from] PlanError),
-    /// The state store failed; the message is the store's.
-    #[error("state store error: {0}")]
-    Store(String),
-}
-
-impl From<StoreError> for EngineError {
-    fn from(error: StoreError) -> Self {
-        EngineError::Store(error.to_string())
-    }
+    /// The state store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 pub type EngineResult<T> = Result<T, EngineError>;

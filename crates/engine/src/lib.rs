@@ -10,8 +10,11 @@
 //! * [`driver`]: [`Scheduler`], the async wrapper that persists every step through a
 //!   [`Store`] before acting on it and lets task runners long-poll.
 //! * [`store`] and [`clock`]: the persistence contract and time sources.
+//! * `conformance` (only with the `conformance` feature, and in this crate's own tests): the
+//!   checks every [`Store`] backend must pass, for the backends' tests.
 
 pub mod clock;
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod driver;
 pub mod engine;

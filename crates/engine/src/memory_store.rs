@@ -1,5 +1,5 @@
 //! An in-memory [`Store`]: the engine's tests run against it, and it defines by example what
-//! every durable store must do (the conformance suite in [`crate::conformance`] holds it to the
+//! every durable store must do (the conformance suite, `crate::conformance`, holds it to the
 //! same checks as SQLite).
 //!
 //! It enforces the same write rules as the durable stores, so a test that passes here does not

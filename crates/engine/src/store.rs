@@ -23,13 +23,9 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use sluice_model::{PipelineDefinition, PipelineState, Status, TaskResult};
 
-/// A pipeline: its definitions, state and pipeline-level fields.
-///
-/// Stored, the active definition is written only when it differs from the latest one (a flag
-/// says when they are the same): a definition of many thousand objects is most of the record,
-/// and the record is written on every change of pipeline state.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(from = "StoredPipelineRecord")]
+/// A pipeline: its definitions, state and pipeline-level fields. Each store chooses how to
+/// encode it (the SQLite store writes an active definition equal to the latest one once).
+#[derive(Debug, Clone, PartialEq)]
 pub struct PipelineRecord {
     pub pipeline_id: String,
     pub name: String,
@@ -47,87 +43,6 @@ pub struct PipelineRecord {
     pub fields: BTreeMap<String, String>,
     /// Incremented on every write; writers compare it to detect a concurrent writer.
     pub version: u64,
-}
-
-/// How a [`PipelineRecord`] is read back: records written before the flag existed carry both
-/// definitions.
-#[derive(Deserialize)]
-struct StoredPipelineRecord {
-    pipeline_id: String,
-    name: String,
-    unique_id: String,
-    account_id: String,
-    state: PipelineState,
-    created_at: NaiveDateTime,
-    definition: Option<PipelineDefinition>,
-    #[serde(default)]
-    active_definition: Option<PipelineDefinition>,
-    #[serde(default)]
-    active_is_latest: bool,
-    fields: BTreeMap<String, String>,
-    version: u64,
-}
-
-impl From<StoredPipelineRecord> for PipelineRecord {
-    fn from(stored: StoredPipelineRecord) -> Self {
-        let active_definition = if stored.active_is_latest {
-            stored.definition.clone()
-        } else {
-            stored.active_definition
-        };
-        PipelineRecord {
-            pipeline_id: stored.pipeline_id,
-            name: stored.name,
-            unique_id: stored.unique_id,
-            account_id: stored.account_id,
-            state: stored.state,
-            created_at: stored.created_at,
-            definition: stored.definition,
-            active_definition,
-            fields: stored.fields,
-            version: stored.version,
-        }
-    }
-}
-
-impl Serialize for PipelineRecord {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Out<'a> {
-            pipeline_id: &'a str,
-            name: &'a str,
-            unique_id: &'a str,
-            account_id: &'a str,
-            state: &'a PipelineState,
-            created_at: &'a NaiveDateTime,
-            definition: &'a Option<PipelineDefinition>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            active_definition: Option<&'a PipelineDefinition>,
-            #[serde(skip_serializing_if = "std::ops::Not::not")]
-            active_is_latest: bool,
-            fields: &'a BTreeMap<String, String>,
-            version: u64,
-        }
-        let same = self.active_definition.is_some() && self.active_definition == self.definition;
-        Out {
-            pipeline_id: &self.pipeline_id,
-            name: &self.name,
-            unique_id: &self.unique_id,
-            account_id: &self.account_id,
-            state: &self.state,
-            created_at: &self.created_at,
-            definition: &self.definition,
-            active_definition: if same {
-                None
-            } else {
-                self.active_definition.as_ref()
-            },
-            active_is_latest: same,
-            fields: &self.fields,
-            version: self.version,
-        }
-        .serialize(serializer)
-    }
 }
 
 impl PipelineRecord {
@@ -207,7 +122,9 @@ impl ChangeSet {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+/// Why a store operation failed. The kind decides what a caller does next (see the driver's
+/// documentation for what the scheduler does with each); the message is for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The backing database could not be reached or failed; the operation may be retried.
@@ -217,7 +134,7 @@ pub enum StoreError {
     #[error("state store holds unreadable data: {0}")]
     Corrupt(String),
     /// Another writer changed the record first.
-    #[error("conflicting write to {0}")]
+    #[error("conflicting write to the state store: {0}")]
     Conflict(String),
 }
 
@@ -242,58 +159,4 @@ pub trait Store: Send + Sync {
 
     /// Removes a pipeline and everything it owns.
     async fn delete_pipeline(&self, pipeline_id: &str) -> StoreResult<()>;
-}
-
-#[cfg(test)]
-mod record_tests {
-    use sluice_model::{Field, PipelineObject};
-
-    use super::*;
-
-    fn definition(command: &str) -> PipelineDefinition {
-        PipelineDefinition {
-            pipeline_objects: vec![PipelineObject {
-                id: "A".into(),
-                name: "A".into(),
-                fields: vec![Field::string("command", command)],
-            }],
-            ..PipelineDefinition::default()
-        }
-    }
-
-    #[test]
-    fn an_active_definition_equal_to_the_latest_is_stored_once_and_read_back() {
-        let at = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
-            .unwrap()
-            .and_hms_opt(0, 0, 0)
-            .unwrap();
-        let mut record = PipelineRecord::new_local("df-1", at);
-        for (latest, active) in [
-            (None, None),
-            (Some(definition("a")), None),
-            (Some(definition("a")), Some(definition("a"))),
-            (Some(definition("b")), Some(definition("a"))),
-        ] {
-            record.definition = latest;
-            record.active_definition = active;
-            let json = serde_json::to_string(&record).unwrap();
-            let same =
-                record.active_definition.is_some() && record.active_definition == record.definition;
-            assert_eq!(json.matches("\"command\"").count(), {
-                let stored = usize::from(record.definition.is_some())
-                    + usize::from(record.active_definition.is_some());
-                if same { 1 } else { stored }
-            });
-            let back: PipelineRecord = serde_json::from_str(&json).unwrap();
-            assert_eq!(back, record, "{json}");
-        }
-        // A record written before the flag existed, with both definitions, still reads.
-        record.definition = Some(definition("a"));
-        record.active_definition = Some(definition("a"));
-        let mut old = serde_json::to_value(&record).unwrap();
-        old["active_definition"] = serde_json::to_value(definition("a")).unwrap();
-        old.as_object_mut().unwrap().remove("active_is_latest");
-        let back: PipelineRecord = serde_json::from_value(old).unwrap();
-        assert_eq!(back, record);
-    }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use sluice_engine::{Clock, EngineError, MemoryStore, Scheduler, Store, VirtualClock};
-use sluice_model::{PipelineState, Status, TaskResult};
+use sluice_engine::{Clock, EngineError, MemoryStore, Scheduler, Store, StoreError, VirtualClock};
+use sluice_model::{PipelineState, Status, TaskObject, TaskResult};
 
 const JSON: &str = r#"{"objects": [
     {"id": "Default", "scheduleType": "cron", "workerGroup": "wg", "maximumRetries": "1",
@@ -127,23 +127,46 @@ async fn reopening_resumes_from_the_store_after_a_crash() {
 }
 
 #[tokio::test]
-async fn store_errors_surface_and_changes_are_resubmitted() {
+async fn an_unavailable_store_keeps_the_changes_and_asks_for_a_retry_with_backoff() {
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(VirtualClock::new(at("2026-01-01T00:00:00")));
     let scheduler = open(&store, &clock).await;
     store.set_unavailable(true);
     let error = scheduler.activate(None).await.unwrap_err();
     assert!(
-        matches!(error, EngineError::Store(ref m) if m.contains("unavailable")),
+        matches!(error, EngineError::Store(StoreError::Unavailable(_))),
         "{error}"
     );
+    assert_eq!(
+        scheduler.next_wakeup().await,
+        Some(at("2026-01-01T00:00:01"))
+    );
+    // Every further refusal doubles the wait.
+    for (now, retry) in [
+        ("2026-01-01T00:00:01", "2026-01-01T00:00:03"),
+        ("2026-01-01T00:00:03", "2026-01-01T00:00:07"),
+    ] {
+        clock.advance_to(at(now));
+        let refused = scheduler.tick().await;
+        assert!(
+            matches!(refused, Err(EngineError::Store(StoreError::Unavailable(_)))),
+            "{refused:?}"
+        );
+        assert_eq!(scheduler.next_wakeup().await, Some(at(retry)));
+    }
     store.set_unavailable(false);
+    clock.advance_to(at("2026-01-01T00:00:07"));
     scheduler.tick().await.unwrap();
     assert_eq!(
         store.pipeline("df-DRIVER").await.unwrap().unwrap().state,
         PipelineState::Scheduled
     );
     assert_eq!(store.instances("df-DRIVER").await.unwrap().len(), 1);
+    // Nothing waits for a retry any more: the next wakeup is the second interval's.
+    assert_eq!(
+        scheduler.next_wakeup().await,
+        Some(at("2026-01-01T01:00:00"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -228,7 +251,10 @@ async fn the_commit_observer_sees_exactly_what_the_store_accepted() {
     let refused = scheduler
         .set_task_status(&task.task_id, TaskResult::finished())
         .await;
-    assert!(matches!(refused, Err(EngineError::Store(_))));
+    assert!(
+        matches!(refused, Err(EngineError::Store(StoreError::Unavailable(_)))),
+        "{refused:?}"
+    );
     let before_recovery = seen.lock().unwrap().clone();
     assert!(
         before_recovery
@@ -249,17 +275,36 @@ async fn the_commit_observer_sees_exactly_what_the_store_accepted() {
     assert!(statuses.contains(&Status::Running), "{statuses:?}");
 }
 
-/// A store whose commits wait at a gate while it is closed, counting the commits it accepted.
-struct GatedStore {
-    inner: MemoryStore,
+/// A store over a [`MemoryStore`] whose commits wait at a gate while it is closed, then fail
+/// with the injected error while one is set; it counts the commits that passed the gate.
+struct TestStore {
+    inner: Arc<MemoryStore>,
     closed: std::sync::atomic::AtomicBool,
     gate: tokio::sync::Semaphore,
     waiting: std::sync::atomic::AtomicUsize,
     commits: std::sync::atomic::AtomicUsize,
+    fail: std::sync::Mutex<Option<StoreError>>,
+}
+
+impl TestStore {
+    fn over(inner: Arc<MemoryStore>) -> Arc<TestStore> {
+        Arc::new(TestStore {
+            inner,
+            closed: false.into(),
+            gate: tokio::sync::Semaphore::new(0),
+            waiting: 0.into(),
+            commits: 0.into(),
+            fail: std::sync::Mutex::new(None),
+        })
+    }
+
+    fn fail_with(&self, error: Option<StoreError>) {
+        *self.fail.lock().unwrap() = error;
+    }
 }
 
 #[async_trait::async_trait]
-impl Store for GatedStore {
+impl Store for TestStore {
     async fn commit(
         &self,
         changes: &sluice_engine::ChangeSet,
@@ -270,7 +315,11 @@ impl Store for GatedStore {
             self.gate.acquire().await.unwrap().forget();
         }
         self.commits.fetch_add(1, SeqCst);
-        self.inner.commit(changes).await
+        let injected = self.fail.lock().unwrap().clone();
+        match injected {
+            Some(error) => Err(error),
+            None => self.inner.commit(changes).await,
+        }
     }
 
     async fn pipeline(
@@ -315,6 +364,34 @@ async fn until(mut condition: impl FnMut() -> bool) {
     panic!("condition never became true");
 }
 
+/// Yields until the scheduler's engine holds `n` RUNNING attempts, committed or not.
+async fn until_running(scheduler: &Scheduler, n: usize) {
+    for _ in 0..10_000 {
+        if scheduler.summary().await.get(Status::Running) == n {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("the engine never held {n} RUNNING attempts");
+}
+
+/// How many attempts of the pipeline the store holds as RUNNING.
+async fn stored_running(store: &MemoryStore) -> usize {
+    let attempts = store.attempts("df-DRIVER").await.unwrap();
+    attempts
+        .iter()
+        .filter(|a| a.status == Status::Running)
+        .count()
+}
+
+/// A poll for a task of any group, answered without waiting, in a task of its own.
+fn spawn_poll(
+    scheduler: &Arc<Scheduler>,
+) -> tokio::task::JoinHandle<Result<Option<TaskObject>, EngineError>> {
+    let scheduler = scheduler.clone();
+    tokio::spawn(async move { scheduler.poll_for_task(None, "host", Duration::ZERO).await })
+}
+
 #[tokio::test]
 async fn steps_queued_during_a_commit_share_the_next_one_and_wait_for_it() {
     use std::sync::atomic::Ordering::SeqCst;
@@ -324,13 +401,7 @@ async fn steps_queued_during_a_commit_share_the_next_one_and_wait_for_it() {
          "startDateTime": "2026-01-01T00:00:00", "occurrences": "3"},
         {"id": "A", "type": "ShellCommandActivity", "schedule": {"ref": "S"}, "command": "a"}
       ]}"#;
-    let store = Arc::new(GatedStore {
-        inner: MemoryStore::new(),
-        closed: false.into(),
-        gate: tokio::sync::Semaphore::new(0),
-        waiting: 0.into(),
-        commits: 0.into(),
-    });
+    let store = TestStore::over(Arc::new(MemoryStore::new()));
     // Every interval is in the past, so all three tasks are ready at once.
     let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(at("2026-01-01T05:00:00")));
     let scheduler = Arc::new(
@@ -341,47 +412,20 @@ async fn steps_queued_during_a_commit_share_the_next_one_and_wait_for_it() {
     scheduler.activate(None).await.unwrap();
     store.closed.store(true, SeqCst);
     let before = store.commits.load(SeqCst);
-    let poll = |scheduler: &Arc<Scheduler>| {
-        let scheduler = scheduler.clone();
-        tokio::spawn(async move {
-            scheduler
-                .poll_for_task(None, "host", Duration::ZERO)
-                .await
-                .unwrap()
-                .unwrap()
-        })
-    };
     // The first poll's commit is held at the gate; two more polls queue behind it.
-    let first = poll(&scheduler);
+    let first = spawn_poll(&scheduler);
     until(|| store.waiting.load(SeqCst) == 1).await;
-    let others = [poll(&scheduler), poll(&scheduler)];
-    for _ in 0..10_000 {
-        if scheduler.summary().await.get(Status::Running) == 3 {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    assert_eq!(
-        scheduler.summary().await.get(Status::Running),
-        3,
-        "all three polls took their task"
-    );
+    let others = [spawn_poll(&scheduler), spawn_poll(&scheduler)];
+    // All three polls take their task.
+    until_running(&scheduler, 3).await;
     // Nothing is handed out before its commit.
     assert!(!first.is_finished() && others.iter().all(|h| !h.is_finished()));
-    assert!(
-        store
-            .inner
-            .attempts("df-DRIVER")
-            .await
-            .unwrap()
-            .iter()
-            .all(|a| a.status != Status::Running)
-    );
+    assert_eq!(stored_running(&store.inner).await, 0);
 
     store.gate.add_permits(100);
-    let mut tasks = vec![first.await.unwrap()];
-    for other in others {
-        tasks.push(other.await.unwrap());
+    let mut tasks = Vec::new();
+    for poll in [first].into_iter().chain(others) {
+        tasks.push(poll.await.unwrap().unwrap().unwrap());
     }
     tasks.sort_by(|a, b| a.attempt_id.cmp(&b.attempt_id));
     tasks.dedup_by(|a, b| a.attempt_id == b.attempt_id);
@@ -391,26 +435,13 @@ async fn steps_queued_during_a_commit_share_the_next_one_and_wait_for_it() {
         2,
         "the second and third polls shared one commit"
     );
-    let stored = store.inner.attempts("df-DRIVER").await.unwrap();
-    assert_eq!(
-        stored
-            .iter()
-            .filter(|a| a.status == Status::Running)
-            .count(),
-        3
-    );
+    assert_eq!(stored_running(&store.inner).await, 3);
 }
 
 #[tokio::test]
 async fn progress_reports_ride_with_the_next_commit_unless_they_cancel() {
     use std::sync::atomic::Ordering::SeqCst;
-    let store = Arc::new(GatedStore {
-        inner: MemoryStore::new(),
-        closed: false.into(),
-        gate: tokio::sync::Semaphore::new(0),
-        waiting: 0.into(),
-        commits: 0.into(),
-    });
+    let store = TestStore::over(Arc::new(MemoryStore::new()));
     let clock = Arc::new(VirtualClock::new(at("2026-01-01T00:00:00")));
     let shared_clock: Arc<dyn Clock> = clock.clone();
     let scheduler = Scheduler::open(store.clone(), shared_clock, "df-DRIVER", plan(JSON))
@@ -470,4 +501,116 @@ async fn progress_reports_ride_with_the_next_commit_unless_they_cancel() {
     assert!(store.commits.load(SeqCst) >= commits);
     let stored = store.inner.instances("df-DRIVER").await.unwrap();
     assert_eq!(stored[0].status, Status::Canceled);
+}
+
+#[tokio::test]
+async fn a_scheduler_whose_pipeline_another_writer_changed_steps_down() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let shared = Arc::new(MemoryStore::new());
+    let store = TestStore::over(shared.clone());
+    let clock = Arc::new(VirtualClock::new(at("2026-01-01T00:00:00")));
+    let shared_clock: Arc<dyn Clock> = clock.clone();
+    let first = Scheduler::open(store.clone(), shared_clock, "df-DRIVER", plan(JSON))
+        .await
+        .unwrap();
+    first.activate(None).await.unwrap();
+    // A second scheduler takes the pipeline over and writes its record.
+    let second = open(&shared, &clock).await;
+    let owner = |name: &'static str| {
+        move |record: &mut sluice_engine::PipelineRecord| {
+            record.fields.insert("owner".into(), name.into());
+        }
+    };
+    second
+        .update_pipeline_record(owner("second"))
+        .await
+        .unwrap();
+
+    let error = first
+        .update_pipeline_record(owner("first"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, EngineError::Store(StoreError::Conflict(_))),
+        "{error}"
+    );
+    // Stepped down: every call fails the same way, no task leaves, nothing is retried.
+    let commits = store.commits.load(SeqCst);
+    clock.advance_to(at("2026-01-01T01:00:00"));
+    let results = [
+        first.tick().await,
+        first
+            .poll_for_task(None, "host", Duration::ZERO)
+            .await
+            .map(|task| assert!(task.is_none())),
+        first.deactivate(false).await,
+    ];
+    for result in results {
+        assert!(
+            matches!(result, Err(EngineError::Store(StoreError::Conflict(_)))),
+            "{result:?}"
+        );
+    }
+    assert_eq!(store.commits.load(SeqCst), commits);
+    assert_eq!(first.next_wakeup().await, None);
+    let stored = shared.pipeline("df-DRIVER").await.unwrap().unwrap();
+    assert_eq!(stored.fields["owner"], "second");
+    assert_eq!(stored_running(&shared).await, 0);
+
+    // The new owner carries on.
+    second.tick().await.unwrap();
+    let task = second
+        .poll_for_task(None, "host", Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(task.attempt_id, "@A_2026-01-01T00:00:00_Attempt=1");
+}
+
+#[tokio::test]
+async fn unreadable_data_is_fatal_for_the_pipeline_even_for_callers_already_queued() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let store = TestStore::over(Arc::new(MemoryStore::new()));
+    // Both intervals are in the past, so two tasks are ready at once.
+    let clock: Arc<dyn Clock> = Arc::new(VirtualClock::new(at("2026-01-01T03:00:00")));
+    let scheduler = Arc::new(
+        Scheduler::open(store.clone(), clock, "df-DRIVER", plan(JSON))
+            .await
+            .unwrap(),
+    );
+    scheduler.activate(None).await.unwrap();
+    let before = store.commits.load(SeqCst);
+    store.closed.store(true, SeqCst);
+    // The first poll's commit is held at the gate; the second poll queues behind it.
+    let first = spawn_poll(&scheduler);
+    until(|| store.waiting.load(SeqCst) == 1).await;
+    let second = spawn_poll(&scheduler);
+    until_running(&scheduler, 2).await;
+
+    store.fail_with(Some(StoreError::Corrupt(
+        "a record cannot be encoded".into(),
+    )));
+    store.gate.add_permits(100);
+    for result in [first.await.unwrap(), second.await.unwrap()] {
+        assert!(
+            matches!(result, Err(EngineError::Store(StoreError::Corrupt(_)))),
+            "{result:?}"
+        );
+    }
+    assert_eq!(
+        store.commits.load(SeqCst) - before,
+        1,
+        "the queued poll did not commit again"
+    );
+
+    // Fatal: the store working again does not bring the scheduler back.
+    store.fail_with(None);
+    let ticked = scheduler.tick().await;
+    assert!(
+        matches!(ticked, Err(EngineError::Store(StoreError::Corrupt(_)))),
+        "{ticked:?}"
+    );
+    assert_eq!(store.commits.load(SeqCst) - before, 1);
+    assert_eq!(scheduler.next_wakeup().await, None);
+    assert_eq!(stored_running(&store.inner).await, 0);
 }

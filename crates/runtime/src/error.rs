@@ -114,12 +114,17 @@ impl From<EngineError> for ApiError {
             EngineError::ObjectNotFound(_)
             | EngineError::InvalidRequest(_)
             | EngineError::Plan(_) => ApiError::InvalidRequest(error.to_string()),
+            EngineError::Store(error) => error.into(),
             other => ApiError::Internal(other.to_string()),
         }
     }
 }
 
 impl From<StoreError> for ApiError {
+    /// Every kind is the service's failure, not the request's, so each is an
+    /// InternalServiceError (500), which SDKs retry. That suits an outage; after a conflict or
+    /// unreadable data the retry fails again, and the message, which starts with the kind
+    /// (`state store unavailable: …`), tells the caller why.
     fn from(error: StoreError) -> Self {
         ApiError::Internal(error.to_string())
     }
@@ -184,7 +189,29 @@ mod tests {
         assert_eq!(e.aws_type(), "TaskNotFoundException");
         let e: ApiError = EngineError::ObjectNotFound("o".into()).into();
         assert_eq!(e.aws_type(), "InvalidRequestException");
-        let e: ApiError = EngineError::Store("down".into()).into();
-        assert_eq!(e.aws_type(), "InternalServiceError");
+        let store_errors = [
+            (
+                StoreError::Unavailable("down".into()),
+                "state store unavailable: down",
+            ),
+            (
+                StoreError::Conflict("pipeline df-1 moved on".into()),
+                "conflicting write to the state store: pipeline df-1 moved on",
+            ),
+            (
+                StoreError::Corrupt("bad row".into()),
+                "state store holds unreadable data: bad row",
+            ),
+        ];
+        for (store_error, message) in store_errors {
+            for e in [
+                ApiError::from(EngineError::Store(store_error.clone())),
+                ApiError::from(store_error.clone()),
+            ] {
+                assert_eq!(e.aws_type(), "InternalServiceError");
+                assert_eq!(e.status().as_u16(), 500);
+                assert_eq!(e.message(), message);
+            }
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! The background loop that moves time forward for every scheduler.
 //!
 //! Engines act on time only when called. The ticker sleeps until the earliest `next_wakeup`
-//! of all schedulers (an interval falling due, a retry delay, a lease or timeout), at most one
-//! second so a clock jump or a missed signal costs little, or until some scheduler commits
+//! of all schedulers (an interval falling due, a retry delay, a lease or timeout, the retry of
+//! a commit the store refused as unavailable; never for a scheduler that stepped down), at most
+//! one second so a clock jump or a missed signal costs little, or until some scheduler commits
 //! (its observer signals the service's `changed`), then ticks the schedulers that are due and
 //! hands their action events on. Actions are logged and delivered (SnsAlarm publishes, see `actions`).
 //! Resource events go to the provisioner, and what it reports back (a runner started, a
@@ -28,10 +29,7 @@ impl Service {
         let mut earliest: Option<chrono::NaiveDateTime> = None;
         for (pipeline_id, scheduler) in self.schedulers() {
             let now = self.clock.now();
-            let due = scheduler
-                .inspect(|engine| engine.next_wakeup())
-                .await
-                .is_some_and(|at| at <= now);
+            let due = scheduler.next_wakeup().await.is_some_and(|at| at <= now);
             if due && let Err(error) = scheduler.tick().await {
                 tracing::warn!(pipeline = %pipeline_id, "tick failed: {error}");
             }
@@ -52,7 +50,7 @@ impl Service {
                 crate::actions::deliver(&scheduler, &event, &self.options.data).await;
             }
             self.handle_resource_events(&pipeline_id, &scheduler).await;
-            if let Some(at) = scheduler.inspect(|engine| engine.next_wakeup()).await {
+            if let Some(at) = scheduler.next_wakeup().await {
                 earliest = Some(earliest.map_or(at, |e| e.min(at)));
             }
         }

@@ -12,6 +12,9 @@
 //! read back as [`StoreError::Corrupt`](sluice_engine::StoreError::Corrupt). A new column (with
 //! a migration under `migrations/`) is needed only for a new kind of lookup. Instances and
 //! attempts are keyed by `(pipeline_id, id)`, so equal instance ids in two pipelines never mix.
+//! A pipeline's JSON is this crate's own (`records.rs`): it holds the active definition only
+//! when that differs from the latest one, which would otherwise double a large record written
+//! on every change of pipeline state.
 //!
 //! **Write rules shared with every store.** A commit is one transaction. A pipeline record must
 //! carry a higher `version` than the stored one, or the commit fails with `Conflict`: a writer
@@ -66,6 +69,7 @@
 //!   row twice in a statement, a change set is de-duplicated first (the later copy wins, as the
 //!   suite requires).
 
+mod records;
 mod sqlite;
 mod writer;
 

@@ -11,6 +11,7 @@ use sluice_engine::store::StoreResult;
 use sluice_engine::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord, Store, StoreError};
 
 use crate::Durability;
+use crate::records::{PipelineData, StoredPipeline};
 use crate::writer::{AttemptRow, InstanceRow, PART_ROWS, PipelineRow, Rows, Writer};
 use sqlx::Row;
 use sqlx::migrate::{MigrateError, Migrator};
@@ -150,6 +151,13 @@ impl SqliteStore {
         }
         Ok(record)
     }
+
+    fn decode_pipeline(&self, row: &SqliteRow) -> StoreResult<PipelineRecord> {
+        self.decode(row, "pipeline", None, |p: &StoredPipeline| {
+            (p.pipeline_id(), p.pipeline_id())
+        })
+        .map(StoredPipeline::into_record)
+    }
 }
 
 async fn migrate(pool: &SqlitePool, location: &str) -> StoreResult<()> {
@@ -267,11 +275,7 @@ impl Store for SqliteStore {
             )
             .await?;
         rows.first()
-            .map(|row| {
-                self.decode(row, "pipeline", None, |p: &PipelineRecord| {
-                    (p.pipeline_id.as_str(), p.pipeline_id.as_str())
-                })
-            })
+            .map(|row| self.decode_pipeline(row))
             .transpose()
     }
 
@@ -280,13 +284,7 @@ impl Store for SqliteStore {
             .fetch_all(&self.readers)
             .await
             .map_err(|e| self.error("cannot read pipelines from", e))?;
-        rows.iter()
-            .map(|row| {
-                self.decode(row, "pipeline", None, |p: &PipelineRecord| {
-                    (p.pipeline_id.as_str(), p.pipeline_id.as_str())
-                })
-            })
-            .collect()
+        rows.iter().map(|row| self.decode_pipeline(row)).collect()
     }
 
     async fn instances(&self, pipeline_id: &str) -> StoreResult<Vec<InstanceRecord>> {
@@ -344,7 +342,7 @@ fn encode_rows(
                 state: p.state.as_str(),
                 version: p.version,
                 created_at: time_key(p.created_at),
-                data: encode(p, "pipeline", &p.pipeline_id)?,
+                data: encode(&PipelineData::of(p), "pipeline", &p.pipeline_id)?,
             })
         })
         .collect::<StoreResult<_>>()?;
