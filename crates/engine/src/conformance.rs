@@ -1,5 +1,5 @@
 //! The store conformance suite: one set of checks that every [`Store`] backend must pass, so the
-//! engine behaves the same on the in-memory store, SQLite and (later) PostgreSQL.
+//! engine behaves the same on the in-memory store, SQLite and every future backend.
 //!
 //! A backend runs it by instantiating [`store_conformance_suite!`](crate::store_conformance_suite)
 //! in a test module, with an expression that makes a fresh, empty store. The expression is

@@ -209,7 +209,7 @@ mod tests {
                 ApiError::from(store_error.clone()),
             ] {
                 assert_eq!(e.aws_type(), "InternalServiceError");
-                assert_eq!(e.status().as_u16(), 500);
+                assert_eq!(e.http_status(), 500);
                 assert_eq!(e.message(), message);
             }
         }
