@@ -1,7 +1,6 @@
 //! Shared helpers for the real-client tests of `sluice server` (`tests/api_clients.rs`):
 //! starting a server per test, finding (or creating) the Python venv with the AWS CLI and
-//! boto3, running the CLI in an isolated environment, polling with deadlines, and sending
-//! hand-signed requests.
+//! boto3, running the CLI in an isolated environment, and sending hand-signed requests.
 
 #![allow(dead_code)]
 
@@ -9,11 +8,13 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sluice_testsupport::poll::holds_within;
+use sluice_testsupport::process::Proc;
 
 /// The root key pair every test server is started with (account 000000000000).
 pub(crate) const ROOT_ACCESS_KEY: &str = "AKIASLUICETESTROOT01";
@@ -25,8 +26,6 @@ pub(crate) const ROOT_ACCOUNT: &str = "000000000000";
 const STARTUP_DEADLINE: Duration = Duration::from_secs(30);
 /// How long one AWS CLI or Python process may take.
 const PROCESS_DEADLINE: Duration = Duration::from_secs(120);
-/// How often conditions are polled.
-const POLL: Duration = Duration::from_millis(25);
 
 /// What the readiness line says before the URL.
 const READY_MARKER: &str = "listening on ";
@@ -59,10 +58,11 @@ impl Default for ServerConfig {
 /// A running `sluice server` with its own data directory, killed when dropped. When the test
 /// panics, the server's output is printed.
 pub(crate) struct Server {
-    child: Option<Child>,
     /// `http://127.0.0.1:PORT`
     pub(crate) endpoint: String,
     pub(crate) addr: SocketAddr,
+    // Dropped before the directory it writes its output to.
+    process: Proc,
     dir: tempfile::TempDir,
 }
 
@@ -82,8 +82,6 @@ impl Server {
             fs::write(&path, serde_json::to_vec_pretty(credentials).unwrap()).unwrap();
             path
         });
-        let out = dir.path().join("server.out");
-        let err = dir.path().join("server.err");
         let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
         command
             .arg("server")
@@ -105,10 +103,7 @@ impl Server {
             .env_remove("SLUICE_ROOT_SECRET_ACCESS_KEY")
             .env_remove("SLUICE_ROOT_ACCOUNT_ID")
             .env_remove("SLUICE_DATA_DIR")
-            .env("RUST_LOG", "info,sluice_api=debug")
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(&out).unwrap())
-            .stderr(fs::File::create(&err).unwrap());
+            .env("RUST_LOG", "info,sluice_api=debug");
         if config.root_env {
             command
                 .env("SLUICE_ROOT_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
@@ -120,24 +115,18 @@ impl Server {
         if !config.local_runner {
             command.arg("--no-local-runner");
         }
-        let mut child = command.spawn().expect("start sluice server");
-        match wait_ready(&mut child, &out, &err) {
-            Ok(endpoint) => {
-                let addr = endpoint
-                    .trim_start_matches("http://")
-                    .parse()
-                    .unwrap_or_else(|e| panic!("readiness line URL {endpoint}: {e}"));
-                Server {
-                    child: Some(child),
-                    endpoint,
-                    addr,
-                    dir,
-                }
-            }
-            Err(why) => panic!(
-                "sluice server did not start: {why}\n{}",
-                output_of(dir.path())
-            ),
+        let mut process = Proc::spawn("server", command, dir.path());
+        let line = process.wait_line(READY_MARKER, STARTUP_DEADLINE);
+        let endpoint = ready_url(&line).unwrap_or_else(|| panic!("no URL in {line:?}"));
+        let addr = endpoint
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap_or_else(|e| panic!("readiness line URL {endpoint}: {e}"));
+        Server {
+            endpoint,
+            addr,
+            process,
+            dir,
         }
     }
 
@@ -148,57 +137,12 @@ impl Server {
 
     /// Everything the server printed so far.
     pub(crate) fn output(&self) -> String {
-        output_of(self.dir.path())
+        self.process.output()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() && !self.endpoint.is_empty() {
-            eprintln!("{}", self.output());
-        }
-    }
-}
-
-/// Waits for the readiness line; the URL it names, or why not (the child is reaped).
-fn wait_ready(child: &mut Child, out: &Path, err: &Path) -> Result<String, String> {
-    let deadline = Instant::now() + STARTUP_DEADLINE;
-    loop {
-        for file in [out, err] {
-            let text = fs::read_to_string(file).unwrap_or_default();
-            if let Some(url) = ready_url(&text) {
-                return Ok(url);
-            }
-        }
-        if let Some(status) = child.try_wait().expect("wait for server") {
-            return Err(format!("exited with {status} before it was ready"));
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!(
-                "no readiness line ({READY_MARKER}http://…) within {STARTUP_DEADLINE:?}"
-            ));
-        }
-        std::thread::sleep(POLL);
-    }
-}
-
-fn output_of(dir: &Path) -> String {
-    let read = |name: &str| fs::read_to_string(dir.join(name)).unwrap_or_default();
-    format!(
-        "--- server stdout ---\n{}--- server stderr ---\n{}",
-        read("server.out"),
-        read("server.err")
-    )
 }
 
 /// The URL of a readiness line (`… listening on http://127.0.0.1:PORT`) in `text`.
-fn ready_url(text: &str) -> Option<String> {
+pub(crate) fn ready_url(text: &str) -> Option<String> {
     let line = text.lines().find(|l| l.contains(READY_MARKER))?;
     let rest = &line[line.find(READY_MARKER)? + READY_MARKER.len()..];
     let url: String = rest
@@ -207,29 +151,6 @@ fn ready_url(text: &str) -> Option<String> {
         .collect();
     let url = url.trim_end_matches('/').to_owned();
     url.starts_with("http://").then_some(url)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Polling
-// ---------------------------------------------------------------------------------------------
-
-/// Polls `probe` until it gives a value or `deadline` passes; panics with `what` and the last
-/// observation.
-pub(crate) fn wait_for<T>(
-    what: &str,
-    deadline: Duration,
-    mut probe: impl FnMut() -> Result<T, String>,
-) -> T {
-    let until = Instant::now() + deadline;
-    loop {
-        match probe() {
-            Ok(value) => return value,
-            Err(last) if Instant::now() > until => {
-                panic!("timed out after {deadline:?} waiting for {what}; last seen: {last}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,20 +259,18 @@ fn run_with_deadline(mut command: Command, what: &str) -> Output {
         let _ = stderr.read_to_end(&mut buf);
         buf
     });
-    let deadline = Instant::now() + PROCESS_DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not finish within {PROCESS_DEADLINE:?}");
-        }
-        std::thread::sleep(POLL);
-    };
+    let mut status = None;
+    let finished = holds_within(PROCESS_DEADLINE, || {
+        status = child.try_wait().expect("wait");
+        status.is_some()
+    });
+    if !finished {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{what} did not finish within {PROCESS_DEADLINE:?}");
+    }
     Output {
-        status,
+        status: status.expect("finished"),
         stdout: out.join().unwrap(),
         stderr: err.join().unwrap(),
     }
