@@ -6,7 +6,8 @@
 //! Dropping the handle stops the server.
 //!
 //! Beside them: child processes of a test ([`process`]), waiting with a deadline ([`poll`]),
-//! and files a test watches ([`files`]).
+//! files a test watches ([`files`]) and requests signed as the AWS clients sign them
+//! ([`sigv4`]).
 
 pub mod databases;
 pub mod dynamodb;
@@ -14,5 +15,6 @@ pub mod files;
 pub mod poll;
 pub mod process;
 pub mod s3;
+pub mod sigv4;
 pub mod sns;
 pub mod tools;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sluice_testsupport::poll::holds_within;
 use sluice_testsupport::process::Proc;
+use sluice_testsupport::sigv4::{self, Signing};
 
 /// The root key pair every test server is started with (account 000000000000).
 pub(crate) const ROOT_ACCESS_KEY: &str = "AKIASLUICETESTROOT01";
@@ -653,43 +654,21 @@ pub(crate) fn signed_headers(
     (access_key, secret): (&str, &str),
     time: std::time::SystemTime,
 ) -> Vec<(String, String)> {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    use aws_sigv4::sign::v4;
-    use aws_smithy_runtime_api::client::identity::Identity;
-
-    let mut headers = vec![
-        ("host".to_owned(), addr.to_string()),
-        (
-            "content-type".to_owned(),
-            "application/x-amz-json-1.1".to_owned(),
-        ),
-        ("x-amz-target".to_owned(), format!("DataPipeline.{target}")),
-    ];
-    let identity: Identity =
-        aws_credential_types::Credentials::new(access_key, secret, None, None, "tests").into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("datapipeline")
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .expect("signing parameters")
-        .into();
-    let signable = SignableRequest::new(
-        "POST",
-        format!("http://{addr}/"),
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::Bytes(body),
-    )
-    .expect("signable request");
-    let (instructions, _signature) = sign(signable, &params).expect("sign").into_parts();
-    headers.extend(
-        instructions
-            .headers()
-            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    let signing = Signing {
+        time,
+        ..Signing::new(access_key, secret)
+    };
+    let request = sigv4::signed_request(
+        &format!("http://{addr}/"),
+        &format!("DataPipeline.{target}"),
+        body,
+        &signing,
     );
-    headers
+    request
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
