@@ -6,12 +6,6 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    PayloadChecksumKind, SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
-};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
 use axum::http;
 use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
@@ -19,6 +13,9 @@ use sha2::{Digest, Sha256};
 use sluice_api::auth::{
     self, AccessKey, AuthError, AuthErrorKind, CredentialError, CredentialStore,
     DEFAULT_ACCOUNT_ID, SecretKey, SignedRequest,
+};
+use sluice_testsupport::sigv4::{
+    self, PayloadChecksumKind, SignatureLocation, Signing, SigningSettings,
 };
 
 const AK: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -97,82 +94,16 @@ impl Req {
     }
 }
 
-/// How to sign with the SDK.
-struct Signing<'a> {
-    access_key_id: &'a str,
-    secret: &'a str,
-    token: Option<&'a str>,
-    region: &'a str,
-    service: &'a str,
-    time: DateTime<Utc>,
-    settings: SigningSettings,
-}
-
-impl Default for Signing<'_> {
-    fn default() -> Self {
-        Signing {
-            access_key_id: AK,
-            secret: SECRET,
-            token: None,
-            region: "us-east-1",
-            service: "datapipeline",
-            time: t0(),
-            settings: SigningSettings::default(),
-        }
+/// How the tests sign unless they say otherwise: `AK` at [`t0`].
+fn signing() -> Signing<'static> {
+    Signing {
+        time: t0().into(),
+        ..Signing::new(AK, SECRET)
     }
 }
 
-/// Signs a Data Pipeline call as botocore sends it (`POST /`, `Content-Type`, `Host`,
-/// `X-Amz-Target`) with `aws-sigv4`, applies the signature to an `http::Request`, and returns
-/// what a server would read from it — with botocore's unsigned extra headers added after
-/// signing.
-fn sdk_request(target: &str, body: &[u8], signing: Signing<'_>) -> Req {
-    let mut request = http::Request::builder()
-        .method("POST")
-        .uri(format!("https://{HOST}/"))
-        .header("Host", HOST)
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .header("X-Amz-Target", format!("DataPipeline.{target}"))
-        .body(body.to_vec())
-        .unwrap();
-    let identity: Identity = Credentials::new(
-        signing.access_key_id,
-        signing.secret,
-        signing.token.map(str::to_owned),
-        None,
-        "test",
-    )
-    .into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(signing.region)
-        .name(signing.service)
-        .time(signing.time.into())
-        .settings(signing.settings)
-        .build()
-        .unwrap()
-        .into();
-    let uri = request.uri().to_string();
-    let signable = SignableRequest::new(
-        request.method().as_str(),
-        uri,
-        request
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
-        SignableBody::Bytes(request.body()),
-    )
-    .unwrap();
-    let (instructions, _signature) = sign(signable, &params).unwrap().into_parts();
-    instructions.apply_to_request_http1x(&mut request);
-    request.headers_mut().insert(
-        "user-agent",
-        "aws-cli/1.45.11 botocore/1.43.11".parse().unwrap(),
-    );
-    request.headers_mut().insert(
-        "amz-sdk-invocation-id",
-        "2f7c1f4e-1111-2222-3333-444455556666".parse().unwrap(),
-    );
+/// What a server reads from `request`.
+fn received(request: &http::Request<Vec<u8>>) -> Req {
     Req {
         method: request.method().as_str().to_owned(),
         path: request.uri().path().to_owned(),
@@ -182,12 +113,33 @@ fn sdk_request(target: &str, body: &[u8], signing: Signing<'_>) -> Req {
     }
 }
 
+/// A Data Pipeline call as botocore sends it (`POST /`, `Content-Type`, `Host`,
+/// `X-Amz-Target`), signed with `aws-sigv4`, as a server reads it — with botocore's unsigned
+/// extra headers added after signing.
+fn sdk_request(target: &str, body: &[u8], signing: Signing<'_>) -> Req {
+    let mut request = sigv4::signed_request(
+        &format!("https://{HOST}/"),
+        &format!("DataPipeline.{target}"),
+        body,
+        &signing,
+    );
+    request.headers_mut().insert(
+        "user-agent",
+        "aws-cli/1.45.11 botocore/1.43.11".parse().unwrap(),
+    );
+    request.headers_mut().insert(
+        "amz-sdk-invocation-id",
+        "2f7c1f4e-1111-2222-3333-444455556666".parse().unwrap(),
+    );
+    received(&request)
+}
+
 fn list_pipelines() -> Req {
-    sdk_request("ListPipelines", b"{}", Signing::default())
+    sdk_request("ListPipelines", b"{}", signing())
 }
 
 fn describe_pipelines() -> Req {
-    sdk_request("DescribePipelines", BODY, Signing::default())
+    sdk_request("DescribePipelines", BODY, signing())
 }
 
 #[track_caller]
@@ -236,8 +188,8 @@ fn sdk_signed_request_with_session_token_verifies() {
         "DescribePipelines",
         BODY,
         Signing {
-            token: Some(token),
-            ..Signing::default()
+            session_token: Some(token),
+            ..signing()
         },
     );
     assert_eq!(req.header("x-amz-security-token"), Some(token));
@@ -269,7 +221,7 @@ fn any_region_is_accepted() {
             b"{}",
             Signing {
                 region,
-                ..Signing::default()
+                ..signing()
             },
         );
         req.verify(t0()).unwrap_or_else(|e| panic!("{region}: {e}"));
@@ -285,7 +237,7 @@ fn sdk_signed_x_amz_content_sha256_verifies_and_must_match_the_body() {
         BODY,
         Signing {
             settings,
-            ..Signing::default()
+            ..signing()
         },
     );
     assert_eq!(
@@ -322,7 +274,7 @@ fn sdk_presigned_request_verifies_until_it_expires() {
         b"{}",
         Signing {
             settings,
-            ..Signing::default()
+            ..signing()
         },
     );
     assert!(req.header("authorization").is_none());
@@ -407,7 +359,7 @@ fn header_values_are_trimmed_and_whitespace_folded() {
     spaced.verify(t0()).unwrap();
 
     // A value with inner runs of spaces, signed folded by the SDK, arrives with its spaces.
-    let mut request = sdk_request("ListPipelines", b"{}", Signing::default());
+    let mut request = sdk_request("ListPipelines", b"{}", signing());
     request.verify(t0()).unwrap();
     let folded = sdk_request_with_header("x-custom", "a  b   c");
     folded.verify(t0()).unwrap();
@@ -423,38 +375,16 @@ fn header_values_are_trimmed_and_whitespace_folded() {
 }
 
 /// An SDK-signed request with one more (signed) header.
-fn sdk_request_with_header(name: &str, value: &str) -> Req {
-    let mut request = http::Request::builder()
-        .method("POST")
-        .uri(format!("https://{HOST}/"))
-        .header("host", HOST)
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amz-target", "DataPipeline.ListPipelines")
-        .header(name, value)
-        .body(b"{}".to_vec())
-        .unwrap();
-    let identity: Identity = Credentials::new(AK, SECRET, None, None, "test").into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("datapipeline")
-        .time(t0().into())
-        .settings(SigningSettings::default())
-        .build()
-        .unwrap()
-        .into();
-    let signable = SignableRequest::new(
-        "POST",
-        request.uri().to_string(),
-        request
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
-        SignableBody::Bytes(request.body()),
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    instructions.apply_to_request_http1x(&mut request);
+fn sdk_request_with_header(name: &'static str, value: &str) -> Req {
+    let mut request = sigv4::request(
+        &format!("https://{HOST}/"),
+        "DataPipeline.ListPipelines",
+        b"{}",
+    );
+    request
+        .headers_mut()
+        .insert(name, http::HeaderValue::from_str(value).unwrap());
+    sigv4::sign(&mut request, &signing());
     assert!(
         request.headers()["authorization"]
             .to_str()
@@ -462,13 +392,7 @@ fn sdk_request_with_header(name: &str, value: &str) -> Req {
             .contains(name),
         "the extra header is signed"
     );
-    Req {
-        method: "POST".into(),
-        path: "/".into(),
-        query: String::new(),
-        headers: auth::header_pairs(request.headers()),
-        body: request.body().clone(),
-    }
+    received(&request)
 }
 
 #[test]
@@ -651,7 +575,7 @@ fn wrong_service_or_scope_date() {
         b"{}",
         Signing {
             service: "dynamodb",
-            ..Signing::default()
+            ..signing()
         },
     );
     let err = assert_fails(
@@ -681,7 +605,7 @@ fn unknown_access_key() {
         b"{}",
         Signing {
             access_key_id: "AKIAUNKNOWNKEY000000",
-            ..Signing::default()
+            ..signing()
         },
     );
     let err = assert_fails(
@@ -700,7 +624,7 @@ fn wrong_secret() {
         b"{}",
         Signing {
             secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYWRONGKEY",
-            ..Signing::default()
+            ..signing()
         },
     );
     let err = assert_fails(
@@ -1070,7 +994,7 @@ fn credentials_file() {
         Signing {
             access_key_id: "AKIAOTHERACCOUNT0001",
             secret: "other-secret",
-            ..Signing::default()
+            ..signing()
         },
     );
     let principal = auth::verify(&other.signed(), &store, t0()).unwrap();
@@ -1234,7 +1158,7 @@ fn dev_credentials_are_random_and_aws_shaped() {
         Signing {
             access_key_id: id,
             secret,
-            ..Signing::default()
+            ..signing()
         },
     );
     let principal = auth::verify(&req.signed(), &store, t0()).unwrap();
@@ -1258,8 +1182,8 @@ fn signed_request_debug_redacts_signature_and_token() {
         "ListPipelines",
         b"{}",
         Signing {
-            token: Some(token),
-            ..Signing::default()
+            session_token: Some(token),
+            ..signing()
         },
     );
     let auth = req.authorization();
@@ -1277,7 +1201,7 @@ fn signed_request_debug_redacts_signature_and_token() {
         b"{}",
         Signing {
             settings,
-            ..Signing::default()
+            ..signing()
         },
     );
     let debug = format!("{:?}", presigned.signed());

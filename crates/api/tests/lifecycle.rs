@@ -6,6 +6,7 @@ mod common;
 use common::{ALICE, Api, HOURLY, ONDEMAND, field, quick, quick_options, redacted, strings};
 use serde_json::{Value, json};
 use sluice_api::{ApiConfig, ServiceOptions};
+use sluice_testsupport::poll::eventually;
 
 fn task_id(task: &Value) -> String {
     task["taskObject"]["taskId"].as_str().unwrap().to_owned()
@@ -134,14 +135,14 @@ async fn poll_for_task_waits_and_answers_empty() {
         })
     };
     // Activate only once the poll is waiting, so the task reaches it by waking it up.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while api.service.waiting_polls() == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the poll never started waiting"
-        );
-        tokio::task::yield_now().await;
-    }
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || api
+            .service
+            .waiting_polls()
+            > 0)
+        .await,
+        "the poll never started waiting"
+    );
     api.ok(ALICE, "ActivatePipeline", json!({"pipelineId": id}))
         .await;
     let response = poller.await.unwrap();

@@ -14,6 +14,7 @@ use sluice_api::server::{ServerOptions, serve};
 use sluice_api::{ApiConfig, Service, ServiceOptions};
 use sluice_engine::{Store, SystemClock};
 use sluice_store::SqliteStore;
+use sluice_testsupport::poll::{eventually, wait_for_async};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -124,22 +125,16 @@ async fn serves_runs_tasks_in_process_and_shuts_down_cleanly() {
     call(addr, ALICE, "ActivatePipeline", json!({"pipelineId": id})).await;
 
     // The in-process runner serves the worker group it was told to take.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let instance = loop {
-        let ids = call(
-            addr,
-            ALICE,
-            "QueryObjects",
-            json!({"pipelineId": id, "sphere": "INSTANCE", "query": {"selectors": [
-                {"fieldName": "@status", "operator": {"type": "EQ", "values": ["FINISHED"]}}]}}),
-        )
-        .await;
-        if let Some(first) = ids["ids"].as_array().and_then(|a| a.first()) {
-            break first.as_str().unwrap().to_owned();
+    let finished = json!({"pipelineId": id, "sphere": "INSTANCE", "query": {"selectors": [
+        {"fieldName": "@status", "operator": {"type": "EQ", "values": ["FINISHED"]}}]}});
+    let instance = wait_for_async("the task to finish", Duration::from_secs(30), || async {
+        let ids = call(addr, ALICE, "QueryObjects", finished.clone()).await;
+        match ids["ids"].as_array().and_then(|a| a.first()) {
+            Some(first) => Ok(first.as_str().unwrap().to_owned()),
+            None => Err(ids.to_string()),
         }
-        assert!(Instant::now() < deadline, "the task did not finish");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     let attempt = format!("{instance}_Attempt=1");
     let stdout = dir
         .path()
@@ -162,14 +157,12 @@ async fn serves_runs_tasks_in_process_and_shuts_down_cleanly() {
         http(addr, request).await
     });
     // The in-process runner keeps at most one poll waiting; ours makes it two.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server.service.waiting_polls() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the long poll never started waiting"
-        );
-        tokio::task::yield_now().await;
-    }
+    assert!(
+        eventually(Duration::from_secs(10), || server.service.waiting_polls()
+            >= 2)
+        .await,
+        "the long poll never started waiting"
+    );
     let stopping = Instant::now();
     server.shutdown.cancel();
     server.task.await.unwrap().unwrap();

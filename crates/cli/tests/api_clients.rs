@@ -17,9 +17,11 @@ use aws_sdk_datapipeline::types::{
 use harness::{
     AwsCli, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, Server, ServerConfig, SlowClock, api_form, field,
     greet_definition, normalise_definition, raw_post, run_python, sdk_client, sdk_config,
-    signed_headers, wait_for,
+    signed_headers,
 };
 use serde_json::{Value, json};
+use sluice_testsupport::files::lines;
+use sluice_testsupport::poll::{wait_for, wait_for_async};
 
 /// How long a pipeline run may take to finish.
 const RUN_DEADLINE: Duration = Duration::from_secs(30);
@@ -33,14 +35,6 @@ fn ids(value: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn lines(path: &std::path::Path) -> Vec<String> {
-    fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -474,23 +468,6 @@ fn status_is(status: &str) -> Query {
         .build()
 }
 
-async fn wait_async<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let until = tokio::time::Instant::now() + RUN_DEADLINE;
-    loop {
-        match probe().await {
-            Ok(value) => return value,
-            Err(last) if tokio::time::Instant::now() > until => {
-                panic!("timed out waiting for {what}; last seen: {last}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_sdk_walks_a_pipeline_through_its_life() {
     let server = Server::start();
@@ -555,7 +532,7 @@ async fn rust_sdk_walks_a_pipeline_through_its_life() {
         .await
         .expect("activate_pipeline");
 
-    let instance = wait_async("a FINISHED instance", || async {
+    let instance = wait_for_async("a FINISHED instance", RUN_DEADLINE, || async {
         let finished = client
             .query_objects()
             .pipeline_id(&id)
@@ -672,7 +649,7 @@ async fn rust_sdk_walks_a_pipeline_through_its_life() {
         .send()
         .await
         .expect("activate_pipeline again");
-    wait_async("a second FINISHED instance", || async {
+    wait_for_async("a second FINISHED instance", RUN_DEADLINE, || async {
         let finished = client
             .query_objects()
             .pipeline_id(&id)
@@ -944,7 +921,7 @@ async fn accounts_do_not_see_each_others_pipelines_or_tasks() {
         .find(|f| f.key() == "pipelineCreator")
         .and_then(|f| f.string_value());
     assert_eq!(owner, Some(ACCOUNT_A), "{described:?}");
-    wait_async("A's attempt to wait for a runner", || async {
+    wait_for_async("A's attempt to wait for a runner", RUN_DEADLINE, || async {
         let waiting = a
             .query_objects()
             .pipeline_id(&id)
@@ -1077,7 +1054,7 @@ async fn accounts_do_not_see_each_others_pipelines_or_tasks() {
         .send()
         .await
         .expect("A finishes its task");
-    wait_async("A's instance to finish", || async {
+    wait_for_async("A's instance to finish", RUN_DEADLINE, || async {
         let finished = a
             .query_objects()
             .pipeline_id(&id)

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 use serde_json::json;
+use sluice_testsupport::files::{lines, read};
+use sluice_testsupport::poll::wait_until;
+use sluice_testsupport::process::is_running;
 
-use common::{
-    Sandbox, datetime, default_object, lines, now, ondemand_default, process_alive, read, shell,
-    wait_until,
-};
+use common::{Sandbox, datetime, default_object, now, ondemand_default, shell};
 
 /// Lines of `marker` that are `<id> <event>…`.
 fn count(marker: &[String], id: &str, event: &str) -> usize {
@@ -55,8 +55,7 @@ fn a_killed_chain_resumes_where_it_stopped() {
         first.assert_running();
         count(&lines(&marker_path), "S3", "start") == 1
     });
-    first.child.kill().expect("SIGKILL");
-    first.child.wait().expect("reaped");
+    first.kill();
     let at_kill = lines(&marker_path);
     assert_eq!(
         count(&at_kill, "S3", "end"),
@@ -72,7 +71,7 @@ fn a_killed_chain_resumes_where_it_stopped() {
         .and_then(|pid| pid.parse().ok())
         .expect("S3 wrote its pid");
     wait_until("the orphaned S3 to end", Duration::from_secs(10), || {
-        !process_alive(orphan)
+        !is_running(orphan)
     });
     assert_eq!(count(&lines(&marker_path), "S3", "end"), 1);
 
@@ -173,8 +172,7 @@ fn a_killed_backfill_runs_each_instance_once_more_at_most() {
         first.assert_running();
         lines(&marker_path).len() >= 50
     });
-    first.child.kill().expect("SIGKILL");
-    first.child.wait().expect("reaped");
+    first.kill();
     let at_kill = lines(&marker_path).len();
     assert!(
         at_kill < INSTANCES as usize,
@@ -257,8 +255,7 @@ fn a_kill_during_a_retry_delay_keeps_the_pending_retry() {
         first.assert_running();
         first_failed()
     });
-    first.child.kill().expect("SIGKILL");
-    first.child.wait().expect("reaped");
+    first.kill();
     assert_eq!(
         read(&sb.path("counter")).trim(),
         "1",

@@ -19,6 +19,8 @@ use sluice_testsupport::databases::{
     MariaDbTables, PgTables, mariadb, psql, unique_name as unique,
 };
 use sluice_testsupport::dynamodb::{Dynalite, create_id_table};
+use sluice_testsupport::files::read;
+use sluice_testsupport::poll::wait_until;
 use sluice_testsupport::s3::S3Server;
 use sluice_testsupport::sns::{Moto, NotificationListener};
 
@@ -169,7 +171,7 @@ fn daily_csv_files_load_into_postgres_and_a_late_file_is_waited_for() {
     );
     let mut run = sb.spawn(command);
     // Yesterday's file is there: it loads while today's waits for its file.
-    common::wait_until("yesterday's rows", common::RUN_DEADLINE, || {
+    wait_until("yesterday's rows", common::RUN_DEADLINE, || {
         run.assert_running();
         loaded(&table).as_deref() == Some(psql_rows(&first).as_str())
     });
@@ -353,7 +355,7 @@ fn a_mysql_table_is_exported_to_one_csv_object_per_finished_day() {
             .collect();
         assert!(!expected.is_empty(), "every exported day has orders");
         let object = server.object_file("exports", &format!("{table}/daily/{}.csv", day(at)));
-        assert_eq!(common::read(&object), expected, "{}", object.display());
+        assert_eq!(read(&object), expected, "{}", object.display());
         days += 1;
         at = next;
     }
@@ -441,7 +443,7 @@ fn copy_summaries(data_dir: &Path) -> BTreeMap<String, String> {
             let attempt = attempt.unwrap();
             let name = attempt.file_name().to_string_lossy().into_owned();
             if let Some(rest) = name.strip_prefix("@CopyChanges_") {
-                let text = common::read(&attempt.path().join("stdout.log"));
+                let text = read(&attempt.path().join("stdout.log"));
                 found.insert(rest[..10].to_owned(), text.trim().to_owned());
             }
         }

@@ -10,130 +10,22 @@ mod sdk_api;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
-use harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, wait_for};
+use harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, ready_url};
 use sdk_api::{Api, Described, one};
 use serde_json::{Value, json};
+use sluice_testsupport::files::sh_quoted;
+use sluice_testsupport::poll::wait_for;
+use sluice_testsupport::process::{Proc, is_running};
 
 /// How long a pipeline may take to get where a test expects it.
 const DEADLINE: Duration = Duration::from_secs(60);
 /// What `sluice server` and `sluice taskrunner` print once ready.
 const SERVER_READY: &str = "listening on http://";
 const RUNNER_READY: &str = "sluice taskrunner ready";
-
-/// A child process with its output in files of the test directory; stopped when dropped, its
-/// output printed when the test fails.
-struct Proc {
-    name: String,
-    child: Option<Child>,
-    out: PathBuf,
-    err: PathBuf,
-}
-
-impl Proc {
-    fn spawn(name: &str, mut command: Command, dir: &Path) -> Proc {
-        let out = dir.join(format!("{name}.out"));
-        let err = dir.join(format!("{name}.err"));
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(&out).unwrap())
-            .stderr(fs::File::create(&err).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        Proc {
-            name: name.to_owned(),
-            child: Some(child),
-            out,
-            err,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().unwrap().id()
-    }
-
-    /// Waits for the process to exit on its own; its exit code.
-    fn wait_exit(&mut self) -> Option<i32> {
-        let child = self.child.as_mut().unwrap();
-        let status = wait_for(&format!("{} to exit", self.name), DEADLINE, || {
-            child
-                .try_wait()
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| "still running".to_owned())
-        });
-        self.child = None;
-        status.code()
-    }
-
-    fn output(&self) -> String {
-        format!(
-            "--- {0} stdout ---\n{1}--- {0} stderr ---\n{2}",
-            self.name,
-            fs::read_to_string(&self.out).unwrap_or_default(),
-            fs::read_to_string(&self.err).unwrap_or_default()
-        )
-    }
-
-    /// Waits for a line containing `marker` on stdout or stderr; that line.
-    fn wait_line(&mut self, marker: &str) -> String {
-        wait_for(
-            &format!("{} to print {marker:?}", self.name),
-            DEADLINE,
-            || {
-                for file in [&self.out, &self.err] {
-                    let text = fs::read_to_string(file).unwrap_or_default();
-                    if let Some(line) = text.lines().find(|l| l.contains(marker)) {
-                        return Ok(line.to_owned());
-                    }
-                }
-                match self.child.as_mut().unwrap().try_wait() {
-                    Ok(Some(status)) => {
-                        panic!("{} exited with {status}\n{}", self.name, self.output())
-                    }
-                    _ => Err(String::new()),
-                }
-            },
-        )
-    }
-
-    /// SIGTERM, then waits for the exit.
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + DEADLINE;
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        // A graceful stop, so a server stops the runners it provisioned.
-        self.stop();
-        if std::thread::panicking() {
-            eprintln!("{}", self.output());
-        }
-    }
-}
-
-/// Whether process `pid` still exists (a zombie counts as gone: it runs nothing).
-fn alive(pid: &str) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|stat| {
-            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
-            !state.starts_with('Z')
-        })
-        .unwrap_or(false)
-}
 
 /// One test's directory.
 struct Sandbox {
@@ -156,10 +48,7 @@ impl Sandbox {
 
     /// A path as a single-quoted `sh` word.
     fn sh(&self, name: &str) -> String {
-        let path = self.path(name);
-        let text = path.to_str().unwrap();
-        assert!(!text.contains('\''));
-        format!("'{text}'")
+        sh_quoted(&self.path(name))
     }
 
     /// `sluice server` on a free port with the in-process runner and the local-process
@@ -192,13 +81,11 @@ impl Sandbox {
         for (key, value) in env {
             command.env(key, value);
         }
-        let mut server = Proc::spawn("server", command, self.dir.path());
-        let line = server.wait_line(SERVER_READY);
-        let endpoint = line[line.find("http://").unwrap()..]
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_owned();
+        // A graceful stop, so that the server stops the runners it provisioned.
+        let mut server =
+            Proc::spawn("server", command, self.dir.path()).terminate_on_drop(DEADLINE);
+        let line = server.wait_line(SERVER_READY, DEADLINE);
+        let endpoint = ready_url(&line).unwrap_or_else(|| panic!("no URL in {line:?}"));
         (server, endpoint)
     }
 
@@ -223,8 +110,8 @@ impl Sandbox {
             .env("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", ROOT_SECRET_KEY)
             .env("RUST_LOG", "info");
-        let mut runner = Proc::spawn(id, command, self.dir.path());
-        runner.wait_line(RUNNER_READY);
+        let mut runner = Proc::spawn(id, command, self.dir.path()).terminate_on_drop(DEADLINE);
+        runner.wait_line(RUNNER_READY, DEADLINE);
         runner
     }
 
@@ -326,7 +213,7 @@ fn a_managed_resource_starts_serves_two_activities_and_is_stopped() {
         .strip_prefix("local-process:")
         .unwrap_or_else(|| panic!("@resourceId {resource_id}"))
         .to_owned();
-    assert!(alive(&wrapper_pid));
+    assert!(is_running(&wrapper_pid));
     assert!(one(&creating, "hostname").is_some_and(|h| !h.is_empty()));
     assert_eq!(one(&creating, "instanceType"), Some("t2.micro"));
     api.wait_instance(&pipeline, "First", "WAITING_FOR_RUNNER");
@@ -340,7 +227,7 @@ fn a_managed_resource_starts_serves_two_activities_and_is_stopped() {
             .map(|t| t.trim().to_owned())
             .map_err(|e| e.to_string())
     });
-    assert!(alive(&runner_pid));
+    assert!(is_running(&runner_pid));
     // Its own key, for the pipeline's account, in the environment and not in its arguments.
     let environ = fs::read(format!("/proc/{runner_pid}/environ")).unwrap();
     let env_var = |name: &str| {
@@ -391,10 +278,10 @@ fn a_managed_resource_starts_serves_two_activities_and_is_stopped() {
     sb.open("stop");
     api.wait_instance(&pipeline, "Box", "FINISHED");
     assert!(
-        !alive(&runner_pid),
+        !is_running(&runner_pid),
         "the runner {runner_pid} is still running"
     );
-    assert!(!alive(&wrapper_pid));
+    assert!(!is_running(&wrapper_pid));
     let attempts = api.attempts_of(&pipeline, "Box");
     let statuses: Vec<&str> = attempts
         .values()
@@ -435,7 +322,7 @@ fn a_resource_past_terminate_after_times_out_and_its_attempt_is_canceled() {
     assert_eq!(one(attempt, "@status"), Some("CANCELED"));
     assert!(fs::metadata(sb.path("long-started")).is_ok());
     wait_for("the timed-out runner to exit", DEADLINE, || {
-        if alive(&pid) {
+        if is_running(&pid) {
             Err(format!("{pid} alive"))
         } else {
             Ok(())
@@ -562,8 +449,11 @@ fn a_restarted_server_provisions_a_resource_that_was_running_again() {
     let first_pid = first_id.strip_prefix("local-process:").unwrap().to_owned();
 
     // A clean stop takes the server's runners with it.
-    server.stop();
-    assert!(!alive(&first_pid), "runner {first_pid} outlived its server");
+    server.stop(DEADLINE);
+    assert!(
+        !is_running(&first_pid),
+        "runner {first_pid} outlived its server"
+    );
 
     let (_server, endpoint) = sb.server(&[]);
     let api = Api::new(&endpoint);
@@ -578,7 +468,7 @@ fn a_restarted_server_provisions_a_resource_that_was_running_again() {
         .and_then(|r| r.strip_prefix("local-process:"))
         .unwrap()
         .to_owned();
-    assert!(alive(&second_pid));
+    assert!(is_running(&second_pid));
     sb.open("finish");
     api.wait_instance(&pipeline, "Work", "FINISHED");
     api.wait_instance(&pipeline, "Box", "FINISHED");
@@ -588,7 +478,7 @@ fn a_restarted_server_provisions_a_resource_that_was_running_again() {
         .filter_map(|a| one(a, "@status"))
         .collect();
     assert_eq!(statuses, ["FAILED", "FINISHED"]);
-    assert!(!alive(&second_pid));
+    assert!(!is_running(&second_pid));
 }
 
 #[test]
@@ -618,5 +508,5 @@ fn an_operator_started_runner_of_a_resource_is_told_to_exit_when_it_is_done() {
     let ran_by = fs::read_to_string(sb.path("ran-by")).unwrap();
     assert_eq!(ran_by.trim(), runner.pid().to_string());
     // Its next heartbeat answers terminate: true, and it exits cleanly.
-    assert_eq!(runner.wait_exit(), Some(0));
+    assert_eq!(runner.wait_exit(DEADLINE).code(), Some(0));
 }

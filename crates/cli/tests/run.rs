@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 use serde_json::json;
+use sluice_testsupport::files::{lines, read};
+use sluice_testsupport::poll::wait_until;
+use sluice_testsupport::process::{is_running, send_signal};
 
-use common::{
-    Sandbox, datetime, default_object, lines, now, ondemand_default, read, send_signal, shell,
-    wait_until,
-};
+use common::{Sandbox, datetime, default_object, now, ondemand_default, shell};
 
 /// A command that counts its runs in `counter` and fails (after writing to stderr) until
 /// it has run `succeed_on` times.
@@ -1025,7 +1025,7 @@ fn an_interrupted_run_stops_its_tasks_says_so_and_resumes_later() {
         .and_then(|pid| pid.parse().ok())
         .expect("the task wrote its pid");
     assert!(
-        !common::process_alive(pid),
+        !is_running(pid),
         "the task's process was stopped with the run"
     );
     assert_eq!(

@@ -5,8 +5,9 @@ mod common;
 
 use std::fs;
 
-use common::{Sandbox, ondemand_default, read};
+use common::{Sandbox, ondemand_default};
 use serde_json::json;
+use sluice_testsupport::files::read;
 use sluice_testsupport::s3::S3Server;
 
 /// `sluice run` with the server's endpoint and credentials in the environment.

@@ -9,12 +9,15 @@ mod sdk_api;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, wait_for};
+use harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, ready_url};
 use sdk_api::{Api, Described, one};
 use serde_json::{Value, json};
+use sluice_testsupport::files::{lines, sh_quoted};
+use sluice_testsupport::poll::wait_for;
+use sluice_testsupport::process::{Proc, is_running};
 
 /// How long a pipeline may take to get where a test expects it.
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -28,125 +31,6 @@ const SERVER_READY: &str = "listening on http://";
 // ---------------------------------------------------------------------------------------------
 // Processes
 // ---------------------------------------------------------------------------------------------
-
-/// A child process whose output goes to files in the test directory; killed when dropped, and
-/// its output printed when the test fails.
-struct Proc {
-    name: String,
-    child: Option<Child>,
-    out: PathBuf,
-    err: PathBuf,
-}
-
-impl Proc {
-    fn spawn(name: &str, mut command: Command, dir: &Path) -> Proc {
-        let out = dir.join(format!("{name}.out"));
-        let err = dir.join(format!("{name}.err"));
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(&out).unwrap())
-            .stderr(fs::File::create(&err).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        Proc {
-            name: name.to_owned(),
-            child: Some(child),
-            out,
-            err,
-        }
-    }
-
-    fn stdout(&self) -> String {
-        fs::read_to_string(&self.out).unwrap_or_default()
-    }
-
-    fn stderr(&self) -> String {
-        fs::read_to_string(&self.err).unwrap_or_default()
-    }
-
-    fn output(&self) -> String {
-        format!(
-            "--- {} stdout ---\n{}--- {} stderr ---\n{}",
-            self.name,
-            self.stdout(),
-            self.name,
-            self.stderr()
-        )
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
-    }
-
-    /// Waits for a line containing `marker` on stdout or stderr and returns it.
-    fn wait_line(&mut self, marker: &str) -> String {
-        let until = Instant::now() + STARTUP;
-        loop {
-            let text = self.stdout() + &self.stderr();
-            if let Some(line) = text.lines().find(|l| l.contains(marker)) {
-                return line.to_owned();
-            }
-            let child = self.child.as_mut().expect("running");
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!(
-                    "{} exited with {status} before printing {marker:?}\n{}",
-                    self.name,
-                    self.output()
-                );
-            }
-            assert!(
-                Instant::now() < until,
-                "{} printed no {marker:?} within {STARTUP:?}\n{}",
-                self.name,
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-
-    /// `kill -9`.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([format!("-{signal}"), self.pid().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{signal} {}", self.name);
-    }
-
-    fn wait_exit(&mut self) -> ExitStatus {
-        let child = self.child.as_mut().expect("running");
-        let until = Instant::now() + STARTUP;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                self.child = None;
-                return status;
-            }
-            assert!(
-                Instant::now() < until,
-                "{} did not exit within {STARTUP:?}\n{}",
-                self.name,
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-        if std::thread::panicking() {
-            eprintln!("{}", self.output());
-        }
-    }
-}
 
 /// One test's directory: servers' and runners' data directories, marker files, logs.
 struct Sandbox {
@@ -187,12 +71,8 @@ impl Sandbox {
             .env("SLUICE_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET_KEY)
             .env("RUST_LOG", "info");
         let mut server = Proc::spawn(name, command, self.dir.path());
-        let line = server.wait_line(SERVER_READY);
-        let endpoint = line[line.find("http://").unwrap()..]
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_owned();
+        let line = server.wait_line(SERVER_READY, STARTUP);
+        let endpoint = ready_url(&line).unwrap_or_else(|| panic!("no URL in {line:?}"));
         (server, endpoint)
     }
 
@@ -227,7 +107,7 @@ impl Sandbox {
             .env("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", ROOT_SECRET_KEY);
         let mut runner = Proc::spawn(id, command, self.dir.path());
-        runner.wait_line(RUNNER_READY);
+        runner.wait_line(RUNNER_READY, STARTUP);
         runner
     }
 
@@ -248,29 +128,8 @@ impl Sandbox {
 
     /// A path inside the sandbox as a single-quoted `sh` word.
     fn sh(&self, name: &str) -> String {
-        let path = self.path(name);
-        let text = path.to_str().unwrap();
-        assert!(!text.contains('\''));
-        format!("'{text}'")
+        sh_quoted(&self.path(name))
     }
-}
-
-fn lines(path: &Path) -> Vec<String> {
-    fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Whether process `pid` still exists (a zombie counts as gone: it runs nothing).
-fn alive(pid: &str) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|stat| {
-            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
-            !state.starts_with('Z')
-        })
-        .unwrap_or(false)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -334,7 +193,7 @@ fn each_runner_gets_only_its_worker_groups_tasks() {
         .env("AWS_SHARED_CREDENTIALS_FILE", home.join("creds"))
         .env("AWS_PROFILE", "runner");
     let mut beta = Proc::spawn("beta", beta_command, sb.dir.path());
-    beta.wait_line(RUNNER_READY);
+    beta.wait_line(RUNNER_READY, STARTUP);
 
     let out = sb.sh("ran.txt");
     let activity = |id: &str, group: &str| {
@@ -400,9 +259,9 @@ fn each_runner_gets_only_its_worker_groups_tasks() {
 
     // SIGTERM stops an idle runner cleanly.
     alpha.signal("TERM");
-    assert!(alpha.wait_exit().success(), "{}", alpha.output());
+    assert!(alpha.wait_exit(STARTUP).success(), "{}", alpha.output());
     beta.signal("INT");
-    assert!(beta.wait_exit().success(), "{}", beta.output());
+    assert!(beta.wait_exit(STARTUP).success(), "{}", beta.output());
 }
 
 #[test]
@@ -492,13 +351,13 @@ fn try_cancel_stops_a_running_command_within_a_report_interval() {
             .cloned()
             .ok_or_else(|| "no pid yet".to_owned())
     });
-    assert!(alive(&pid), "the command {pid} should be running");
+    assert!(is_running(&pid), "the command {pid} should be running");
     let (instance, _) = api.wait_instance(&pipeline, "Long", "RUNNING");
 
     let asked = Instant::now();
     api.set_status(&pipeline, &instance, "TRY_CANCEL");
     wait_for("the command to be stopped", Duration::from_secs(15), || {
-        if alive(&pid) {
+        if is_running(&pid) {
             Err(format!("{pid} still running"))
         } else {
             Ok(())
@@ -552,17 +411,17 @@ fn runners_ride_out_a_server_restart_without_losing_or_repeating_work() {
 
     server.kill();
     for runner in &mut runners {
-        runner.wait_line("cannot reach the service");
+        runner.wait_line("cannot reach the service", STARTUP);
     }
     let (_server, again) = sb.server("server-2", port, "server-data", fast_settings());
     assert_eq!(again, endpoint);
     for runner in &mut runners {
-        runner.wait_line("reconnected to the service");
+        runner.wait_line("reconnected to the service", STARTUP);
     }
     // The restarted service counts the running attempt as a lost lease; its runner hears
     // TaskNotFound on its next report and stops the command.
     wait_for("the stale command to be stopped", DEADLINE, || {
-        if alive(&first_pid) {
+        if is_running(&first_pid) {
             Err(format!("{first_pid} still running"))
         } else {
             Ok(())
@@ -706,7 +565,7 @@ fn attempt_logs_are_copied_to_the_log_uri() {
     let mut file_command = sb.runner_command("filerunner", &endpoint, "wg-file", &[]);
     file_command.arg("--config").arg(&config);
     let mut file_runner = Proc::spawn("filerunner", file_command, sb.dir.path());
-    file_runner.wait_line(RUNNER_READY);
+    file_runner.wait_line(RUNNER_READY, STARTUP);
     let pipeline = api.launch(
         "logs",
         json!([
@@ -899,7 +758,7 @@ fn a_heartbeat_answered_terminate_ends_the_runner() {
         .env("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", ROOT_SECRET_KEY);
     let mut runner = Proc::spawn("retired", command, sb.dir.path());
-    let status = runner.wait_exit();
+    let status = runner.wait_exit(STARTUP);
     assert!(status.success(), "{status}\n{}", runner.output());
     assert!(runner.stderr().contains("heartbeat answered terminate"));
     let seen = seen.lock().unwrap();
@@ -924,7 +783,7 @@ fn a_runner_whose_keys_are_refused_stops() {
         .env("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", wrong_secret);
     let mut runner = Proc::spawn("refused", command, sb.dir.path());
-    let status = runner.wait_exit();
+    let status = runner.wait_exit(STARTUP);
     assert_eq!(status.code(), Some(2), "{}", runner.output());
     let err = runner.stderr();
     assert!(

@@ -4,13 +4,15 @@ mod attempt_support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sluice_executors::exec::process::{ProcessError, ProcessOutcome, ProcessSpec, run_process};
 use sluice_executors::{AttemptContext, RunnerSettings};
 
 use attempt_support::{Ids, assert_failed, attempt_context, execute, object, objects_by_id, r, s};
 use sluice_model::{Field, PipelineObject, TaskResult, TaskStatus};
+use sluice_testsupport::poll::eventually;
+use sluice_testsupport::process::{is_running, read_pid};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
@@ -73,35 +75,6 @@ impl Env {
 fn write(path: &Path, text: &str) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(path, text).unwrap();
-}
-
-/// Polls `cond` every 10 ms until it holds or `limit` passes.
-async fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// Whether a process no longer runs. A zombie counts as gone: it has exited and only waits
-/// for a parent (in a container, possibly a PID 1 that never reaps) to collect its status.
-fn is_gone(pid: u32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| matches!(rest.trim_start().chars().next(), Some('Z' | 'X'))),
-    }
-}
-
-fn read_pid(path: &Path) -> Option<u32> {
-    fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 // ----- ShellCommandActivity -------------------------------------------------------------------
@@ -398,7 +371,7 @@ async fn cancellation_kills_the_command_and_everything_it_started() {
         "the command never started its children"
     );
     let pids: Vec<u32> = pid_files.iter().map(|p| read_pid(p).unwrap()).collect();
-    assert!(pids.iter().all(|&pid| !is_gone(pid)));
+    assert!(pids.iter().all(|&pid| is_running(pid)));
 
     cancel.cancel();
     let result = tokio::time::timeout(Duration::from_secs(30), running)
@@ -409,11 +382,11 @@ async fn cancellation_kills_the_command_and_everything_it_started() {
     assert!(
         eventually(Duration::from_secs(10), || pids
             .iter()
-            .all(|&pid| is_gone(pid)))
+            .all(|&pid| !is_running(pid)))
         .await,
         "processes still alive: {:?}",
         pids.iter()
-            .filter(|&&pid| !is_gone(pid))
+            .filter(|&&pid| is_running(pid))
             .collect::<Vec<_>>()
     );
 }
@@ -462,7 +435,7 @@ async fn a_process_ignoring_sigterm_is_killed_after_the_grace_period() {
         .unwrap()
         .unwrap();
     assert_eq!(report.outcome, ProcessOutcome::Canceled);
-    assert!(eventually(Duration::from_secs(10), || is_gone(pid)).await);
+    assert!(eventually(Duration::from_secs(10), || !is_running(pid)).await);
 }
 
 #[tokio::test]

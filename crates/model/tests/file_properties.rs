@@ -159,9 +159,25 @@ fn field_value() -> impl Strategy<Value = FieldValue> {
     ]
 }
 
-/// API-form definitions with keys repeated and interleaved in any order.
+/// Keys the file form holds beside an element's own `id` and `name`.
+const PLAIN_KEYS: &[&str] = &["a", "b", "step", "type", "é"];
+const OWN_KEYS: &[&str] = &["id", "name"];
+
+/// Plain keys, and now and then `id` or `name`, which the file form cannot hold beside the
+/// element's own.
+fn any_key() -> BoxedStrategy<&'static str> {
+    prop_oneof![6 => prop::sample::select(PLAIN_KEYS), 1 => prop::sample::select(OWN_KEYS)].boxed()
+}
+
+/// API-form definitions with plain keys repeated and interleaved in any order.
 fn api_definition() -> impl Strategy<Value = PipelineDefinition> {
-    let small_key = || prop_oneof![Just("a"), Just("b"), Just("step"), Just("type"), Just("é")];
+    api_definition_with(|| prop::sample::select(PLAIN_KEYS).boxed())
+}
+
+/// API-form definitions with keys from `small_key` repeated and interleaved in any order.
+fn api_definition_with(
+    small_key: impl Fn() -> BoxedStrategy<&'static str>,
+) -> impl Strategy<Value = PipelineDefinition> {
     let object = (
         text(),
         text(),
@@ -292,6 +308,17 @@ fn normalise(def: &PipelineDefinition) -> PipelineDefinition {
     def
 }
 
+/// The key of an object field called `id` or `name`, or of a parameter attribute called `id`.
+fn colliding_key(def: &PipelineDefinition) -> Option<&str> {
+    let fields = def.pipeline_objects.iter().flat_map(|o| &o.fields);
+    let attributes = def.parameter_objects.iter().flat_map(|p| &p.attributes);
+    fields
+        .map(|f| f.key.as_str())
+        .filter(|k| *k == "id" || *k == "name")
+        .chain(attributes.map(|a| a.key.as_str()).filter(|k| *k == "id"))
+        .next()
+}
+
 fn check_no_panic(text: &str) {
     let _ = parse_definition_file(text);
     let _ = parse_any_definition(text);
@@ -328,6 +355,23 @@ proptest! {
         let as_api = serde_json::to_string(&def).unwrap();
         prop_assert_eq!(parse_api_definition(&as_api).unwrap(), def.clone());
         prop_assert_eq!(parse_any_definition(&as_api).unwrap().definition, def);
+    }
+
+    /// What the definition_reader fuzz target asserts, over definitions it would take long to
+    /// find: an API-form document read, written as a file and read again.
+    #[test]
+    fn api_documents_read_back_from_the_file_form_unless_a_key_collides(def in api_definition_with(any_key)) {
+        let parsed = parse_any_definition(&serde_json::to_string(&def).unwrap()).unwrap();
+        prop_assert_eq!(&parsed.definition, &def);
+        let printed = to_definition_file(&parsed.definition).to_string();
+        let reread = parse_definition_file(&printed);
+        if colliding_key(&def).is_some() {
+            prop_assert!(reread.is_err(), "{}", printed);
+        } else {
+            let reread = reread.unwrap();
+            prop_assert_eq!(reread.warnings.len(), 0);
+            prop_assert_eq!(reread.definition, normalise(&def));
+        }
     }
 
     #[test]

@@ -17,6 +17,8 @@ use sluice_model::{Field, PipelineObject, TaskObject, TaskResult, TaskStatus};
 use sluice_runner::{
     Runner, RunnerError, RunnerOptions, RunnerStats, SourceError, TaskSource, attempt_dir,
 };
+use sluice_testsupport::poll::eventually;
+use sluice_testsupport::process::{is_running, read_pid};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -246,36 +248,8 @@ async fn stop(
         .unwrap()
 }
 
-/// Polls `cond` every 10 ms until it holds or `limit` passes.
-async fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 fn task_dir(data_dir: &Path, task: &TaskObject) -> PathBuf {
     attempt_dir(data_dir, &task.pipeline_id, &task.attempt_id)
-}
-
-fn read_pid(path: &Path) -> Option<u32> {
-    fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-/// Whether a process no longer runs (a zombie has exited and counts as gone).
-fn is_gone(pid: u32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| matches!(rest.trim_start().chars().next(), Some('Z' | 'X'))),
-    }
 }
 
 const LONG: Duration = Duration::from_secs(20);
@@ -453,12 +427,12 @@ async fn service_cancellation_stops_a_running_command_within_an_interval() {
     let pid_file = task_dir(tmp.path(), &t).join("sh.pid");
     assert!(eventually(LONG, || read_pid(&pid_file).is_some()).await);
     let pid = read_pid(&pid_file).unwrap();
-    assert!(!is_gone(pid));
+    assert!(is_running(pid));
 
     let canceled_at = Instant::now();
     source.cancel.lock().unwrap().insert(t.task_id.clone());
     assert!(
-        eventually(LONG, || is_gone(pid)).await,
+        eventually(LONG, || !is_running(pid)).await,
         "sleep {pid} survived"
     );
     let took = canceled_at.elapsed();
@@ -495,7 +469,7 @@ async fn a_lost_lease_stops_the_task_silently() {
 
     source.lost.lock().unwrap().insert(t.task_id.clone());
     assert!(
-        eventually(LONG, || is_gone(pid)).await,
+        eventually(LONG, || !is_running(pid)).await,
         "sleep {pid} survived"
     );
     // Wait for the worker to wind down before stopping, so the count below is its own.
@@ -525,7 +499,7 @@ async fn shutdown_stops_running_tasks_and_reports_them_failed() {
 
     let stats = stop(shutdown, handle).await;
     assert!(
-        eventually(LONG, || is_gone(pid)).await,
+        eventually(LONG, || !is_running(pid)).await,
         "sleep {pid} survived"
     );
     let result = source.status_of(&t.task_id).expect("a status on shutdown");

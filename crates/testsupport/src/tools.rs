@@ -11,7 +11,9 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::poll::holds_within;
 
 /// The environment variable naming the tools directory.
 pub const TOOLS_ENV: &str = "SLUICE_TOOLS";
@@ -117,7 +119,7 @@ pub fn free_port() -> u16 {
 
 /// Polls until something accepts TCP connections on `127.0.0.1:port`, or `timeout` passes.
 pub fn wait_for_port(port: u16, timeout: Duration) -> io::Result<()> {
-    if wait_until(timeout, || port_open(port)) {
+    if holds_within(timeout, || port_open(port)) {
         Ok(())
     } else {
         Err(io::Error::new(
@@ -131,24 +133,6 @@ pub fn wait_for_port(port: u16, timeout: Duration) -> io::Result<()> {
 pub fn port_open(port: u16) -> bool {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-}
-
-/// Polls `ready` every few milliseconds until it returns true (then `true`) or `timeout`
-/// passes (then `false`). The interval grows from 5 to 100 ms, so fast starts are noticed
-/// quickly without spinning on slow ones.
-pub fn wait_until(timeout: Duration, mut ready: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    let mut interval = Duration::from_millis(5);
-    loop {
-        if ready() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(interval);
-        interval = (interval * 2).min(Duration::from_millis(100));
-    }
 }
 
 /// A running server process: killed when dropped, and its log printed if the drop happens
@@ -184,7 +168,7 @@ impl ServerProcess {
     /// log, if the process exits first.
     pub fn wait_for_port(&mut self, port: u16, timeout: Duration) -> io::Result<()> {
         let mut exited = None;
-        let ready = wait_until(timeout, || {
+        let ready = holds_within(timeout, || {
             if let Ok(Some(status)) = self.child.try_wait() {
                 exited = Some(status);
                 return true;

@@ -4,12 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
@@ -20,6 +15,7 @@ use sluice_api::{ApiConfig, Service, ServiceOptions, router};
 use sluice_engine::{Clock, MemoryStore, Store, VirtualClock};
 use sluice_model::parse_definition_file;
 use sluice_model::time::parse_datetime;
+use sluice_testsupport::sigv4::{self, Signing};
 use tower::ServiceExt;
 
 pub const HOST: &str = "localhost:8080";
@@ -278,7 +274,7 @@ pub fn api_form(file: &str) -> Value {
 
 /// A request signed now with `aws-sigv4` for `who`.
 pub fn signed_request(who: Caller, target: &str, body: &[u8]) -> Request<Body> {
-    signed_request_with(who, target, body, Some("application/x-amz-json-1.1"))
+    signed_request_with(who, target, body, Some(sigv4::JSON_1_1))
 }
 
 /// A signed request with a chosen content type (or none).
@@ -288,39 +284,17 @@ pub fn signed_request_with(
     body: &[u8],
     content_type: Option<&str>,
 ) -> Request<Body> {
-    let mut builder = Request::builder()
-        .method("POST")
-        .uri(format!("http://{HOST}/"))
-        .header("host", HOST)
-        .header("x-amz-target", target);
-    if let Some(content_type) = content_type {
-        builder = builder.header("content-type", content_type);
+    let mut request = sigv4::request(&format!("http://{HOST}/"), target, body);
+    match content_type {
+        Some(content_type) => {
+            let value = content_type.parse().unwrap();
+            request.headers_mut().insert("content-type", value);
+        }
+        None => {
+            request.headers_mut().remove("content-type");
+        }
     }
-    let mut request = builder.body(body.to_vec()).unwrap();
-    let identity: Identity =
-        Credentials::new(who.access_key_id, who.secret, None, None, "test").into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("datapipeline")
-        .time(SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .unwrap()
-        .into();
-    let uri = request.uri().to_string();
-    let signable = SignableRequest::new(
-        request.method().as_str(),
-        uri,
-        request
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
-        SignableBody::Bytes(request.body()),
-    )
-    .unwrap();
-    let (instructions, _signature) = sign(signable, &params).unwrap().into_parts();
-    instructions.apply_to_request_http1x(&mut request);
+    sigv4::sign(&mut request, &Signing::new(who.access_key_id, who.secret));
     request.map(Body::from)
 }
 

@@ -1,7 +1,6 @@
 //! Shared helpers for the real-client tests of `sluice server` (`tests/api_clients.rs`):
 //! starting a server per test, finding (or creating) the Python venv with the AWS CLI and
-//! boto3, running the CLI in an isolated environment, polling with deadlines, and sending
-//! hand-signed requests.
+//! boto3, running the CLI in an isolated environment, and sending hand-signed requests.
 
 #![allow(dead_code)]
 
@@ -9,11 +8,14 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sluice_testsupport::poll::holds_within;
+use sluice_testsupport::process::Proc;
+use sluice_testsupport::sigv4::{self, Signing};
 
 /// The root key pair every test server is started with (account 000000000000).
 pub(crate) const ROOT_ACCESS_KEY: &str = "AKIASLUICETESTROOT01";
@@ -25,8 +27,6 @@ pub(crate) const ROOT_ACCOUNT: &str = "000000000000";
 const STARTUP_DEADLINE: Duration = Duration::from_secs(30);
 /// How long one AWS CLI or Python process may take.
 const PROCESS_DEADLINE: Duration = Duration::from_secs(120);
-/// How often conditions are polled.
-const POLL: Duration = Duration::from_millis(25);
 
 /// What the readiness line says before the URL.
 const READY_MARKER: &str = "listening on ";
@@ -59,10 +59,11 @@ impl Default for ServerConfig {
 /// A running `sluice server` with its own data directory, killed when dropped. When the test
 /// panics, the server's output is printed.
 pub(crate) struct Server {
-    child: Option<Child>,
     /// `http://127.0.0.1:PORT`
     pub(crate) endpoint: String,
     pub(crate) addr: SocketAddr,
+    // Dropped before the directory it writes its output to.
+    process: Proc,
     dir: tempfile::TempDir,
 }
 
@@ -82,8 +83,6 @@ impl Server {
             fs::write(&path, serde_json::to_vec_pretty(credentials).unwrap()).unwrap();
             path
         });
-        let out = dir.path().join("server.out");
-        let err = dir.path().join("server.err");
         let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
         command
             .arg("server")
@@ -105,10 +104,7 @@ impl Server {
             .env_remove("SLUICE_ROOT_SECRET_ACCESS_KEY")
             .env_remove("SLUICE_ROOT_ACCOUNT_ID")
             .env_remove("SLUICE_DATA_DIR")
-            .env("RUST_LOG", "info,sluice_api=debug")
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(&out).unwrap())
-            .stderr(fs::File::create(&err).unwrap());
+            .env("RUST_LOG", "info,sluice_api=debug");
         if config.root_env {
             command
                 .env("SLUICE_ROOT_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
@@ -120,24 +116,18 @@ impl Server {
         if !config.local_runner {
             command.arg("--no-local-runner");
         }
-        let mut child = command.spawn().expect("start sluice server");
-        match wait_ready(&mut child, &out, &err) {
-            Ok(endpoint) => {
-                let addr = endpoint
-                    .trim_start_matches("http://")
-                    .parse()
-                    .unwrap_or_else(|e| panic!("readiness line URL {endpoint}: {e}"));
-                Server {
-                    child: Some(child),
-                    endpoint,
-                    addr,
-                    dir,
-                }
-            }
-            Err(why) => panic!(
-                "sluice server did not start: {why}\n{}",
-                output_of(dir.path())
-            ),
+        let mut process = Proc::spawn("server", command, dir.path());
+        let line = process.wait_line(READY_MARKER, STARTUP_DEADLINE);
+        let endpoint = ready_url(&line).unwrap_or_else(|| panic!("no URL in {line:?}"));
+        let addr = endpoint
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap_or_else(|e| panic!("readiness line URL {endpoint}: {e}"));
+        Server {
+            endpoint,
+            addr,
+            process,
+            dir,
         }
     }
 
@@ -148,57 +138,12 @@ impl Server {
 
     /// Everything the server printed so far.
     pub(crate) fn output(&self) -> String {
-        output_of(self.dir.path())
+        self.process.output()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() && !self.endpoint.is_empty() {
-            eprintln!("{}", self.output());
-        }
-    }
-}
-
-/// Waits for the readiness line; the URL it names, or why not (the child is reaped).
-fn wait_ready(child: &mut Child, out: &Path, err: &Path) -> Result<String, String> {
-    let deadline = Instant::now() + STARTUP_DEADLINE;
-    loop {
-        for file in [out, err] {
-            let text = fs::read_to_string(file).unwrap_or_default();
-            if let Some(url) = ready_url(&text) {
-                return Ok(url);
-            }
-        }
-        if let Some(status) = child.try_wait().expect("wait for server") {
-            return Err(format!("exited with {status} before it was ready"));
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!(
-                "no readiness line ({READY_MARKER}http://…) within {STARTUP_DEADLINE:?}"
-            ));
-        }
-        std::thread::sleep(POLL);
-    }
-}
-
-fn output_of(dir: &Path) -> String {
-    let read = |name: &str| fs::read_to_string(dir.join(name)).unwrap_or_default();
-    format!(
-        "--- server stdout ---\n{}--- server stderr ---\n{}",
-        read("server.out"),
-        read("server.err")
-    )
 }
 
 /// The URL of a readiness line (`… listening on http://127.0.0.1:PORT`) in `text`.
-fn ready_url(text: &str) -> Option<String> {
+pub(crate) fn ready_url(text: &str) -> Option<String> {
     let line = text.lines().find(|l| l.contains(READY_MARKER))?;
     let rest = &line[line.find(READY_MARKER)? + READY_MARKER.len()..];
     let url: String = rest
@@ -207,29 +152,6 @@ fn ready_url(text: &str) -> Option<String> {
         .collect();
     let url = url.trim_end_matches('/').to_owned();
     url.starts_with("http://").then_some(url)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Polling
-// ---------------------------------------------------------------------------------------------
-
-/// Polls `probe` until it gives a value or `deadline` passes; panics with `what` and the last
-/// observation.
-pub(crate) fn wait_for<T>(
-    what: &str,
-    deadline: Duration,
-    mut probe: impl FnMut() -> Result<T, String>,
-) -> T {
-    let until = Instant::now() + deadline;
-    loop {
-        match probe() {
-            Ok(value) => return value,
-            Err(last) if Instant::now() > until => {
-                panic!("timed out after {deadline:?} waiting for {what}; last seen: {last}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,20 +260,18 @@ fn run_with_deadline(mut command: Command, what: &str) -> Output {
         let _ = stderr.read_to_end(&mut buf);
         buf
     });
-    let deadline = Instant::now() + PROCESS_DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not finish within {PROCESS_DEADLINE:?}");
-        }
-        std::thread::sleep(POLL);
-    };
+    let mut status = None;
+    let finished = holds_within(PROCESS_DEADLINE, || {
+        status = child.try_wait().expect("wait");
+        status.is_some()
+    });
+    if !finished {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{what} did not finish within {PROCESS_DEADLINE:?}");
+    }
     Output {
-        status,
+        status: status.expect("finished"),
         stdout: out.join().unwrap(),
         stderr: err.join().unwrap(),
     }
@@ -734,43 +654,21 @@ pub(crate) fn signed_headers(
     (access_key, secret): (&str, &str),
     time: std::time::SystemTime,
 ) -> Vec<(String, String)> {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    use aws_sigv4::sign::v4;
-    use aws_smithy_runtime_api::client::identity::Identity;
-
-    let mut headers = vec![
-        ("host".to_owned(), addr.to_string()),
-        (
-            "content-type".to_owned(),
-            "application/x-amz-json-1.1".to_owned(),
-        ),
-        ("x-amz-target".to_owned(), format!("DataPipeline.{target}")),
-    ];
-    let identity: Identity =
-        aws_credential_types::Credentials::new(access_key, secret, None, None, "tests").into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("datapipeline")
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .expect("signing parameters")
-        .into();
-    let signable = SignableRequest::new(
-        "POST",
-        format!("http://{addr}/"),
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::Bytes(body),
-    )
-    .expect("signable request");
-    let (instructions, _signature) = sign(signable, &params).expect("sign").into_parts();
-    headers.extend(
-        instructions
-            .headers()
-            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    let signing = Signing {
+        time,
+        ..Signing::new(access_key, secret)
+    };
+    let request = sigv4::signed_request(
+        &format!("http://{addr}/"),
+        &format!("DataPipeline.{target}"),
+        body,
+        &signing,
     );
-    headers
+    request
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,22 +1,20 @@
 //! Helpers for the end-to-end tests of `sluice run`: a sandbox directory per test holding the
-//! definition, the data directory and marker files; running the real binary with a deadline;
-//! polling for conditions instead of sleeping.
+//! definition, the data directory and marker files; running the real binary with a deadline.
 
 #![allow(dead_code)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
 
 use chrono::{NaiveDateTime, Utc};
 use serde_json::{Value, json};
+use sluice_testsupport::files::sh_quoted;
+use sluice_testsupport::process::Proc;
 
 /// How long one `sluice run` may take before the test gives up on it.
 pub(crate) const RUN_DEADLINE: Duration = Duration::from_secs(60);
-
-/// How often conditions are polled.
-const POLL: Duration = Duration::from_millis(20);
 
 pub(crate) fn sluice_bin() -> &'static str {
     env!("CARGO_BIN_EXE_sluice")
@@ -56,10 +54,7 @@ impl Sandbox {
 
     /// A path inside the sandbox as a string, single-quoted for `sh`.
     pub(crate) fn sh(&self, name: &str) -> String {
-        let path = self.path(name);
-        let text = path.to_str().expect("utf-8 temp path");
-        assert!(!text.contains('\''), "temp path {text} needs no quoting");
-        format!("'{text}'")
+        sh_quoted(&self.path(name))
     }
 
     /// The default data directory of this sandbox.
@@ -122,19 +117,11 @@ impl Sandbox {
 
     /// Starts `command` with its output going to files in the sandbox, so that it can be
     /// left running (and killed) without pipes filling up.
-    pub(crate) fn spawn(&self, mut command: Command) -> Spawned {
+    pub(crate) fn spawn(&self, command: Command) -> Spawned {
         let n = self.runs.get() + 1;
         self.runs.set(n);
-        let stdout = self.path(&format!("run{n}.stdout"));
-        let stderr = self.path(&format!("run{n}.stderr"));
-        command
-            .stdout(fs::File::create(&stdout).expect("stdout file"))
-            .stderr(fs::File::create(&stderr).expect("stderr file"));
-        let child = command.spawn().expect("the sluice binary starts");
         Spawned {
-            child,
-            stdout,
-            stderr,
+            process: Proc::spawn(&format!("run{n}"), command, self.root()),
         }
     }
 
@@ -145,63 +132,40 @@ impl Sandbox {
     }
 }
 
-/// A running `sluice` process.
+/// A running `sluice` process, killed when dropped.
 pub(crate) struct Spawned {
-    pub(crate) child: Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
+    process: Proc,
 }
 
 impl Spawned {
     pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
-    /// Waits for the process to exit; kills it and fails the test after `deadline`.
+    /// Waits for the process to exit; fails the test after `deadline`.
+    #[track_caller]
     pub(crate) fn wait_for_exit(&mut self, deadline: Duration) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            if start.elapsed() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "sluice did not exit within {deadline:?}\nstdout:\n{}\nstderr:\n{}",
-                    read(&self.stdout),
-                    read(&self.stderr)
-                );
-            }
-            std::thread::sleep(POLL);
+        self.process.wait_exit(deadline)
+    }
+
+    /// Fails the test if the process has exited already.
+    #[track_caller]
+    pub(crate) fn assert_running(&mut self) {
+        if let Some(status) = self.process.try_exit() {
+            panic!("sluice exited early ({status})");
         }
     }
 
-    /// Fails the test (after killing the process) if it has exited already.
-    pub(crate) fn assert_running(&mut self) {
-        if let Some(status) = self.child.try_wait().expect("try_wait") {
-            panic!(
-                "sluice exited early ({status})\nstdout:\n{}\nstderr:\n{}",
-                read(&self.stdout),
-                read(&self.stderr)
-            );
-        }
+    /// SIGKILL, as a crash would stop it.
+    pub(crate) fn kill(&mut self) {
+        self.process.kill();
     }
 
     pub(crate) fn output(&self, status: ExitStatus) -> RunOutput {
         RunOutput {
             status,
-            stdout: read(&self.stdout),
-            stderr: read(&self.stderr),
-        }
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            stdout: self.process.stdout(),
+            stderr: self.process.stderr(),
         }
     }
 }
@@ -358,48 +322,6 @@ pub(crate) fn is_pipeline_id(id: &str) -> bool {
         && id[3..]
             .bytes()
             .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
-}
-
-/// A file's text, or an empty string when it does not exist.
-pub(crate) fn read(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_default()
-}
-
-/// A file's lines, or none when it does not exist.
-pub(crate) fn lines(path: &Path) -> Vec<String> {
-    read(path).lines().map(str::to_owned).collect()
-}
-
-/// Polls `condition` until it holds; fails the test with `what` after `deadline`.
-#[track_caller]
-pub(crate) fn wait_until(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !condition() {
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(POLL);
-    }
-}
-
-/// Whether process `pid` still runs (a zombie counts as gone).
-pub(crate) fn process_alive(pid: u32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the parenthesised command name.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
-}
-
-/// Sends `signal` (e.g. "TERM") to `pid` with kill(1).
-pub(crate) fn send_signal(pid: u32, signal: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("kill(1) runs");
-    assert!(status.success(), "kill -{signal} {pid} failed");
 }
 
 /// Now in UTC, to the second, as the engine sees time.

@@ -1,11 +1,12 @@
 //! Shared by the DynamoDB tests: tables on a dynalite server.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sluice_data::DataSettings;
 use sluice_data::aws::Secret;
 use sluice_data::dynamodb::{DynamoClient, DynamoSettings};
 use sluice_testsupport::dynamodb::{Dynalite, create_id_table};
+use sluice_testsupport::poll::wait_for_async;
 
 /// Creates a table keyed by string `id` and waits (polling) until it is ACTIVE.
 pub(crate) async fn create_table(
@@ -15,18 +16,15 @@ pub(crate) async fn create_table(
     write_units: i64,
 ) {
     create_id_table(client.sdk(), name, read_units, write_units).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let what = format!("{name} to become ACTIVE");
+    wait_for_async(&what, Duration::from_secs(30), || async {
         let info = client.describe_table(name).await.unwrap();
-        if info.as_ref().is_some_and(|i| i.status == "ACTIVE") {
-            return;
+        match &info {
+            Some(i) if i.status == "ACTIVE" => Ok(()),
+            _ => Err(format!("{info:?}")),
         }
-        assert!(
-            Instant::now() < deadline,
-            "{name} never became ACTIVE: {info:?}"
-        );
-        tokio::task::yield_now().await;
-    }
+    })
+    .await;
 }
 
 /// Data settings that reach each `(region, server)` of `endpoints`, the first region being the
