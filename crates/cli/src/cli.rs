@@ -53,6 +53,8 @@ pub(crate) enum Command {
 }
 
 #[derive(Debug, Clone, Args)]
+// Parsed in every build so that the help is the same; read only where the command is built in.
+#[cfg_attr(not(feature = "taskrunner"), allow(dead_code))]
 pub(crate) struct TaskRunnerArgs {
     /// The service URL, e.g. http://127.0.0.1:8080. Default: AWS's endpoint for the region.
     #[arg(long, value_name = "URL")]

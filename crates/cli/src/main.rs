@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

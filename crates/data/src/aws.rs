@@ -1,8 +1,8 @@
 //! What the AWS service clients (DynamoDB, SNS) share: where to send requests, with which
 //! credentials, and how failures read.
 //!
-//! Each service has its own [`AwsServiceSettings`], so DynamoDB can live on one server and SNS
-//! on another. Anything a setting leaves open comes from the environment variables the AWS
+//! Each service has its own settings ([`DynamoSettings`], [`SnsSettings`]), so DynamoDB can
+//! live on one server and SNS on another. Anything a setting leaves open comes from the environment variables the AWS
 //! tools use (`AWS_REGION`, `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`,
 //! `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), plus Sluice's
 //! per-region `SLUICE_ENDPOINT_URL_<SERVICE>_<REGION>`. Secrets are held in
@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -19,11 +18,6 @@ pub use crate::storage::Secret;
 
 /// The region used when neither the object, the settings nor `AWS_REGION` names one.
 pub const DEFAULT_REGION: &str = "us-east-1";
-
-/// How long a connection attempt may take before the request fails.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long one operation, retries included, may take.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How one AWS service is reached.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -46,6 +40,66 @@ pub struct AwsServiceSettings {
     /// Session token for temporary credentials (else `AWS_SESSION_TOKEN`).
     pub session_token: Option<Secret>,
 }
+
+/// How DynamoDB is reached: the client part, plus how much of a table's throughput to use.
+///
+/// Here rather than in [`dynamodb`](crate::dynamodb) so that settings files parse the same in
+/// builds without DynamoDB support.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct DynamoSettings {
+    /// Region used when a data node or precondition names none (then `AWS_REGION`,
+    /// `AWS_DEFAULT_REGION`, `us-east-1`).
+    pub region: Option<String>,
+    /// Endpoint URL per region, e.g. two local servers standing for two regions.
+    pub endpoints: BTreeMap<String, String>,
+    /// Endpoint URL for every other region (then `AWS_ENDPOINT_URL_DYNAMODB`,
+    /// `AWS_ENDPOINT_URL`, then AWS itself).
+    pub endpoint: Option<String>,
+    /// Access key id (else `AWS_ACCESS_KEY_ID`).
+    pub access_key_id: Option<String>,
+    /// Secret access key (else `AWS_SECRET_ACCESS_KEY`); never logged.
+    pub secret_access_key: Option<Secret>,
+    /// Session token (else `AWS_SESSION_TOKEN`); never logged.
+    pub session_token: Option<Secret>,
+    /// Capacity units per second assumed for on-demand tables when applying a throughput
+    /// percent.
+    pub on_demand_units: f64,
+    /// Segments of a parallel scan (1 to 64).
+    pub scan_segments: u32,
+}
+
+impl Default for DynamoSettings {
+    fn default() -> Self {
+        DynamoSettings {
+            region: None,
+            endpoints: BTreeMap::new(),
+            endpoint: None,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            on_demand_units: 40_000.0,
+            scan_segments: 4,
+        }
+    }
+}
+
+impl DynamoSettings {
+    /// The client part of the settings.
+    pub fn client(&self) -> AwsServiceSettings {
+        AwsServiceSettings {
+            region: self.region.clone(),
+            endpoints: self.endpoints.clone(),
+            endpoint: self.endpoint.clone(),
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.clone(),
+            session_token: self.session_token.clone(),
+        }
+    }
+}
+
+/// How SNS is reached.
+pub type SnsSettings = AwsServiceSettings;
 
 /// Static credentials, resolved from settings or the environment.
 #[derive(Clone)]
@@ -190,6 +244,7 @@ pub fn region_endpoint_var(service: &str, region: &str) -> String {
 }
 
 impl ClientTarget {
+    #[cfg(any(feature = "dynamodb", feature = "sns"))]
     pub(crate) fn sdk_credentials(&self) -> aws_credential_types::Credentials {
         aws_credential_types::Credentials::new(
             self.credentials.access_key_id.clone(),
@@ -212,9 +267,15 @@ impl ClientTarget {
     }
 }
 
-/// Connect and operation timeouts shared by the clients (both SDKs re-export the same type).
-pub(crate) fn timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
-    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+/// Connect and operation timeouts shared by the clients (both SDKs re-export this type).
+#[cfg(any(feature = "dynamodb", feature = "sns"))]
+pub(crate) fn timeouts() -> aws_smithy_types::timeout::TimeoutConfig {
+    use std::time::Duration;
+    // How long a connection attempt may take before the request fails.
+    const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+    // How long one operation, retries included, may take.
+    const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+    aws_smithy_types::timeout::TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_timeout(OPERATION_TIMEOUT)
         .build()

@@ -21,18 +21,17 @@ pub mod filter;
 pub mod item_json;
 pub mod limiter;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::aws::DynamoSettings;
+use crate::aws::{AwsError, ClientTarget};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
     AttributeValue, BillingMode, ConsumedCapacity, PutRequest, ReturnConsumedCapacity, WriteRequest,
 };
 use futures::Stream;
-use serde::Deserialize;
-
-use crate::aws::{AwsError, AwsServiceSettings, ClientTarget, Secret};
 pub use limiter::{LimiterStats, RateLimiter};
 
 /// One DynamoDB item: attribute name to typed value.
@@ -48,60 +47,6 @@ pub const DEFAULT_THROUGHPUT_PERCENT: f64 = 0.5;
 const BATCH_SIZE: usize = 25;
 /// How often a batch's unprocessed items are sent again before the write fails.
 const UNPROCESSED_RETRIES: u32 = 10;
-
-/// How DynamoDB is reached.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
-pub struct DynamoSettings {
-    /// Region used when a data node or precondition names none (then `AWS_REGION`,
-    /// `AWS_DEFAULT_REGION`, `us-east-1`).
-    pub region: Option<String>,
-    /// Endpoint URL per region, e.g. two local servers standing for two regions.
-    pub endpoints: BTreeMap<String, String>,
-    /// Endpoint URL for every other region (then `AWS_ENDPOINT_URL_DYNAMODB`,
-    /// `AWS_ENDPOINT_URL`, then AWS itself).
-    pub endpoint: Option<String>,
-    /// Access key id (else `AWS_ACCESS_KEY_ID`).
-    pub access_key_id: Option<String>,
-    /// Secret access key (else `AWS_SECRET_ACCESS_KEY`); never logged.
-    pub secret_access_key: Option<Secret>,
-    /// Session token (else `AWS_SESSION_TOKEN`); never logged.
-    pub session_token: Option<Secret>,
-    /// Capacity units per second assumed for on-demand tables when applying a throughput
-    /// percent.
-    pub on_demand_units: f64,
-    /// Segments of a parallel scan (1 to 64).
-    pub scan_segments: u32,
-}
-
-impl Default for DynamoSettings {
-    fn default() -> Self {
-        DynamoSettings {
-            region: None,
-            endpoints: BTreeMap::new(),
-            endpoint: None,
-            access_key_id: None,
-            secret_access_key: None,
-            session_token: None,
-            on_demand_units: 40_000.0,
-            scan_segments: 4,
-        }
-    }
-}
-
-impl DynamoSettings {
-    /// The client part of the settings.
-    pub fn client(&self) -> AwsServiceSettings {
-        AwsServiceSettings {
-            region: self.region.clone(),
-            endpoints: self.endpoints.clone(),
-            endpoint: self.endpoint.clone(),
-            access_key_id: self.access_key_id.clone(),
-            secret_access_key: self.secret_access_key.clone(),
-            session_token: self.session_token.clone(),
-        }
-    }
-}
 
 /// What DescribeTable says about a table.
 #[derive(Debug, Clone, PartialEq)]

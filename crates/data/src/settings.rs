@@ -11,9 +11,9 @@ pub struct DataSettings {
     /// How database objects (`rdsInstanceId`, `clusterId`) map to hosts.
     pub sql: crate::sql::SqlSettings,
     /// How DynamoDB tables are reached (per-region endpoints, credentials).
-    pub dynamodb: crate::dynamodb::DynamoSettings,
+    pub dynamodb: crate::aws::DynamoSettings,
     /// How SNS topics are reached, for `SnsAlarm`.
-    pub sns: crate::sns::SnsSettings,
+    pub sns: crate::aws::SnsSettings,
 }
 
 impl DataSettings {

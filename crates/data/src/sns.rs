@@ -7,10 +7,8 @@
 
 use aws_sdk_sns::error::DisplayErrorContext;
 
-use crate::aws::{AwsError, AwsServiceSettings};
-
-/// How SNS is reached.
-pub type SnsSettings = AwsServiceSettings;
+use crate::aws::AwsError;
+pub use crate::aws::SnsSettings;
 
 const SERVICE: &str = "SNS";
 

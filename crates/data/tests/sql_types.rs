@@ -5,9 +5,13 @@
 use std::process::Command;
 
 use futures::StreamExt;
+use sluice_data::sql::SqlConn;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use sluice_data::sql::SqlSettings;
+#[cfg(feature = "postgres")]
 use sluice_data::sql::script;
 use sluice_data::sql::target::parse_jdbc;
-use sluice_data::sql::{SqlConn, SqlSettings};
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use sluice_testsupport::databases::{self, unique_name as unique};
 
 fn client(program: &str, args: &[&str]) -> String {
@@ -24,11 +28,13 @@ fn client(program: &str, args: &[&str]) -> String {
 }
 
 /// Tab-separated with `NULL` for None, as `read_text` prints rows.
+#[cfg(feature = "postgres")]
 fn psql(sql: &str) -> String {
     databases::psql_with(&["-F", "\t", "-P", "null=NULL"], sql)
 }
 
 /// Raw (`-r`), so escapes in values print as the values themselves.
+#[cfg(feature = "mysql")]
 fn mariadb(sql: &str) -> String {
     databases::mariadb_with(&["-r"], sql)
 }
@@ -46,6 +52,7 @@ async fn read_text(conn: &mut SqlConn, sql: &str) -> String {
     out
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 async fn connect(jdbc: &str, user: &str) -> SqlConn {
     let fields = sluice_data::sql::DatabaseFields {
         type_name: "JdbcDatabase",
@@ -59,6 +66,7 @@ async fn connect(jdbc: &str, user: &str) -> SqlConn {
         .unwrap()
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn postgres_types_read_as_psql_prints_them() {
     let table = unique("types_pg");
@@ -80,6 +88,7 @@ async fn postgres_types_read_as_psql_prints_them() {
     assert!(ours.contains("9007199254740993"), "{ours}");
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn postgres_text_binds_are_cast_to_the_column_types() {
     let table = unique("binds_pg");
@@ -115,6 +124,7 @@ async fn postgres_text_binds_are_cast_to_the_column_types() {
     );
 }
 
+#[cfg(feature = "mysql")]
 #[tokio::test]
 async fn mariadb_types_read_as_the_client_prints_them() {
     let table = unique("types_my");
@@ -158,6 +168,7 @@ async fn sqlite_values_read_as_text() {
     assert_eq!(ours, theirs);
 }
 
+#[cfg(feature = "postgres")]
 #[tokio::test]
 async fn missing_database_and_refused_connection_are_clear() {
     let fields = sluice_data::sql::DatabaseFields {

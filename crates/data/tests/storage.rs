@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 
 use sluice_data::storage::{ObjectStores, S3Settings, Secret, StorageError};
+#[cfg(feature = "s3")]
 use sluice_testsupport::s3::S3Server;
 
+#[cfg(feature = "s3")]
 fn s3_settings(server: &S3Server) -> S3Settings {
     S3Settings {
         endpoint: Some(server.endpoint()),
@@ -176,6 +178,7 @@ async fn exercise(stores: &ObjectStores, bucket: &str, file_of: &dyn Fn(&str, &s
     );
 }
 
+#[cfg(feature = "s3")]
 #[tokio::test]
 async fn s3_server_put_get_list_exists_copy() {
     let server = S3Server::start();
@@ -215,6 +218,7 @@ async fn embedded_store_keeps_objects_under_the_data_dir() {
     .await;
 }
 
+#[cfg(feature = "s3")]
 #[tokio::test]
 async fn multipart_upload_of_a_large_file_and_copy_between_buckets() {
     let server = S3Server::start();
@@ -245,6 +249,7 @@ async fn multipart_upload_of_a_large_file_and_copy_between_buckets() {
     );
 }
 
+#[cfg(feature = "s3")]
 #[tokio::test]
 async fn a_wrong_secret_is_refused_with_a_clear_error() {
     let server = S3Server::start();
@@ -272,6 +277,7 @@ async fn a_wrong_secret_is_refused_with_a_clear_error() {
     assert!(!format!("{err:?}").contains("not-the-secret-zz9"));
 }
 
+#[cfg(feature = "s3")]
 #[tokio::test]
 async fn a_missing_bucket_is_named_in_the_error() {
     let server = S3Server::start();
@@ -285,6 +291,7 @@ async fn a_missing_bucket_is_named_in_the_error() {
     );
 }
 
+#[cfg(feature = "s3")]
 #[tokio::test]
 async fn an_unreachable_endpoint_fails_naming_the_uri() {
     let port = sluice_testsupport::tools::free_port();
@@ -298,6 +305,30 @@ async fn an_unreachable_endpoint_fails_naming_the_uri() {
     let stores = ObjectStores::new(&settings, data_dir.path()).unwrap();
     let err = stores.exists("s3://b/k").await.unwrap_err();
     assert!(err.to_string().contains("s3://b/k"), "{err}");
+}
+
+#[cfg(not(feature = "s3"))]
+#[tokio::test]
+async fn s3_settings_in_a_build_without_s3_fail_naming_the_feature() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let settings = S3Settings {
+        endpoint: Some("http://127.0.0.1:9".into()),
+        access_key_id: Some("AK".into()),
+        secret_access_key: Some(Secret::new("hunter2")),
+        ..S3Settings::default()
+    };
+    let stores = ObjectStores::new(&settings, data_dir.path()).unwrap();
+    assert!(stores.describe().contains("cargo feature `s3`"));
+    let err = stores.exists("s3://b/k").await.unwrap_err();
+    assert!(matches!(err, StorageError::LeftOut { .. }), "{err:?}");
+    let err = err.to_string();
+    assert!(
+        err.contains("s3://b/k") && err.contains("cargo feature `s3`") && !err.contains("hunter2"),
+        "{err}"
+    );
+    // Local files and the embedded store need no S3 support.
+    let embedded = ObjectStores::new(&S3Settings::default(), data_dir.path()).unwrap();
+    assert!(!embedded.exists("s3://b/k").await.unwrap());
 }
 
 #[tokio::test]
@@ -386,6 +417,7 @@ fn shared_stores_are_one_per_settings() {
     ));
 }
 
+#[cfg(feature = "s3")]
 #[tokio::test]
 async fn a_directory_of_many_files_round_trips() {
     let server = S3Server::start();

@@ -3,8 +3,30 @@
 pub(crate) mod eval;
 pub(crate) mod run;
 pub(crate) mod server;
+#[cfg(feature = "taskrunner")]
 pub(crate) mod taskrunner;
 pub(crate) mod validate;
+
+/// `sluice taskrunner` in a build without it: says so instead of running.
+#[cfg(not(feature = "taskrunner"))]
+pub(crate) mod taskrunner {
+    use std::process::ExitCode;
+
+    pub(crate) fn run(_args: &crate::cli::TaskRunnerArgs) -> anyhow::Result<ExitCode> {
+        eprintln!("sluice: {}", super::no_taskrunner());
+        Ok(ExitCode::from(super::EXIT_USAGE))
+    }
+}
+
+/// Why `sluice taskrunner` is missing from a build without the `taskrunner` feature.
+#[cfg(not(feature = "taskrunner"))]
+pub(crate) fn no_taskrunner() -> String {
+    sluice_data::left_out(
+        "sluice taskrunner",
+        "remote task runner (AWS API client)",
+        "taskrunner",
+    )
+}
 
 /// Exit status for a definition that was read but is invalid, or a run that failed.
 pub(crate) const EXIT_INVALID: u8 = 1;

@@ -177,8 +177,15 @@ fn provisioner(args: &ServerArgs, endpoint: String) -> Result<Arc<dyn Provisione
     Ok(match args.provisioner.as_str() {
         "external" => Arc::new(ExternalProvisioner::default()),
         _ => {
-            let executable = match std::env::var_os(ENV_TASKRUNNER_EXECUTABLE) {
+            let executable: std::path::PathBuf = match std::env::var_os(ENV_TASKRUNNER_EXECUTABLE) {
                 Some(path) => path.into(),
+                #[cfg(not(feature = "taskrunner"))]
+                None => {
+                    let message = crate::commands::no_taskrunner();
+                    tracing::warn!("managed resources cannot start: {message}");
+                    return Ok(Arc::new(NoTaskRunner(message)));
+                }
+                #[cfg(feature = "taskrunner")]
                 None => std::env::current_exe()
                     .context("cannot find the sluice executable to start task runners")?,
             };
@@ -190,6 +197,28 @@ fn provisioner(args: &ServerArgs, endpoint: String) -> Result<Arc<dyn Provisione
             )))
         }
     })
+}
+
+/// The local-process provisioner of a build without `sluice taskrunner`: every resource fails
+/// to start, saying why (unless SLUICE_TASKRUNNER_EXECUTABLE names a sluice that has it).
+#[cfg(not(feature = "taskrunner"))]
+#[derive(Debug)]
+struct NoTaskRunner(String);
+
+#[cfg(not(feature = "taskrunner"))]
+#[async_trait::async_trait]
+impl Provisioner for NoTaskRunner {
+    async fn start(
+        &self,
+        _request: sluice_runtime::provision::ProvisionRequest,
+        _sink: sluice_runtime::provision::ReportSink,
+    ) -> Result<(), sluice_runtime::provision::ProvisionError> {
+        Err(sluice_runtime::provision::ProvisionError(self.0.clone()))
+    }
+
+    async fn stop(&self, _key: &sluice_runtime::provision::RunnerKey) {}
+
+    async fn stop_all(&self) {}
 }
 
 /// Overrides the executable started as `<exe> taskrunner …` for managed resources.

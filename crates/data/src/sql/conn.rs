@@ -9,12 +9,14 @@ use std::collections::HashMap;
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
+#[cfg(feature = "mysql")]
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{ConnectOptions, Connection, Executor, Row, Statement as _, TypeInfo};
+use sqlx::{ConnectOptions, Connection, Executor, Row};
 
-use super::script::{self, Statement};
+use super::script::Statement;
 use super::{ConnectTarget, Engine, SqlError};
 use crate::format::Record;
 
@@ -23,13 +25,32 @@ pub struct SqlConn {
     inner: Inner,
     target: ConnectTarget,
     /// PostgreSQL statements with `?` placeholders, rewritten with casts (insert queries repeat).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pg_rewritten: HashMap<String, String>,
 }
 
+/// The drivers are cargo features (SQLite always, the state store needs it); a target whose
+/// driver this build leaves out fails in [`SqlConn::connect`], so no `Inner` exists for it.
 enum Inner {
+    #[cfg(feature = "postgres")]
     Pg(PgConnection),
+    #[cfg(feature = "mysql")]
     My(MySqlConnection),
     Lite(SqliteConnection),
+}
+
+/// `$body` on the connection of whichever driver `$inner` holds, for code that reads the same
+/// on every driver.
+macro_rules! on_driver {
+    ($inner:expr, $c:ident => $body:expr) => {
+        match $inner {
+            #[cfg(feature = "postgres")]
+            Inner::Pg($c) => $body,
+            #[cfg(feature = "mysql")]
+            Inner::My($c) => $body,
+            Inner::Lite($c) => $body,
+        }
+    };
 }
 
 impl std::fmt::Debug for SqlConn {
@@ -45,18 +66,17 @@ impl SqlConn {
             target: target.describe(),
             message: target.redact(&e.to_string()),
         };
-        let user = target.username.as_deref();
-        let password = target.password.as_ref().map(|p| p.expose());
         let inner = match target.engine {
+            #[cfg(feature = "postgres")]
             Engine::Postgresql => {
                 let mut opts = PgConnectOptions::new_without_pgpass()
                     .host(&target.host)
                     .port(target.port.unwrap_or(5432));
-                if let Some(u) = user {
+                if let Some(u) = &target.username {
                     opts = opts.username(u);
                 }
-                if let Some(p) = password {
-                    opts = opts.password(p);
+                if let Some(p) = &target.password {
+                    opts = opts.password(p.expose());
                 }
                 if let Some(db) = &target.database {
                     opts = opts.database(db);
@@ -70,15 +90,16 @@ impl SqlConn {
                 }
                 Inner::Pg(opts.connect().await.map_err(fail)?)
             }
+            #[cfg(feature = "mysql")]
             Engine::Mysql => {
                 let mut opts = MySqlConnectOptions::new()
                     .host(&target.host)
                     .port(target.port.unwrap_or(3306));
-                if let Some(u) = user {
+                if let Some(u) = &target.username {
                     opts = opts.username(u);
                 }
-                if let Some(p) = password {
-                    opts = opts.password(p);
+                if let Some(p) = &target.password {
+                    opts = opts.password(p.expose());
                 }
                 if let Some(db) = &target.database {
                     opts = opts.database(db);
@@ -94,6 +115,8 @@ impl SqlConn {
                     .create_if_missing(true);
                 Inner::Lite(opts.connect().await.map_err(fail)?)
             }
+            #[allow(unreachable_patterns)]
+            engine => return Err(left_out(target, engine)),
         };
         Ok(SqlConn {
             inner,
@@ -111,6 +134,7 @@ impl SqlConn {
     }
 
     /// The PostgreSQL connection, for `COPY`.
+    #[cfg(feature = "postgres")]
     pub fn as_pg(&mut self) -> Option<&mut PgConnection> {
         match &mut self.inner {
             Inner::Pg(c) => Some(c),
@@ -124,6 +148,7 @@ impl SqlConn {
         let mut message = err.to_string();
         if let sqlx::Error::Database(db) = err {
             message = db.message().to_string();
+            #[cfg(feature = "postgres")]
             if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
                 if let Some(detail) = pg.detail() {
                     message.push_str(&format!(" ({detail})"));
@@ -145,20 +170,10 @@ impl SqlConn {
 
     /// Runs SQL without parameters through the simple protocol (DDL, `SET`, several statements).
     pub async fn execute_raw(&mut self, sql: &str) -> Result<u64, SqlError> {
-        let result = match &mut self.inner {
-            Inner::Pg(c) => c
-                .execute(sqlx::raw_sql(sql))
-                .await
-                .map(|r| r.rows_affected()),
-            Inner::My(c) => c
-                .execute(sqlx::raw_sql(sql))
-                .await
-                .map(|r| r.rows_affected()),
-            Inner::Lite(c) => c
-                .execute(sqlx::raw_sql(sql))
-                .await
-                .map(|r| r.rows_affected()),
-        };
+        let result = on_driver!(&mut self.inner, c => c
+            .execute(sqlx::raw_sql(sql))
+            .await
+            .map(|r| r.rows_affected()));
         result.map_err(|e| self.statement_error(abbreviate(sql), &e))
     }
 
@@ -176,6 +191,7 @@ impl SqlConn {
             )));
         }
         match &mut self.inner {
+            #[cfg(feature = "postgres")]
             Inner::Pg(c) => {
                 let sql = match self.pg_rewritten.get(&statement.sql) {
                     Some(sql) => sql.clone(),
@@ -191,6 +207,7 @@ impl SqlConn {
                 }
                 c.execute(query).await.map(|r| r.rows_affected())
             }
+            #[cfg(feature = "mysql")]
             Inner::My(c) => {
                 let mut query = sqlx::query(&statement.sql);
                 for a in args {
@@ -222,20 +239,10 @@ impl SqlConn {
                 .map(|i| row.try_get_unchecked::<Option<String>, _>(i))
                 .collect()
         }
-        match &mut self.inner {
-            Inner::Pg(c) => c
-                .fetch(sqlx::raw_sql(sql))
-                .map(|r| r.and_then(text_row))
-                .boxed(),
-            Inner::My(c) => c
-                .fetch(sqlx::raw_sql(sql))
-                .map(|r| r.and_then(text_row))
-                .boxed(),
-            Inner::Lite(c) => c
-                .fetch(sqlx::raw_sql(sql))
-                .map(|r| r.and_then(text_row))
-                .boxed(),
-        }
+        on_driver!(&mut self.inner, c => c
+            .fetch(sqlx::raw_sql(sql))
+            .map(|r| r.and_then(text_row))
+            .boxed())
     }
 
     /// Whether `table` (optionally in `schema`) exists; unquoted names match case-insensitively.
@@ -246,6 +253,7 @@ impl SqlConn {
     ) -> Result<bool, SqlError> {
         let (schema, table) = split_qualified(schema, table);
         let result = match &mut self.inner {
+            #[cfg(feature = "postgres")]
             Inner::Pg(c) => {
                 let query = sqlx::query(
                     "SELECT EXISTS (SELECT 1 FROM information_schema.tables \
@@ -258,6 +266,7 @@ impl SqlConn {
                     .await
                     .and_then(|row| row.try_get::<bool, _>(0))
             }
+            #[cfg(feature = "mysql")]
             Inner::My(c) => {
                 let query = sqlx::query(
                     "SELECT COUNT(*) FROM information_schema.tables \
@@ -271,6 +280,9 @@ impl SqlConn {
                     .map(|n| n > 0)
             }
             Inner::Lite(c) => {
+                // SQLite has no schemas (an attached database would be one; data nodes name
+                // none).
+                let _ = schema;
                 let query = sqlx::query(
                     "SELECT COUNT(*) FROM sqlite_master WHERE type IN ('table', 'view') \
                      AND name = ? COLLATE NOCASE",
@@ -292,30 +304,46 @@ impl SqlConn {
         schema: Option<&str>,
         table: &str,
     ) -> Result<Vec<String>, SqlError> {
-        let (schema, table) = split_qualified(schema, table);
-        let qualified = match schema {
-            Some(s) => format!("{s}.{table}"),
-            None => table.to_string(),
-        };
-        let result = match &mut self.inner {
-            Inner::Pg(c) => {
-                let query = sqlx::query(
-                    "SELECT a.attname::text FROM pg_index i \
-                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
-                     WHERE i.indrelid = $1::regclass AND i.indisprimary \
-                     ORDER BY array_position(i.indkey, a.attnum)",
-                )
-                .bind(&qualified);
-                c.fetch_all(query)
-                    .await
-                    .and_then(|rows| rows.iter().map(|r| r.try_get::<String, _>(0)).collect())
-            }
-            _ => Ok(Vec::new()),
-        };
-        result.map_err(|e| {
-            self.statement_error(format!("reading the primary key of {qualified}"), &e)
-        })
+        #[cfg(feature = "postgres")]
+        if let Inner::Pg(c) = &mut self.inner {
+            let (schema, table) = split_qualified(schema, table);
+            let qualified = match schema {
+                Some(s) => format!("{s}.{table}"),
+                None => table.to_string(),
+            };
+            let query = sqlx::query(
+                "SELECT a.attname::text FROM pg_index i \
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+                 WHERE i.indrelid = $1::regclass AND i.indisprimary \
+                 ORDER BY array_position(i.indkey, a.attnum)",
+            )
+            .bind(&qualified);
+            return c
+                .fetch_all(query)
+                .await
+                .and_then(|rows| rows.iter().map(|r| r.try_get::<String, _>(0)).collect())
+                .map_err(|e| {
+                    self.statement_error(format!("reading the primary key of {qualified}"), &e)
+                });
+        }
+        let _ = (schema, table);
+        Ok(Vec::new())
     }
+}
+
+/// The error for a target whose driver this build leaves out.
+fn left_out(target: &ConnectTarget, engine: Engine) -> SqlError {
+    let (support, feature) = match engine {
+        Engine::Postgresql => ("PostgreSQL-protocol (PostgreSQL, Redshift)", "postgres"),
+        Engine::Mysql => ("MySQL/MariaDB", "mysql"),
+        // Always built; listed for the match only.
+        Engine::Sqlite => ("SQLite", "sqlite"),
+    };
+    SqlError::Config(crate::left_out(
+        format!("connecting to {}", target.describe()),
+        support,
+        feature,
+    ))
 }
 
 /// `schema.table` written in the table name wins over `schemaName`.
@@ -327,22 +355,25 @@ fn split_qualified<'a>(schema: Option<&'a str>, table: &'a str) -> (Option<&'a s
 }
 
 /// Asks the server which types it infers for the placeholders and casts text into them.
+#[cfg(feature = "postgres")]
 async fn pg_cast_placeholders(
     conn: &mut PgConnection,
     statement: &Statement,
 ) -> Result<String, sqlx::Error> {
-    let numbered = script::number_placeholders(statement, |n| format!("${n}"));
+    let numbered = super::script::number_placeholders(statement, |n| format!("${n}"));
+    use sqlx::{Statement as _, TypeInfo};
     let prepared = conn.prepare(&numbered).await?;
     let types: Vec<String> = match prepared.parameters() {
         Some(sqlx::Either::Left(types)) => types.iter().map(|t| t.name().to_string()).collect(),
         _ => Vec::new(),
     };
-    Ok(script::number_placeholders(statement, |n| {
-        match types.get(n - 1) {
+    Ok(super::script::number_placeholders(
+        statement,
+        |n| match types.get(n - 1) {
             Some(ty) if !ty.eq_ignore_ascii_case("TEXT") => format!("CAST(${n} AS {ty})"),
             _ => format!("${n}"),
-        }
-    }))
+        },
+    ))
 }
 
 /// The first line of a statement, shortened, for messages.
@@ -371,10 +402,39 @@ impl SqlConn {
 
     /// Closes the connection politely.
     pub async fn close(self) {
-        let _ = match self.inner {
-            Inner::Pg(c) => c.close().await,
-            Inner::My(c) => c.close().await,
-            Inner::Lite(c) => c.close().await,
-        };
+        let _ = on_driver!(self.inner, c => c.close().await);
+    }
+}
+
+#[cfg(all(test, not(all(feature = "postgres", feature = "mysql"))))]
+mod tests {
+    use super::*;
+
+    /// A connection string for a driver this build leaves out fails before any network I/O,
+    /// naming the feature (and never the password).
+    #[tokio::test]
+    async fn a_left_out_driver_is_named_with_its_feature() {
+        let left_out = [
+            (
+                !cfg!(feature = "postgres"),
+                "jdbc:postgresql://127.0.0.1:9/db",
+                "postgres",
+            ),
+            (
+                !cfg!(feature = "mysql"),
+                "jdbc:mysql://127.0.0.1:9/db",
+                "mysql",
+            ),
+        ];
+        for (_, jdbc, feature) in left_out.into_iter().filter(|(out, _, _)| *out) {
+            let mut target = super::super::target::parse_jdbc(jdbc).unwrap();
+            target.password = Some(super::super::Secret::new("pw-never-shown"));
+            let err = SqlConn::connect(&target).await.unwrap_err().to_string();
+            assert!(err.contains(&format!("cargo feature `{feature}`")), "{err}");
+            assert!(
+                err.contains("127.0.0.1:9") && !err.contains("pw-never-shown"),
+                "{err}"
+            );
+        }
     }
 }

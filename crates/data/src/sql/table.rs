@@ -251,6 +251,7 @@ fn default_insert(table: &str, width: usize, rows: usize) -> Statement {
 
 /// Streams records into a PostgreSQL `COPY … FROM STDIN` (text format) until `Commit`; the
 /// caller owns the surrounding transaction.
+#[cfg(feature = "postgres")]
 pub async fn copy_in(
     conn: &mut SqlConn,
     statement: &str,
@@ -296,6 +297,20 @@ pub async fn copy_in(
         },
         Err(e) => e,
     })
+}
+
+/// Without the PostgreSQL driver no connection can take a `COPY`.
+#[cfg(not(feature = "postgres"))]
+pub async fn copy_in(
+    _conn: &mut SqlConn,
+    statement: &str,
+    _rx: mpsc::Receiver<Chunk>,
+) -> Result<u64, SqlError> {
+    Err(SqlError::Config(crate::left_out(
+        abbreviate(statement),
+        "PostgreSQL",
+        "postgres",
+    )))
 }
 
 /// Appends a record in PostgreSQL's COPY text format: tab-separated, `\N` for NULL,

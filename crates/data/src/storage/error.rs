@@ -14,6 +14,9 @@ pub enum StorageError {
     InvalidUri { uri: String, reason: String },
     #[error("invalid S3 settings: {reason}")]
     Settings { reason: String },
+    /// The URI needs a store this build of sluice was compiled without.
+    #[error("{uri}: {message}")]
+    LeftOut { uri: String, message: String },
     #[error("{uri} does not exist")]
     NotFound { uri: String },
     #[error("bucket '{bucket}' of {uri} does not exist")]

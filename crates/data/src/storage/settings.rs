@@ -143,6 +143,11 @@ impl S3Settings {
                  AWS credentials to use an S3 server)",
                 embedded_root(data_dir).display()
             ),
+            S3Target::Remote { endpoint, .. } if !cfg!(feature = "s3") => format!(
+                "s3:// URIs cannot go to {}: {}",
+                endpoint.as_deref().unwrap_or("Amazon S3"),
+                super::stores::s3_left_out()
+            ),
             S3Target::Remote {
                 endpoint,
                 region,

@@ -4,13 +4,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
-use std::time::Duration;
 
 use object_store::ObjectStore;
-use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::{Path, PathPart};
-use object_store::{BackoffConfig, RetryConfig};
 
 use super::error::StorageError;
 use super::settings::{S3Settings, S3Target, embedded_root};
@@ -61,11 +58,6 @@ impl fmt::Debug for ObjectStores {
             .finish()
     }
 }
-
-/// How long object_store keeps retrying a failing request (connection refused, 5xx). Its own
-/// default is three minutes, long enough to look like a hang in a precondition check.
-const RETRY_TIMEOUT: Duration = Duration::from_secs(30);
-const MAX_RETRIES: usize = 4;
 
 impl ObjectStores {
     /// Checks the settings; clients are built when a URI first needs them.
@@ -129,7 +121,7 @@ impl ObjectStores {
                         .collect();
                     (self.embedded(uri)?, path)
                 }
-                S3Target::Remote { .. } => (self.bucket(bucket)?, key),
+                S3Target::Remote { .. } => (self.bucket(bucket, uri)?, key),
             };
             return Ok(Location {
                 store,
@@ -215,12 +207,12 @@ impl ObjectStores {
         Ok(store)
     }
 
-    fn bucket(&self, bucket: &str) -> Result<Arc<dyn ObjectStore>, StorageError> {
+    fn bucket(&self, bucket: &str, uri: &str) -> Result<Arc<dyn ObjectStore>, StorageError> {
         let mut buckets = self.lock();
         if let Some(store) = buckets.get(bucket) {
             return Ok(Arc::clone(store));
         }
-        let store: Arc<dyn ObjectStore> = Arc::new(build_s3(&self.inner.settings, bucket)?);
+        let store = build_s3(&self.inner.settings, bucket, uri)?;
         buckets.insert(bucket.to_string(), Arc::clone(&store));
         Ok(store)
     }
@@ -233,10 +225,21 @@ impl ObjectStores {
     }
 }
 
+#[cfg(feature = "s3")]
 fn build_s3(
     settings: &S3Settings,
     bucket: &str,
-) -> Result<object_store::aws::AmazonS3, StorageError> {
+    _uri: &str,
+) -> Result<Arc<dyn ObjectStore>, StorageError> {
+    use object_store::aws::AmazonS3Builder;
+    use object_store::{BackoffConfig, RetryConfig};
+    use std::time::Duration;
+
+    // How long object_store keeps retrying a failing request (connection refused, 5xx). Its
+    // own default is three minutes, long enough to look like a hang in a precondition check.
+    const RETRY_TIMEOUT: Duration = Duration::from_secs(30);
+    const MAX_RETRIES: usize = 4;
+
     let S3Target::Remote {
         endpoint,
         region,
@@ -272,9 +275,33 @@ fn build_s3(
         // Checked in `check_settings`: an endpoint without credentials is a public server.
         _ => builder = builder.with_skip_signature(true),
     }
-    builder.build().map_err(|err| StorageError::Settings {
+    let store = builder.build().map_err(|err| StorageError::Settings {
         reason: format!("cannot build the S3 client for bucket '{bucket}': {err}"),
+    })?;
+    Ok(Arc::new(store))
+}
+
+/// Settings that point at an S3 server are refused rather than read as the embedded store: the
+/// data would silently end up on local disk instead of where the pipeline said.
+#[cfg(not(feature = "s3"))]
+fn build_s3(
+    _settings: &S3Settings,
+    _bucket: &str,
+    uri: &str,
+) -> Result<Arc<dyn ObjectStore>, StorageError> {
+    Err(StorageError::LeftOut {
+        uri: uri.to_string(),
+        message: s3_left_out(),
     })
+}
+
+/// Why `s3://` URIs fail when S3 settings are set in a build without S3 support.
+pub(super) fn s3_left_out() -> String {
+    crate::left_out(
+        "an S3 endpoint or credentials (settings or AWS_* environment variables)",
+        "S3",
+        "s3",
+    ) + "; unset them to keep s3:// URIs in the embedded store"
 }
 
 fn check_settings(settings: &S3Settings) -> Result<(), StorageError> {

@@ -28,6 +28,7 @@ pub mod error_id {
     /// An object store refused or could not serve a request (access denied, missing bucket,
     /// unreachable endpoint, unusable S3 settings).
     pub const STORAGE_FAILED: &str = "StorageFailed";
-    /// The executor does not support this combination yet.
+    /// The executor does not support this combination yet, or this build of sluice leaves out
+    /// the support it needs (a cargo feature).
     pub const UNSUPPORTED: &str = "Unsupported";
 }

@@ -13,17 +13,15 @@
 //! * `APPEND`: every row is added.
 //!
 //! A failure anywhere rolls everything back. `commandOptions` and `queue` are Redshift-specific
-//! and not applied.
+//! and not applied. A build without the `dynamodb` feature loads from S3 only.
 
 use crate::execute::{AttemptContext, ExecFuture, Execute};
 use crate::types::copy_activity::{
     Failure, S3Node, produce_files, run_cancellable, s3_node, single_ref,
 };
+#[cfg(feature = "dynamodb")]
 use crate::types::dynamo_db_data_node::{DynamoTable, OpenTable};
-use sluice_data::dynamodb::Item;
-use sluice_data::dynamodb::columns::{Column, ColumnType, item_to_row};
-use sluice_data::format::Record;
-use sluice_data::format::objects::{BATCH_RECORDS, CHANNEL_BATCHES, Chunk, ObjectFile};
+use sluice_data::format::objects::{CHANNEL_BATCHES, ObjectFile};
 use sluice_data::sql::table::copy_in;
 use sluice_data::sql::{Engine, SqlConn, SqlError};
 use tokio::sync::mpsc;
@@ -59,8 +57,19 @@ async fn run(ctx: &AttemptContext) -> Result<String, Failure> {
     }
     let source = match input.object_type() {
         Some("S3DataNode") => Source::S3(s3_node(ctx, input)?),
+        #[cfg(feature = "dynamodb")]
         Some("DynamoDBDataNode") => {
             Source::Dynamo(DynamoTable::from_object(input).map_err(Failure::invalid)?)
+        }
+        #[cfg(not(feature = "dynamodb"))]
+        Some("DynamoDBDataNode") => {
+            return Err(Failure::with(crate::exec::error_id::UNSUPPORTED)(
+                sluice_data::left_out(
+                    format!("RedshiftCopyActivity from DynamoDBDataNode {}", input.id),
+                    "DynamoDB",
+                    "dynamodb",
+                ),
+            ));
         }
         other => {
             return Err(Failure::invalid(format!(
@@ -85,6 +94,7 @@ async fn run(ctx: &AttemptContext) -> Result<String, Failure> {
             let files = from.inputs().await?;
             Opened::S3(from, files)
         }
+        #[cfg(feature = "dynamodb")]
         Source::Dynamo(table) => Opened::Dynamo(
             input.id.clone(),
             table
@@ -126,32 +136,8 @@ async fn run(ctx: &AttemptContext) -> Result<String, Failure> {
                 copied.map_err(|e| failed(format!("loading {} into staging: {e}", from.id)))?;
             (records, from.location.uri.clone())
         }
-        Opened::Dynamo(id, table) => {
-            let columns = staging_columns(&mut conn).await.map_err(in_node)?;
-            let copy = format!(
-                "COPY staging ({}) FROM STDIN",
-                columns
-                    .iter()
-                    .map(|c| quote_ident(c))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let (produced, copied) = futures::future::join(
-                produce_items(id, table, &columns, tx),
-                copy_in(&mut conn, &copy, rx),
-            )
-            .await;
-            produced?;
-            let records = copied.map_err(|e| failed(format!("loading {id} into staging: {e}")))?;
-            (
-                records,
-                format!(
-                    "DynamoDB table {} at {}",
-                    table.node.table_name,
-                    table.client.describe()
-                ),
-            )
-        }
+        #[cfg(feature = "dynamodb")]
+        Opened::Dynamo(id, table) => dynamo::load(&mut conn, id, table, &to.id, tx, rx).await?,
     };
     let source = match ctx.field("transformSql") {
         Some(sql) => {
@@ -178,6 +164,7 @@ async fn run(ctx: &AttemptContext) -> Result<String, Failure> {
 /// Where the rows come from, as the node says.
 enum Source {
     S3(S3Node),
+    #[cfg(feature = "dynamodb")]
     Dynamo(DynamoTable),
 }
 
@@ -185,91 +172,144 @@ enum Source {
 enum Opened {
     S3(S3Node, Vec<ObjectFile>),
     /// The input node's id and its table.
+    #[cfg(feature = "dynamodb")]
     Dynamo(String, OpenTable),
 }
 
-/// The columns of `staging` (shaped like the target), in table order.
-async fn staging_columns(conn: &mut SqlConn) -> Result<Vec<String>, SqlError> {
-    use futures::TryStreamExt;
-    let sql = "SELECT attname FROM pg_attribute WHERE attrelid = 'staging'::regclass \
-               AND attnum > 0 AND NOT attisdropped ORDER BY attnum";
-    let rows: Vec<_> = conn
-        .fetch_text(sql)
-        .try_collect()
-        .await
-        .map_err(|e| SqlError::Config(format!("reading the columns of staging: {e}")))?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| row.into_iter().next().flatten())
-        .collect())
-}
+/// Loading from a DynamoDB table.
+#[cfg(feature = "dynamodb")]
+mod dynamo {
+    use super::{Failure, OpenTable, REDSHIFT_COPY_FAILED};
+    use sluice_data::dynamodb::Item;
+    use sluice_data::dynamodb::columns::{Column, ColumnType, item_to_row};
+    use sluice_data::format::Record;
+    use sluice_data::format::objects::{BATCH_RECORDS, Chunk};
+    use sluice_data::sql::table::copy_in;
+    use sluice_data::sql::{SqlConn, SqlError};
+    use tokio::sync::mpsc;
 
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+    /// Streams the table's items into `staging`, each attribute into the column of its name;
+    /// returns how many, and the source as messages name it. `to_id` is the output node.
+    pub(super) async fn load(
+        conn: &mut SqlConn,
+        id: &str,
+        table: &OpenTable,
+        to_id: &str,
+        tx: mpsc::Sender<Chunk>,
+        rx: mpsc::Receiver<Chunk>,
+    ) -> Result<(u64, String), Failure> {
+        let failed = Failure::with(REDSHIFT_COPY_FAILED);
+        let columns = staging_columns(conn)
+            .await
+            .map_err(|e| failed(format!("{to_id}: {e}")))?;
+        let copy = format!(
+            "COPY staging ({}) FROM STDIN",
+            columns
+                .iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let (produced, copied) = futures::future::join(
+            produce_items(id, table, &columns, tx),
+            copy_in(conn, &copy, rx),
+        )
+        .await;
+        produced?;
+        let records = copied.map_err(|e| failed(format!("loading {id} into staging: {e}")))?;
+        Ok((
+            records,
+            format!(
+                "DynamoDB table {} at {}",
+                table.node.table_name,
+                table.client.describe()
+            ),
+        ))
+    }
 
-/// Scans the table within its `readThroughputPercent` and sends each item as a row of
-/// `columns`, then `Commit`. As Redshift's COPY from DynamoDB does, an attribute fills the
-/// column of the same name compared case-insensitively (an exact match wins), a column with
-/// no attribute gets NULL, and attributes without a column are ignored. Strings and numbers
-/// load as their text, booleans as `true`/`false`; other types as their typed JSON.
-async fn produce_items(
-    id: &str,
-    table: &OpenTable,
-    columns: &[String],
-    tx: mpsc::Sender<Chunk>,
-) -> Result<u64, Failure> {
-    use futures::StreamExt;
-    let mut items = std::pin::pin!(table.scan(table.read_limiter()));
-    let mut batch = Vec::with_capacity(BATCH_RECORDS);
-    let mut count = 0u64;
-    while let Some(item) = items.next().await {
-        let item =
-            item.map_err(|e| Failure::with(REDSHIFT_COPY_FAILED)(format!("reading {id}: {e}")))?;
-        batch.push(item_record(&item, columns));
-        count += 1;
-        if batch.len() == BATCH_RECORDS {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_RECORDS));
-            if tx.send(Chunk::Records(full)).await.is_err() {
-                // The loader stopped; its side reports why.
-                return Ok(count);
+    /// The columns of `staging` (shaped like the target), in table order.
+    async fn staging_columns(conn: &mut SqlConn) -> Result<Vec<String>, SqlError> {
+        use futures::TryStreamExt;
+        let sql = "SELECT attname FROM pg_attribute WHERE attrelid = 'staging'::regclass \
+                   AND attnum > 0 AND NOT attisdropped ORDER BY attnum";
+        let rows: Vec<_> = conn
+            .fetch_text(sql)
+            .try_collect()
+            .await
+            .map_err(|e| SqlError::Config(format!("reading the columns of staging: {e}")))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().flatten())
+            .collect())
+    }
+
+    fn quote_ident(name: &str) -> String {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+
+    /// Scans the table within its `readThroughputPercent` and sends each item as a row of
+    /// `columns`, then `Commit`. As Redshift's COPY from DynamoDB does, an attribute fills the
+    /// column of the same name compared case-insensitively (an exact match wins), a column with
+    /// no attribute gets NULL, and attributes without a column are ignored. Strings and numbers
+    /// load as their text, booleans as `true`/`false`; other types as their typed JSON.
+    async fn produce_items(
+        id: &str,
+        table: &OpenTable,
+        columns: &[String],
+        tx: mpsc::Sender<Chunk>,
+    ) -> Result<u64, Failure> {
+        use futures::StreamExt;
+        let mut items = std::pin::pin!(table.scan(table.read_limiter()));
+        let mut batch = Vec::with_capacity(BATCH_RECORDS);
+        let mut count = 0u64;
+        while let Some(item) = items.next().await {
+            let item = item
+                .map_err(|e| Failure::with(REDSHIFT_COPY_FAILED)(format!("reading {id}: {e}")))?;
+            batch.push(item_record(&item, columns));
+            count += 1;
+            if batch.len() == BATCH_RECORDS {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_RECORDS));
+                if tx.send(Chunk::Records(full)).await.is_err() {
+                    // The loader stopped; its side reports why.
+                    return Ok(count);
+                }
             }
         }
-    }
-    if !batch.is_empty() && tx.send(Chunk::Records(batch)).await.is_err() {
-        return Ok(count);
-    }
-    let _ = tx.send(Chunk::Commit).await;
-    Ok(count)
-}
-
-/// The row `item` gives for `columns`.
-fn item_record(item: &Item, columns: &[String]) -> Record {
-    let attributes: Vec<Column> = columns
-        .iter()
-        .map(|column| {
-            let name = if item.contains_key(column) {
-                column.clone()
-            } else {
-                item.keys()
-                    .find(|k| k.eq_ignore_ascii_case(column))
-                    .cloned()
-                    // No attribute: a name the item cannot have, so the value is NULL.
-                    .unwrap_or_default()
-            };
-            Column {
-                name,
-                column_type: ColumnType::String,
-            }
-        })
-        .collect();
-    let mut record = item_to_row(item, &attributes);
-    for (value, column) in record.iter_mut().zip(&attributes) {
-        if column.name.is_empty() {
-            *value = None;
+        if !batch.is_empty() && tx.send(Chunk::Records(batch)).await.is_err() {
+            return Ok(count);
         }
+        let _ = tx.send(Chunk::Commit).await;
+        Ok(count)
     }
-    record
+
+    /// The row `item` gives for `columns`.
+    fn item_record(item: &Item, columns: &[String]) -> Record {
+        let attributes: Vec<Column> = columns
+            .iter()
+            .map(|column| {
+                let name = if item.contains_key(column) {
+                    column.clone()
+                } else {
+                    item.keys()
+                        .find(|k| k.eq_ignore_ascii_case(column))
+                        .cloned()
+                        // No attribute: a name the item cannot have, so the value is NULL.
+                        .unwrap_or_default()
+                };
+                Column {
+                    name,
+                    column_type: ColumnType::String,
+                }
+            })
+            .collect();
+        let mut record = item_to_row(item, &attributes);
+        for (value, column) in record.iter_mut().zip(&attributes) {
+            if column.name.is_empty() {
+                *value = None;
+            }
+        }
+        record
+    }
 }
 
 /// The statements that move `source`'s rows into `table` under `mode`.

@@ -19,7 +19,17 @@ pub async fn publish(alarm: &PipelineObject, settings: &DataSettings) -> Result<
     let topic = field("topicArn")?;
     let subject = field("subject")?;
     let message = field("message")?;
-    sluice_data::sns::publish(&settings.sns, topic, subject, message)
+    #[cfg(feature = "sns")]
+    return sluice_data::sns::publish(&settings.sns, topic, subject, message)
         .await
-        .map_err(|e| format!("SnsAlarm {}: {e}", alarm.id))
+        .map_err(|e| format!("SnsAlarm {}: {e}", alarm.id));
+    #[cfg(not(feature = "sns"))]
+    {
+        let _ = (settings, topic, subject, message);
+        Err(sluice_data::left_out(
+            format!("SnsAlarm {}", alarm.id),
+            "SNS",
+            "sns",
+        ))
+    }
 }
