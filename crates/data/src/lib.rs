@@ -19,6 +19,7 @@
 //! [`left_out`] naming the feature.
 
 pub mod aws;
+pub mod compute;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 pub mod format;

@@ -14,14 +14,22 @@ pub struct DataSettings {
     pub dynamodb: crate::aws::DynamoSettings,
     /// How SNS topics are reached, for `SnsAlarm`.
     pub sns: crate::aws::SnsSettings,
+    /// Where EMR-family work runs: the Spark installation and master.
+    pub spark: crate::compute::SparkSettings,
+    /// Where `PigActivity` finds Apache Pig.
+    pub pig: crate::compute::PigSettings,
 }
 
 impl DataSettings {
     /// These settings with every S3 value they leave unset taken from the AWS environment
-    /// variables ([`S3Settings::from_env`](crate::storage::S3Settings::from_env)): values
+    /// variables ([`S3Settings::from_env`](crate::storage::S3Settings::from_env)), and the
+    /// Spark and Pig ones from `SPARK_HOME`, `SLUICE_SPARK_MASTER` and `PIG_HOME`: values
     /// written in a settings file win over the environment.
     pub fn with_env(mut self) -> Self {
         self.s3 = self.s3.or(crate::storage::S3Settings::from_env());
+        let var = |name: &str| std::env::var(name).ok();
+        self.spark = self.spark.or_env(var);
+        self.pig = self.pig.or_env(var);
         self
     }
 

@@ -4,6 +4,7 @@
 //! The executors themselves live with their types (`impl Execute for ShellCommandActivity` in
 //! `types/shell_command_activity.rs`, …); this module holds only what several of them use.
 
+pub mod emr;
 pub mod paths;
 pub mod process;
 pub mod shell;
@@ -31,4 +32,8 @@ pub mod error_id {
     /// The executor does not support this combination yet, or this build of sluice leaves out
     /// the support it needs (a cargo feature).
     pub const UNSUPPORTED: &str = "Unsupported";
+    /// An EMR-family attempt needs Apache Spark (or Pig), which the runner cannot find.
+    pub const SPARK_NOT_FOUND: &str = "SparkNotFound";
+    /// A step of an `EmrActivity` (or the job of a Hive, Hadoop or Pig activity) failed.
+    pub const STEP_FAILED: &str = "StepFailed";
 }

@@ -53,7 +53,7 @@ pub async fn run_shell(
             spec.args = vec!["-c".into(), command.into(), "sh".into()];
         }
         (None, Some(uri)) => {
-            let script = fetch_script(ctx, uri).await?;
+            let script = fetch_script(ctx, "scriptUri", uri).await?;
             spec.args = vec![script.into_os_string()];
         }
         (Some(_), Some(_)) => {
@@ -139,34 +139,39 @@ pub fn canceled() -> TaskResult {
 }
 
 /// Downloads the script into the attempt directory, so the attempt runs (and keeps, for
-/// operators) the exact text it started with even if the source changes meanwhile.
-async fn fetch_script(ctx: &AttemptContext, uri: &str) -> Result<PathBuf, TaskResult> {
+/// operators) the exact text it started with even if the source changes meanwhile. `what`
+/// names the field or step the URI came from, for messages.
+pub(crate) async fn fetch_script(
+    ctx: &AttemptContext,
+    what: &str,
+    uri: &str,
+) -> Result<PathBuf, TaskResult> {
     let stores = storage::stores(ctx)?;
     let location = stores
         .resolve(uri)
-        .map_err(|err| storage::failed("scriptUri", &err))?;
+        .map_err(|err| storage::failed(what, &err))?;
     let Some(name) = location.path.filename().map(str::to_string) else {
         return Err(TaskResult::failed(
             error_id::INVALID_TASK,
-            format!("scriptUri '{uri}' does not name a file"),
+            format!("{what} '{uri}' does not name a file"),
         ));
     };
     if let Some(path) = stores
         .local_path(uri)
-        .map_err(|err| storage::failed("scriptUri", &err))?
+        .map_err(|err| storage::failed(what, &err))?
         && tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir())
     {
         return Err(TaskResult::failed(
             error_id::SCRIPT_NOT_FOUND,
-            format!("scriptUri '{uri}' ({}) is not a file", path.display()),
+            format!("{what} '{uri}' ({}) is not a file", path.display()),
         ));
     }
     let target = ctx.attempt_dir.join("scripts").join(name);
     location.get_to_file(&target).await.map_err(|err| {
         if err.is_not_found() {
-            TaskResult::failed(error_id::SCRIPT_NOT_FOUND, format!("scriptUri: {err}"))
+            TaskResult::failed(error_id::SCRIPT_NOT_FOUND, format!("{what}: {err}"))
         } else {
-            storage::failed("scriptUri", &err)
+            storage::failed(what, &err)
         }
     })?;
     Ok(target)

@@ -22,6 +22,7 @@ pub mod dynamo_db_data_node;
 pub mod dynamo_db_export_data_format;
 #[cfg(feature = "dynamodb")]
 mod dynamo_db_table_exists;
+mod emr_activity;
 mod exists;
 #[cfg(feature = "dynamodb")]
 mod hive_copy_activity;
@@ -43,6 +44,7 @@ pub use copy_activity::CopyActivity;
 pub use dynamo_db_data_exists::DynamoDBDataExists;
 #[cfg(feature = "dynamodb")]
 pub use dynamo_db_table_exists::DynamoDBTableExists;
+pub use emr_activity::EmrActivity;
 pub use exists::Exists;
 #[cfg(feature = "dynamodb")]
 pub use hive_copy_activity::HiveCopyActivity;
@@ -57,6 +59,7 @@ pub use sql_activity::SqlActivity;
 pub const ALL: &[(&str, &dyn Execute)] = &[
     // activities
     ("CopyActivity", &CopyActivity),
+    ("EmrActivity", &EmrActivity),
     ("HiveCopyActivity", &HiveCopyActivity),
     ("RedshiftCopyActivity", &RedshiftCopyActivity),
     ("ShellCommandActivity", &ShellCommandActivity),

@@ -1,0 +1,370 @@
+//! `EmrActivity`: runs EMR steps on the Spark environment its `EmrCluster` stands for
+//! (dp-object-emractivity).
+//!
+//! In order: the cluster is readied (bootstrap actions, see
+//! [`cluster`](crate::exec::emr::cluster)), every `preStepCommand` runs in a shell, every
+//! `step` runs as [`step`](crate::exec::emr::step) describes, then every `postStepCommand`.
+//! The first failure ends the attempt, naming the step. Fields arrive with `#{…}` evaluated,
+//! so `#{input.directoryPath}` is already the input's path; `s3://` URIs in the arguments
+//! reach the programs as [`uris`](crate::exec::emr::uris) describes.
+//!
+//! `spark-submit` steps keep their arguments except `--master` (the cluster's master replaces
+//! it) and, with a local master, `--deploy-mode` (a local master has only client mode); both
+//! are reported in the attempt's output when dropped.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use sluice_model::TaskResult;
+
+use crate::exec::emr::spark::{Launcher, Spark};
+use crate::exec::emr::step::{self, Step};
+use crate::exec::emr::uris::{self, Style};
+use crate::exec::emr::{cluster, note, step_failed, streaming};
+use crate::exec::process::{ProcessError, ProcessOutcome, ProcessSpec, run_process};
+use crate::exec::{error_id, shell, storage};
+use crate::execute::{AttemptContext, ExecFuture, Execute};
+
+/// Executes `EmrActivity` attempts.
+pub struct EmrActivity;
+
+impl Execute for EmrActivity {
+    fn execute<'a>(&'a self, ctx: &'a AttemptContext) -> ExecFuture<'a> {
+        Box::pin(async move {
+            execute(ctx)
+                .await
+                .err()
+                .unwrap_or_else(TaskResult::finished)
+        })
+    }
+}
+
+async fn execute(ctx: &AttemptContext) -> Result<(), TaskResult> {
+    let steps = ctx.fields("step");
+    if steps.is_empty() {
+        return Err(TaskResult::failed(
+            error_id::INVALID_TASK,
+            "EmrActivity has no step to run",
+        ));
+    }
+    // Every step is parsed before anything runs, so a malformed last step fails the attempt
+    // before the first one changes data.
+    let parsed: Vec<Step> = steps
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            step::parse(s).map_err(|m| {
+                TaskResult::failed(error_id::INVALID_TASK, format!("step {}: {m}", k + 1))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let spark = match parsed.iter().position(step::needs_spark) {
+        Some(k) => Some(Spark::for_attempt(ctx, &format!("step {}", k + 1))?),
+        None => None,
+    };
+    cluster::prepare(ctx).await?;
+    for (k, command) in ctx.fields("preStepCommand").iter().enumerate() {
+        run_shell_command(ctx, &format!("preStepCommand {}", k + 1), command).await?;
+    }
+    for (k, (text, parsed)) in steps.iter().zip(&parsed).enumerate() {
+        let what = format!("step {}", k + 1);
+        note(ctx, &format!("{what}: {text}"))?;
+        run_step(ctx, &what, parsed, spark.as_ref())
+            .await
+            .map_err(|r| step_failed(&what, r))?;
+    }
+    for (k, command) in ctx.fields("postStepCommand").iter().enumerate() {
+        run_shell_command(ctx, &format!("postStepCommand {}", k + 1), command).await?;
+    }
+    Ok(())
+}
+
+async fn run_step(
+    ctx: &AttemptContext,
+    what: &str,
+    parsed: &Step,
+    spark: Option<&Spark>,
+) -> Result<(), TaskResult> {
+    let stores = storage::stores(ctx)?;
+    let spark = || spark.ok_or_else(|| TaskResult::failed(error_id::SPARK_NOT_FOUND, "no Spark"));
+    match parsed {
+        Step::SparkSubmit(args) => {
+            let spark = spark()?;
+            let args = submit_args(ctx, spark, args)?;
+            let mut spec = spark.process(Launcher::SparkSubmit, ctx);
+            spec.args.extend(
+                args.iter()
+                    .map(|a| uris::map_text(&stores, a, Style::FileUri).into()),
+            );
+            run(ctx, what, spec).await
+        }
+        Step::SparkSql(args) => {
+            let spark = spark()?;
+            let mut spec = spark.process(Launcher::SparkSql, ctx);
+            let mut args = args.iter();
+            while let Some(arg) = args.next() {
+                // Scripts given by URI are fetched and their own URIs mapped, as Hive reads
+                // `-f` from the local file system.
+                if matches!(arg.as_str(), "-f" | "-i")
+                    && let Some(uri) = args.next()
+                {
+                    let script = mapped_script(ctx, what, uri).await?;
+                    spec.args.push(arg.into());
+                    spec.args.push(script.into_os_string());
+                    continue;
+                }
+                spec.args
+                    .push(uris::map_text(&stores, arg, Style::FileUri).into());
+            }
+            run(ctx, what, spec).await
+        }
+        Step::Jar {
+            jar,
+            main_class,
+            args,
+        } => {
+            let spark = spark()?;
+            let local_jar = fetch(ctx, what, jar, "jars").await?;
+            let mut spec = spark.process(Launcher::SparkSubmit, ctx);
+            if let Some(class) = main_class {
+                spec.args.push("--class".into());
+                spec.args.push(class.into());
+            }
+            spec.args.push(local_jar.into_os_string());
+            spec.args.extend(
+                args.iter()
+                    .map(|a| uris::map_text(&stores, a, Style::FileUri).into()),
+            );
+            run(ctx, what, spec).await
+        }
+        Step::Command(args) => {
+            let mut spec = ProcessSpec::new(&args[0], &ctx.attempt_dir);
+            spec.args = args[1..]
+                .iter()
+                .map(|a| uris::map_text(&stores, a, Style::Path).into())
+                .collect();
+            run(ctx, what, spec).await
+        }
+        Step::Script { uri, args } => {
+            let script = shell::fetch_script(ctx, what, uri).await?;
+            let mut spec = ProcessSpec::new("/bin/sh", &ctx.attempt_dir);
+            if has_shebang(&script).await {
+                make_executable(&script).await?;
+                spec.program = script.into_os_string();
+            } else {
+                spec.args.push(script.into_os_string());
+            }
+            spec.args.extend(
+                args.iter()
+                    .map(|a| OsString::from(uris::map_text(&stores, a, Style::Path))),
+            );
+            run(ctx, what, spec).await
+        }
+        Step::Streaming(args) => streaming::run(ctx, what, args).await,
+        #[cfg(feature = "dynamodb")]
+        Step::DynamoDbExport(args) => {
+            crate::exec::emr::dynamodb_tools::export(ctx, what, args).await
+        }
+        #[cfg(feature = "dynamodb")]
+        Step::DynamoDbImport(args) => {
+            crate::exec::emr::dynamodb_tools::import(ctx, what, args).await
+        }
+        #[cfg(not(feature = "dynamodb"))]
+        Step::DynamoDbExport(_) | Step::DynamoDbImport(_) => Err(TaskResult::failed(
+            error_id::UNSUPPORTED,
+            sluice_data::left_out(format!("{what} (a DynamoDB tool)"), "DynamoDB", "dynamodb"),
+        )),
+    }
+}
+
+/// The user's `spark-submit` arguments without the options the cluster decides.
+fn submit_args(
+    ctx: &AttemptContext,
+    spark: &Spark,
+    args: &[String],
+) -> Result<Vec<String>, TaskResult> {
+    let mut kept = Vec::with_capacity(args.len());
+    let mut iter = args.iter();
+    // Only options before the application file belong to spark-submit.
+    let mut in_options = true;
+    while let Some(arg) = iter.next() {
+        if in_options {
+            let (name, inline) = match arg.split_once('=') {
+                Some((name, value)) if name.starts_with("--") => (name, Some(value)),
+                _ => (arg.as_str(), None),
+            };
+            let dropped = match name {
+                "--master" => true,
+                "--deploy-mode" => spark.is_local(),
+                _ => false,
+            };
+            if dropped {
+                let value = match inline {
+                    Some(v) => v.to_string(),
+                    None => iter.next().cloned().unwrap_or_default(),
+                };
+                note(
+                    ctx,
+                    &format!(
+                        "spark-submit {name} {value} ignored: the cluster's master is {}",
+                        spark.master
+                    ),
+                )?;
+                continue;
+            }
+            if !arg.starts_with('-') {
+                in_options = false;
+            } else if inline.is_none() && takes_value(arg) {
+                kept.push(arg.clone());
+                if let Some(value) = iter.next() {
+                    kept.push(value.clone());
+                }
+                continue;
+            }
+        }
+        kept.push(arg.clone());
+    }
+    Ok(kept)
+}
+
+/// The spark-submit options that are followed by a value (the rest are flags).
+fn takes_value(option: &str) -> bool {
+    !matches!(
+        option,
+        "--verbose" | "-v" | "--supervise" | "--help" | "-h" | "--version"
+    )
+}
+
+async fn run_shell_command(
+    ctx: &AttemptContext,
+    what: &str,
+    command: &str,
+) -> Result<(), TaskResult> {
+    let mut spec = ProcessSpec::new("/bin/sh", &ctx.attempt_dir);
+    spec.args = vec!["-c".into(), command.into(), "sh".into()];
+    run(ctx, what, spec).await
+}
+
+/// Runs a step's process with the attempt's logs as its output.
+async fn run(ctx: &AttemptContext, what: &str, mut spec: ProcessSpec) -> Result<(), TaskResult> {
+    if ctx.cancel.is_cancelled() {
+        return Err(shell::canceled());
+    }
+    spec.env.extend([
+        (
+            "SLUICE_ATTEMPT_ID".into(),
+            ctx.task.attempt_id.clone().into(),
+        ),
+        (
+            "SLUICE_PIPELINE_ID".into(),
+            ctx.task.pipeline_id.clone().into(),
+        ),
+    ]);
+    if spec.stdout.is_empty() {
+        spec.stdout = vec![ctx.stdout_log.clone()];
+        spec.stderr = vec![ctx.stderr_log.clone()];
+    }
+    let report = run_process(spec, &ctx.cancel).await.map_err(|err| {
+        let id = match err {
+            ProcessError::Output { .. } => error_id::OUTPUT_FAILED,
+            ProcessError::Spawn { .. } => error_id::SPAWN_FAILED,
+        };
+        TaskResult::failed(id, format!("{what}: {err}"))
+    })?;
+    match report.outcome {
+        ProcessOutcome::Exited(0) => Ok(()),
+        ProcessOutcome::Canceled => Err(shell::canceled()),
+        _ => Err(step_failed(
+            what,
+            TaskResult {
+                error_id: Some(error_id::STEP_FAILED.into()),
+                ..shell::exit_failure(&report)
+            },
+        )),
+    }
+}
+
+/// Downloads `uri` into `<attempt dir>/<dir>/`, keeping its name.
+async fn fetch(
+    ctx: &AttemptContext,
+    what: &str,
+    uri: &str,
+    dir: &str,
+) -> Result<std::path::PathBuf, TaskResult> {
+    let stores = storage::stores(ctx)?;
+    let location = stores
+        .resolve(uri)
+        .map_err(|err| storage::failed(what, &err))?;
+    let Some(name) = location.path.filename().map(str::to_string) else {
+        return Err(TaskResult::failed(
+            error_id::INVALID_TASK,
+            format!("{what}: '{uri}' does not name a file"),
+        ));
+    };
+    let target = ctx.attempt_dir.join(dir).join(name);
+    location
+        .get_to_file(&target)
+        .await
+        .map_err(|err| storage::failed(what, &err))?;
+    Ok(target)
+}
+
+/// A SQL script fetched into the attempt directory with its S3 URIs mapped.
+async fn mapped_script(
+    ctx: &AttemptContext,
+    what: &str,
+    uri: &str,
+) -> Result<std::path::PathBuf, TaskResult> {
+    let script = shell::fetch_script(ctx, what, uri).await?;
+    let stores = storage::stores(ctx)?;
+    let text = tokio::fs::read_to_string(&script).await.map_err(|err| {
+        TaskResult::failed(
+            error_id::SCRIPT_NOT_FOUND,
+            format!("{what}: cannot read {uri}: {err}"),
+        )
+    })?;
+    tokio::fs::write(&script, uris::map_text(&stores, &text, Style::FileUri))
+        .await
+        .map_err(|err| {
+            TaskResult::failed(
+                error_id::STAGING_FAILED,
+                format!("{what}: cannot write {}: {err}", script.display()),
+            )
+        })?;
+    Ok(script)
+}
+
+async fn has_shebang(script: &Path) -> bool {
+    let mut head = [0u8; 2];
+    match tokio::fs::File::open(script).await {
+        Ok(mut file) => {
+            use tokio::io::AsyncReadExt as _;
+            file.read_exact(&mut head).await.is_ok() && &head == b"#!"
+        }
+        Err(_) => false,
+    }
+}
+
+async fn make_executable(script: &Path) -> Result<(), TaskResult> {
+    use std::os::unix::fs::PermissionsExt as _;
+    tokio::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755))
+        .await
+        .map_err(|err| {
+            TaskResult::failed(
+                error_id::SPAWN_FAILED,
+                format!("cannot make {} executable: {err}", script.display()),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_spark_submit_options_take_values() {
+        assert!(takes_value("--class"));
+        assert!(takes_value("--conf"));
+        assert!(!takes_value("--verbose"));
+    }
+}
