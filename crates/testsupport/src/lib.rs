@@ -17,4 +17,5 @@ pub mod process;
 pub mod s3;
 pub mod sigv4;
 pub mod sns;
+pub mod spark;
 pub mod tools;

@@ -7,16 +7,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use sluice_testsupport::{dynamodb, s3, sns, tools};
+use sluice_testsupport::{dynamodb, s3, sns, spark, tools};
 
 /// Installs one tool, returning where it is.
 type Install = fn() -> io::Result<PathBuf>;
 
 fn main() -> ExitCode {
-    let installs: [(&str, Install); 3] = [
+    let installs: [(&str, Install); 4] = [
         ("s3s-fs (S3)", s3::install),
         ("dynalite (DynamoDB)", dynamodb::install),
         ("SNS server", sns::install),
+        ("PySpark (Spark)", spark::install),
     ];
     println!("tools directory: {}", tools::tools_dir().display());
     let mut failed = false;
