@@ -2,12 +2,12 @@
 //!
 //! | Hadoop streaming | here |
 //! |---|---|
-//! | `-input` (repeatable, `a,b`, globs) | every visible object under the path, or the object ([`inputs`]); `.gz` files are read decompressed |
+//! | `-input` (repeatable, `a,b`, globs) | every visible object under the path, or the object (`inputs.rs`); `.gz` files are read decompressed |
 //! | `-output` | `part-00000`… then an empty `_SUCCESS`, written through the object stores only once the job has succeeded; the job fails first if objects already exist under it |
 //! | `-mapper`, `-reducer` command | `/bin/sh -c` in the task's own working directory, its input as standard input |
 //! | `-mapper`, `-reducer` URI (`s3n://b/wordSplitter.py`) | fetched, then run like a shipped file |
 //! | a command naming a shipped file | that file, by its `#!` line (or by `/bin/sh` without one) |
-//! | `-reducer aggregate` | Hadoop's aggregate reducer, built in ([`aggregate`]) |
+//! | `-reducer aggregate` | Hadoop's aggregate reducer, built in (`aggregate.rs`) |
 //! | `-reducer NONE`, `-numReduceTasks 0` | map-only: one part per map task |
 //! | no `-reducer`, `IdentityReducer` | the sorted map output |
 //! | `-numReduceTasks N`, `-D mapreduce.job.reduces=N` (or `mapred.reduce.tasks`) | N reduce tasks and parts, keys spread as Hadoop's `HashPartitioner` spreads them |
@@ -25,7 +25,7 @@
 //! and a line without a tab gains one at its end in the reducers' input and in the output
 //! files, exactly as Hadoop's `TextOutputFormat` writes it. Map output is shuffled on local
 //! disk under the attempt directory, holding a bounded amount in memory and spilling sorted
-//! runs beyond that ([`shuffle`]); the attempt's scratch files are removed when the step ends.
+//! runs beyond that (`shuffle.rs`); the attempt's scratch files are removed when the step ends.
 //!
 //! A mapper or reducer that exits non-zero fails the step (`StepFailed`) naming it, its task
 //! and input, with the last lines of its standard error; every task's standard error also goes
