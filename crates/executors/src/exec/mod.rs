@@ -32,8 +32,10 @@ pub mod error_id {
     /// The executor does not support this combination yet, or this build of sluice leaves out
     /// the support it needs (a cargo feature).
     pub const UNSUPPORTED: &str = "Unsupported";
-    /// An EMR-family attempt needs Apache Spark (or Pig), which the runner cannot find.
+    /// An EMR-family attempt needs Apache Spark, which the runner cannot find.
     pub const SPARK_NOT_FOUND: &str = "SparkNotFound";
+    /// A `PigActivity` runs where no Apache Pig installation is configured.
+    pub const PIG_NOT_FOUND: &str = "PigNotFound";
     /// A step of an `EmrActivity` (or the job of a Hive, Hadoop or Pig activity) failed.
     pub const STEP_FAILED: &str = "StepFailed";
 }

@@ -12,16 +12,15 @@
 //! it) and, with a local master, `--deploy-mode` (a local master has only client mode); both
 //! are reported in the attempt's output when dropped.
 
-use std::ffi::OsString;
-use std::path::Path;
-
 use sluice_model::TaskResult;
 
 use crate::exec::emr::spark::{Launcher, Spark};
 use crate::exec::emr::step::{self, Step};
 use crate::exec::emr::uris::{self, Style};
-use crate::exec::emr::{cluster, note, step_failed, streaming};
-use crate::exec::process::{ProcessError, ProcessOutcome, ProcessSpec, run_process};
+use crate::exec::emr::{
+    cluster, fetch, note, outcome, run, script_process, step_failed, streaming,
+};
+use crate::exec::process::ProcessSpec;
 use crate::exec::{error_id, shell, storage};
 use crate::execute::{AttemptContext, ExecFuture, Execute};
 
@@ -30,12 +29,7 @@ pub struct EmrActivity;
 
 impl Execute for EmrActivity {
     fn execute<'a>(&'a self, ctx: &'a AttemptContext) -> ExecFuture<'a> {
-        Box::pin(async move {
-            execute(ctx)
-                .await
-                .err()
-                .unwrap_or_else(TaskResult::finished)
-        })
+        Box::pin(async move { outcome(execute(ctx).await) })
     }
 }
 
@@ -147,17 +141,7 @@ async fn run_step(
         }
         Step::Script { uri, args } => {
             let script = shell::fetch_script(ctx, what, uri).await?;
-            let mut spec = ProcessSpec::new("/bin/sh", &ctx.attempt_dir);
-            if has_shebang(&script).await {
-                make_executable(&script).await?;
-                spec.program = script.into_os_string();
-            } else {
-                spec.args.push(script.into_os_string());
-            }
-            spec.args.extend(
-                args.iter()
-                    .map(|a| OsString::from(uris::map_text(&stores, a, Style::Path))),
-            );
+            let spec = script_process(ctx, script, args.iter().map(String::as_str)).await?;
             run(ctx, what, spec).await
         }
         Step::Streaming(args) => streaming::run(ctx, what, args).await,
@@ -245,70 +229,6 @@ async fn run_shell_command(
     run(ctx, what, spec).await
 }
 
-/// Runs a step's process with the attempt's logs as its output.
-async fn run(ctx: &AttemptContext, what: &str, mut spec: ProcessSpec) -> Result<(), TaskResult> {
-    if ctx.cancel.is_cancelled() {
-        return Err(shell::canceled());
-    }
-    spec.env.extend([
-        (
-            "SLUICE_ATTEMPT_ID".into(),
-            ctx.task.attempt_id.clone().into(),
-        ),
-        (
-            "SLUICE_PIPELINE_ID".into(),
-            ctx.task.pipeline_id.clone().into(),
-        ),
-    ]);
-    if spec.stdout.is_empty() {
-        spec.stdout = vec![ctx.stdout_log.clone()];
-        spec.stderr = vec![ctx.stderr_log.clone()];
-    }
-    let report = run_process(spec, &ctx.cancel).await.map_err(|err| {
-        let id = match err {
-            ProcessError::Output { .. } => error_id::OUTPUT_FAILED,
-            ProcessError::Spawn { .. } => error_id::SPAWN_FAILED,
-        };
-        TaskResult::failed(id, format!("{what}: {err}"))
-    })?;
-    match report.outcome {
-        ProcessOutcome::Exited(0) => Ok(()),
-        ProcessOutcome::Canceled => Err(shell::canceled()),
-        _ => Err(step_failed(
-            what,
-            TaskResult {
-                error_id: Some(error_id::STEP_FAILED.into()),
-                ..shell::exit_failure(&report)
-            },
-        )),
-    }
-}
-
-/// Downloads `uri` into `<attempt dir>/<dir>/`, keeping its name.
-async fn fetch(
-    ctx: &AttemptContext,
-    what: &str,
-    uri: &str,
-    dir: &str,
-) -> Result<std::path::PathBuf, TaskResult> {
-    let stores = storage::stores(ctx)?;
-    let location = stores
-        .resolve(uri)
-        .map_err(|err| storage::failed(what, &err))?;
-    let Some(name) = location.path.filename().map(str::to_string) else {
-        return Err(TaskResult::failed(
-            error_id::INVALID_TASK,
-            format!("{what}: '{uri}' does not name a file"),
-        ));
-    };
-    let target = ctx.attempt_dir.join(dir).join(name);
-    location
-        .get_to_file(&target)
-        .await
-        .map_err(|err| storage::failed(what, &err))?;
-    Ok(target)
-}
-
 /// A SQL script fetched into the attempt directory with its S3 URIs mapped.
 async fn mapped_script(
     ctx: &AttemptContext,
@@ -332,29 +252,6 @@ async fn mapped_script(
             )
         })?;
     Ok(script)
-}
-
-async fn has_shebang(script: &Path) -> bool {
-    let mut head = [0u8; 2];
-    match tokio::fs::File::open(script).await {
-        Ok(mut file) => {
-            use tokio::io::AsyncReadExt as _;
-            file.read_exact(&mut head).await.is_ok() && &head == b"#!"
-        }
-        Err(_) => false,
-    }
-}
-
-async fn make_executable(script: &Path) -> Result<(), TaskResult> {
-    use std::os::unix::fs::PermissionsExt as _;
-    tokio::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755))
-        .await
-        .map_err(|err| {
-            TaskResult::failed(
-                error_id::SPAWN_FAILED,
-                format!("cannot make {} executable: {err}", script.display()),
-            )
-        })
 }
 
 #[cfg(test)]

@@ -24,9 +24,11 @@ pub mod dynamo_db_export_data_format;
 mod dynamo_db_table_exists;
 mod emr_activity;
 mod exists;
+mod hadoop_activity;
 #[cfg(feature = "dynamodb")]
 mod hive_copy_activity;
 pub mod jdbc_database;
+mod pig_activity;
 mod redshift_copy_activity;
 mod redshift_data_node;
 mod s3_key_exists;
@@ -46,8 +48,10 @@ pub use dynamo_db_data_exists::DynamoDBDataExists;
 pub use dynamo_db_table_exists::DynamoDBTableExists;
 pub use emr_activity::EmrActivity;
 pub use exists::Exists;
+pub use hadoop_activity::HadoopActivity;
 #[cfg(feature = "dynamodb")]
 pub use hive_copy_activity::HiveCopyActivity;
+pub use pig_activity::PigActivity;
 pub use redshift_copy_activity::RedshiftCopyActivity;
 pub use s3_key_exists::S3KeyExists;
 pub use s3_prefix_not_empty::S3PrefixNotEmpty;
@@ -60,7 +64,9 @@ pub const ALL: &[(&str, &dyn Execute)] = &[
     // activities
     ("CopyActivity", &CopyActivity),
     ("EmrActivity", &EmrActivity),
+    ("HadoopActivity", &HadoopActivity),
     ("HiveCopyActivity", &HiveCopyActivity),
+    ("PigActivity", &PigActivity),
     ("RedshiftCopyActivity", &RedshiftCopyActivity),
     ("ShellCommandActivity", &ShellCommandActivity),
     ("SqlActivity", &SqlActivity),
