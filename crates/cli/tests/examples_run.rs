@@ -586,3 +586,104 @@ fn only_items_changed_since_the_previous_run_reach_the_other_region() {
     // The source is only read.
     assert_eq!(runtime.block_on(scan(&source, "orders_use1")), source_items);
 }
+
+/// The embedded store's file for `s3://bucket/key` under the sandbox's data directory.
+fn embedded(sb: &Sandbox, bucket_key: &str) -> PathBuf {
+    sb.data_dir().join("s3").join(bucket_key)
+}
+
+fn put_embedded(sb: &Sandbox, bucket_key: &str, text: &str) {
+    let file = embedded(sb, bucket_key);
+    fs::create_dir_all(file.parent().expect("parent")).expect("object dir");
+    fs::write(file, text).expect("object");
+}
+
+/// The environment that makes the tests' PySpark install the cluster, in `local[2]`.
+fn spark_env() -> Vec<(String, String)> {
+    let home = sluice_testsupport::spark::install().expect("PySpark installs");
+    vec![
+        ("SPARK_HOME".into(), home.display().to_string()),
+        ("SLUICE_SPARK_MASTER".into(), "local[2]".into()),
+    ]
+}
+
+const WORD_COUNT_PY: &str = "import sys\n\
+from pyspark.sql import SparkSession\n\
+spark = SparkSession.builder.appName('word count').getOrCreate()\n\
+lines = spark.sparkContext.textFile(sys.argv[1])\n\
+counts = lines.flatMap(lambda l: l.split()).map(lambda w: (w, 1)).reduceByKey(lambda a, b: a + b)\n\
+counts.map(lambda kv: '%s\\t%d' % kv).saveAsTextFile(sys.argv[2])\n\
+spark.stop()\n";
+
+#[test]
+fn the_spark_step_example_counts_words_on_the_embedded_store() {
+    let sb = Sandbox::new();
+    let books = [
+        ("a.txt", "call me ishmael\nsome years ago\n"),
+        (
+            "b.txt",
+            "it was the best of times it was the worst of times\n",
+        ),
+    ];
+    for (name, text) in books {
+        put_embedded(&sb, &format!("sluice-examples/books/{name}"), text);
+    }
+    put_embedded(&sb, "sluice-examples/jobs/word_count.py", WORD_COUNT_PY);
+    let out = run_example(&sb, "emr-spark-step.json", &[], &spark_env());
+    out.assert_code(0);
+    let report = out.report();
+    assert_eq!(report.one("WordCount").status, "FINISHED");
+    assert_eq!(report.one("SparkCluster").status, "FINISHED");
+
+    // One timestamped folder per run, holding Spark's parts and _SUCCESS.
+    let runs: Vec<PathBuf> = fs::read_dir(embedded(&sb, "sluice-examples/word-counts"))
+        .expect("the output folder exists")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    let [run] = &runs[..] else {
+        panic!("one run folder expected: {runs:?}")
+    };
+    assert!(run.join("_SUCCESS").exists());
+    let mut got: Vec<String> = fs::read_dir(run)
+        .expect("run folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
+        })
+        .flat_map(|p| read(&p).lines().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    got.sort();
+    let mut expected: BTreeMap<&str, u32> = BTreeMap::new();
+    for word in books.iter().flat_map(|(_, text)| text.split_whitespace()) {
+        *expected.entry(word).or_default() += 1;
+    }
+    let mut expected: Vec<String> = expected.iter().map(|(w, n)| format!("{w}\t{n}")).collect();
+    expected.sort();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn validate_warns_when_this_machine_cannot_run_the_spark_step() {
+    let validate = |env: &[(String, String)]| {
+        let out = Command::new(common::sluice_bin())
+            .args(["validate"])
+            .arg(example("emr-spark-step.json"))
+            .env_remove("SPARK_HOME")
+            .env("PATH", "/usr/bin:/bin")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .expect("sluice validate runs");
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let without = validate(&[]);
+    assert!(without.contains("WordCount"), "{without}");
+    assert!(
+        without.contains("SPARK_NOT_FOUND: a step of this EmrActivity runs on Spark"),
+        "{without}"
+    );
+    assert!(without.contains("pip install pyspark"), "{without}");
+    let with = validate(&spark_env());
+    assert!(!with.contains("SPARK_NOT_FOUND"), "{with}");
+}

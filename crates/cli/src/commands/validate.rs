@@ -6,6 +6,8 @@ use anyhow::{Context as _, Result};
 use sluice_catalog::Catalog;
 use sluice_definition::{Limits, PIPELINE_ID, ValidateOptions, ValidationReport, validate};
 
+use sluice_executors::exec::emr::spark::missing_spark;
+
 use crate::cli::{LimitArgs, OutputFormat, ValidateArgs};
 use crate::commands::{EXIT_INVALID, EXIT_USAGE};
 use crate::definition_input::read_definition;
@@ -32,6 +34,11 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<ExitCode> {
     let mut report = validate(&input.definition, &catalog, &limits, &options);
     for warning in &input.warnings {
         report.add_warning(PIPELINE_ID, format!("DUPLICATE_KEY: {warning}"));
+    }
+    // The definition is valid either way; a runner on this machine just could not run it.
+    let spark = sluice_data::DataSettings::from_env().spark;
+    for (id, message) in missing_spark(&input.definition.pipeline_objects, &spark) {
+        report.add_warning(&id, format!("SPARK_NOT_FOUND: {message}"));
     }
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -13,7 +13,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use sluice_data::compute::SparkSettings;
-use sluice_model::TaskResult;
+use sluice_model::{FieldValue, PipelineObject, TaskResult};
 
 use crate::exec::error_id;
 use crate::exec::process::ProcessSpec;
@@ -128,6 +128,47 @@ impl Spark {
             env.push(("SPARK_LOCAL_IP".into(), "127.0.0.1".into()));
         }
         env
+    }
+}
+
+/// The objects of a definition that need Spark, each with why, when `settings` locate no
+/// usable installation (what `sluice validate` warns about): `HiveActivity`,
+/// `HadoopActivity`, and `EmrActivity`s with a Spark step.
+pub fn missing_spark(
+    objects: &[PipelineObject],
+    settings: &SparkSettings,
+) -> Vec<(String, String)> {
+    let needing: Vec<(String, &str)> = objects
+        .iter()
+        .filter_map(|o| {
+            let why = match o.object_type()? {
+                "HiveActivity" => "HiveActivity runs on spark-sql",
+                "HadoopActivity" => "HadoopActivity runs its jar through spark-submit",
+                "EmrActivity" => o
+                    .values("step")
+                    .filter_map(FieldValue::as_str)
+                    .filter_map(|s| super::step::parse(s).ok())
+                    .any(|s| super::step::needs_spark(&s))
+                    .then_some("a step of this EmrActivity runs on Spark")?,
+                _ => return None,
+            };
+            Some((o.id.clone(), why))
+        })
+        .collect();
+    if needing.is_empty() {
+        return Vec::new();
+    }
+    match Spark::locate(settings) {
+        Ok(_) => Vec::new(),
+        Err(reason) => needing
+            .into_iter()
+            .map(|(id, why)| {
+                (
+                    id,
+                    format!("{why}, and this machine cannot run it: {reason}"),
+                )
+            })
+            .collect(),
     }
 }
 
