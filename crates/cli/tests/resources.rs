@@ -58,8 +58,17 @@ impl Sandbox {
     }
 
     fn server_with(&self, env: &[(&str, &str)], args: &[&str]) -> (Proc, String) {
+        self.server_with_settings(env, args, json!({ "pollWaitSeconds": 2 }))
+    }
+
+    fn server_with_settings(
+        &self,
+        env: &[(&str, &str)],
+        args: &[&str],
+        settings_json: Value,
+    ) -> (Proc, String) {
         let settings = self.path("settings.json");
-        fs::write(&settings, json!({ "pollWaitSeconds": 2 }).to_string()).unwrap();
+        fs::write(&settings, settings_json.to_string()).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
         command
             .arg("server")
@@ -509,4 +518,61 @@ fn an_operator_started_runner_of_a_resource_is_told_to_exit_when_it_is_done() {
     assert_eq!(ran_by.trim(), runner.pid().to_string());
     // Its next heartbeat answers terminate: true, and it exits cleanly.
     assert_eq!(runner.wait_exit(DEADLINE).code(), Some(0));
+}
+
+#[test]
+fn an_emr_cluster_gets_the_servers_spark_settings() {
+    let sb = Sandbox::new();
+    let spark_home = sluice_testsupport::spark::install().expect("PySpark installs");
+    let (_server, endpoint) = sb.server_with_settings(
+        &[],
+        &[],
+        json!({
+            "pollWaitSeconds": 2,
+            "data": { "spark": {
+                "sparkHome": spark_home,
+                "master": "local[1]",
+                "conf": { "spark.ui.enabled": "false" }
+            } }
+        }),
+    );
+    let api = Api::new(&endpoint);
+    let objects = vec![
+        json!({
+            "id": "Default", "scheduleType": "ondemand", "role": "DataPipelineDefaultRole",
+            "resourceRole": "DataPipelineDefaultResourceRole", "maximumRetries": "0"
+        }),
+        json!({ "id": "Cluster", "type": "EmrCluster", "releaseLabel": "emr-6.15.0" }),
+        json!({
+            "id": "Steps", "type": "EmrActivity", "runsOn": {"ref": "Cluster"},
+            "step": [
+                format!(
+                    "command-runner.jar,sh,-c,echo \"$PPID $SPARK_HOME $SLUICE_SPARK_MASTER $SLUICE_SPARK_CONF\" > {}",
+                    sb.sh("seen")
+                ),
+                "command-runner.jar,spark-submit,--version".to_owned()
+            ]
+        }),
+    ];
+    let pipeline = api.launch("spark-settings", Value::Array(objects));
+    api.wait_instance(&pipeline, "Steps", "FINISHED");
+    api.wait_instance(&pipeline, "Cluster", "FINISHED");
+    let seen = fs::read_to_string(sb.path("seen")).unwrap();
+    let fields: Vec<&str> = seen.split_whitespace().collect();
+    assert_eq!(
+        fields[1..],
+        [
+            spark_home.to_str().unwrap(),
+            "local[1]",
+            r#"{"spark.ui.enabled":"false"}"#
+        ],
+        "{seen}"
+    );
+    // The steps ran on the cluster's own runner, not the server's in-process one.
+    let attempts = api.attempts_of(&pipeline, "Steps");
+    let attempt = attempts.values().next().unwrap();
+    assert!(
+        one(attempt, "@resourceId").is_some_and(|r| r.starts_with("local-process:")),
+        "{attempt:?}"
+    );
 }

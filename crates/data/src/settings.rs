@@ -28,7 +28,11 @@ impl DataSettings {
     pub fn with_env(mut self) -> Self {
         self.s3 = self.s3.or(crate::storage::S3Settings::from_env());
         let var = |name: &str| std::env::var(name).ok();
-        self.spark = self.spark.or_env(var);
+        match self.spark.clone().or_env(var) {
+            Ok(spark) => self.spark = spark,
+            // Spark's attempts report it: the runner has no other way to say so.
+            Err(message) => self.spark.conf_error = Some(message),
+        }
         self.pig = self.pig.or_env(var);
         self
     }

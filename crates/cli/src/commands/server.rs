@@ -144,7 +144,12 @@ async fn run_server(
         .advertise_url
         .clone()
         .unwrap_or_else(|| advertised_endpoint(addr));
-    service.set_provisioner(provisioner(args, endpoint)?, Some(Arc::clone(&keys)));
+    let data = &service.options().data;
+    let runner_env = [data.spark.to_env(), data.pig.to_env()].concat();
+    service.set_provisioner(
+        provisioner(args, endpoint, runner_env)?,
+        Some(Arc::clone(&keys)),
+    );
 
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone(), Arc::clone(&service)));
@@ -173,7 +178,11 @@ async fn cancel_on_signal(shutdown: CancellationToken, service: Arc<Service>) {
 }
 
 /// The provisioner `--provisioner` names.
-fn provisioner(args: &ServerArgs, endpoint: String) -> Result<Arc<dyn Provisioner>> {
+fn provisioner(
+    args: &ServerArgs,
+    endpoint: String,
+    runner_env: Vec<(String, String)>,
+) -> Result<Arc<dyn Provisioner>> {
     Ok(match args.provisioner.as_str() {
         "external" => Arc::new(ExternalProvisioner::default()),
         _ => {
@@ -190,11 +199,10 @@ fn provisioner(args: &ServerArgs, endpoint: String) -> Result<Arc<dyn Provisione
                     .context("cannot find the sluice executable to start task runners")?,
             };
             tracing::info!(endpoint = %endpoint, executable = %executable.display(), "managed resources run as local task runner processes");
-            Arc::new(LocalProcessProvisioner::new(LocalProcessSettings::new(
-                executable,
-                endpoint,
-                args.data_dir.clone(),
-            )))
+            let mut settings =
+                LocalProcessSettings::new(executable, endpoint, args.data_dir.clone());
+            settings.env = runner_env;
+            Arc::new(LocalProcessProvisioner::new(settings))
         }
     })
 }

@@ -54,6 +54,9 @@ pub struct LocalProcessSettings {
     pub grace: Duration,
     /// Arguments added after the standard ones (e.g. `--tasks 2`).
     pub extra_args: Vec<String>,
+    /// Variables added to the child's environment: the server's Spark and Pig settings, which
+    /// runners read from there (`SPARK_HOME`, `SLUICE_SPARK_MASTER`, …).
+    pub env: Vec<(String, String)>,
 }
 
 impl LocalProcessSettings {
@@ -64,6 +67,7 @@ impl LocalProcessSettings {
             data_dir,
             grace: Duration::from_secs(10),
             extra_args: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -114,6 +118,7 @@ impl LocalProcessProvisioner {
         for var in SCRUBBED_ENV {
             command.env_remove(var);
         }
+        command.envs(s.env.iter().map(|(k, v)| (k, v)));
         if let Some(key) = &request.credentials {
             command.env("AWS_ACCESS_KEY_ID", &key.access_key_id).env(
                 "AWS_SECRET_ACCESS_KEY",

@@ -54,6 +54,9 @@ impl Spark {
     /// Finds the installation `settings` (with the environment already folded in) point at,
     /// or says what is missing.
     pub fn locate(settings: &SparkSettings) -> Result<Spark, String> {
+        if let Some(error) = &settings.conf_error {
+            return Err(error.clone());
+        }
         let home = match &settings.spark_home {
             Some(home) => {
                 if !home.join("bin/spark-submit").is_file() {
