@@ -840,3 +840,95 @@ async fn an_import_fails_on_a_missing_entry_or_a_bad_line_naming_them() {
         "the input folder does not exist",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_demand_tables_count_as_the_capacity_the_connector_assumes() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let server = Dynalite::start().unwrap();
+    let run = Run::new(dynamo_settings(&[("us-east-1", &server)], "test"));
+    let client = DynamoClient::connect(&run.settings.dynamodb, None).unwrap();
+    for name in ["od_source", "od_target"] {
+        client
+            .sdk()
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("id")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("id")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap();
+        sluice_testsupport::poll::wait_for_async(
+            &format!("{name} to become ACTIVE"),
+            std::time::Duration::from_secs(30),
+            || async {
+                let info = client.describe_table(name).await.unwrap();
+                match &info {
+                    Some(i) if i.status == "ACTIVE" => Ok(()),
+                    _ => Err(format!("{info:?}")),
+                }
+            },
+        )
+        .await;
+    }
+    client
+        .write_items(
+            "od_source",
+            (1..=40).map(every_type_item),
+            &RateLimiter::new(10_000.0),
+        )
+        .await
+        .unwrap();
+
+    let out = "s3://backups/on-demand";
+    let export = run
+        .emr(
+            &[step(EXPORT, &[out, "od_source", "0.5"])],
+            "us-east-1",
+            None,
+            None,
+        )
+        .await;
+    export.assert_finished();
+    assert!(
+        export.stdout.contains(
+            "at 20000 units/s at most (0.5 of an on-demand table, counted as 40000 units)"
+        ),
+        "{}",
+        export.stdout
+    );
+    let import = run
+        .emr(
+            &[step(IMPORT, &[out, "od_target", "0.25"])],
+            "us-east-1",
+            None,
+            None,
+        )
+        .await;
+    import.assert_finished();
+    assert!(
+        import.stdout.contains(
+            "at 10000 units/s at most (0.25 of an on-demand table, counted as 40000 units)"
+        ),
+        "{}",
+        import.stdout
+    );
+    assert_eq!(
+        scan(&client, "od_target").await,
+        rows((1..=40).map(every_type_item))
+    );
+}

@@ -163,7 +163,7 @@ async fn run_export(
         let file = match &mut current {
             Some(file) => file,
             None => current.insert(
-                DataFile::create(staging, compression, args.gzip)
+                DataFile::create(staging, compression)
                     .map_err(|m| fail(error_id::STAGING_FAILED, m))?,
             ),
         };
@@ -217,9 +217,9 @@ struct DataFile {
 }
 
 impl DataFile {
-    fn create(staging: &Path, compression: Compression, gzip: bool) -> Result<DataFile, String> {
+    fn create(staging: &Path, compression: Compression) -> Result<DataFile, String> {
         let mut name = layout::data_file_name();
-        if gzip {
+        if matches!(compression, Compression::Gzip) {
             name.push_str(".gz");
         }
         let local = staging.join(&name);
