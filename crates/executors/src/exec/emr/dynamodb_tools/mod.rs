@@ -6,14 +6,14 @@
 //! as EmrActivity steps. Sluice does what those Hadoop jobs do without Hadoop: the jar named by
 //! the step is never fetched.
 //!
-//! * Command lines: see [`args`]. The table's region is `-D dynamodb.regionid` when given,
+//! * Command lines: see `args`. The table's region is `-D dynamodb.regionid` when given,
 //!   else the `region` of the activity's `input`/`output` DynamoDBDataNode with that
 //!   `tableName`, else the `region` of the EmrCluster the activity runs on (where AWS runs the
 //!   tool), else the settings' default.
 //! * Throughput: the ratio is a share of the table's provisioned capacity (read for the export,
 //!   write for the import); an on-demand table counts as the settings' `onDemandUnits`
 //!   (40,000 by default, the connector's own assumption).
-//! * The export scans the table in parallel segments and writes the folder [`layout`]
+//! * The export scans the table in parallel segments and writes the folder `layout`
 //!   describes: data files (uploaded as each fills up), then `manifest`, then `_SUCCESS`. As
 //!   Hadoop refuses an output directory that exists, a folder already holding objects fails the
 //!   step before anything is written. A failed or canceled export removes every object it
