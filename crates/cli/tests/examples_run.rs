@@ -687,3 +687,194 @@ fn validate_warns_when_this_machine_cannot_run_the_spark_step() {
     let with = validate(&spark_env());
     assert!(!with.contains("SPARK_NOT_FOUND"), "{with}");
 }
+
+/// Order `k` of the template tests: every attribute type, some nested.
+fn backup_item(k: u32) -> BTreeMap<String, AttributeValue> {
+    use aws_sdk_dynamodb::primitives::Blob;
+    let mut item = BTreeMap::from([
+        ("amount".to_owned(), AttributeValue::N(format!("{k}.5"))),
+        (
+            "customer".to_owned(),
+            AttributeValue::S(format!("customer {k}, \"ltd\"")),
+        ),
+        (
+            "receipt".to_owned(),
+            AttributeValue::B(Blob::new(vec![k as u8, 0, 255])),
+        ),
+        ("paid".to_owned(), AttributeValue::Bool(k.is_multiple_of(3))),
+        ("note".to_owned(), AttributeValue::Null(true)),
+        (
+            "lines".to_owned(),
+            AttributeValue::L(vec![
+                AttributeValue::M(
+                    [
+                        ("sku".to_owned(), AttributeValue::S(format!("sku-{k}"))),
+                        ("qty".to_owned(), AttributeValue::N((k % 5 + 1).to_string())),
+                    ]
+                    .into(),
+                ),
+                AttributeValue::Null(true),
+            ]),
+        ),
+        (
+            "address".to_owned(),
+            AttributeValue::M(
+                [
+                    ("city".to_owned(), AttributeValue::S("Zürich".into())),
+                    ("zip".to_owned(), AttributeValue::N("8001".into())),
+                ]
+                .into(),
+            ),
+        ),
+        (
+            "tags".to_owned(),
+            AttributeValue::Ss(vec![format!("t{k}"), "all".into()]),
+        ),
+        (
+            "sizes".to_owned(),
+            AttributeValue::Ns(vec![k.to_string(), "1000".into()]),
+        ),
+        (
+            "scans".to_owned(),
+            AttributeValue::Bs(vec![Blob::new(vec![1, 2]), Blob::new(vec![3, k as u8])]),
+        ),
+    ]);
+    if k.is_multiple_of(10) {
+        item.remove("address");
+    }
+    item
+}
+
+/// Sets in one order, whatever order a server keeps their members in.
+fn sorted_sets(items: Items) -> Items {
+    fn value(v: AttributeValue) -> AttributeValue {
+        match v {
+            AttributeValue::Ss(mut v) => {
+                v.sort();
+                AttributeValue::Ss(v)
+            }
+            AttributeValue::Ns(mut v) => {
+                v.sort();
+                AttributeValue::Ns(v)
+            }
+            AttributeValue::Bs(mut v) => {
+                v.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+                AttributeValue::Bs(v)
+            }
+            AttributeValue::L(v) => AttributeValue::L(v.into_iter().map(value).collect()),
+            AttributeValue::M(m) => {
+                AttributeValue::M(m.into_iter().map(|(k, v)| (k, value(v))).collect())
+            }
+            other => other,
+        }
+    }
+    items
+        .into_iter()
+        .map(|(id, item)| (id, item.into_iter().map(|(k, v)| (k, value(v))).collect()))
+        .collect()
+}
+
+/// The folders directly under `dir`.
+fn folders(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_dir())
+        .map(|e| e.file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_console_templates_back_a_table_up_to_s3_and_restore_it_into_another() {
+    let server = Dynalite::start().unwrap();
+    let source_items: Items = (1..=150)
+        .map(|k| (format!("order-{k:04}"), backup_item(k)))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = dynamo(&server, "us-east-1");
+    runtime.block_on(async {
+        create_id_table(&client, "orders", 1000, 1000).await;
+        create_id_table(&client, "orders_restored", 1000, 1000).await;
+        put_items(&client, "orders", &source_items).await;
+    });
+    // The backup goes to an S3 server (with AWS credentials in the environment, s3:// URIs
+    // leave the embedded store); DynamoDB requests go to dynalite.
+    let s3 = S3Server::start();
+    s3.create_bucket("table-backups");
+    let mut env = s3.env();
+    env.push((
+        "SLUICE_ENDPOINT_URL_DYNAMODB_US_EAST_1".to_owned(),
+        server.endpoint(),
+    ));
+
+    let sb = Sandbox::new();
+    let out = run_example(
+        &sb,
+        "dynamodb-export-to-s3.json",
+        &[
+            ("myDDBTableName", "orders".to_owned()),
+            ("myOutputS3Loc", "s3://table-backups/orders".to_owned()),
+        ],
+        &env,
+    );
+    out.assert_code(0);
+    let backup = out.report();
+    assert_eq!(backup.one("TableBackupActivity").status, "FINISHED");
+    let started = backup.one("TableBackupActivity").scheduled_start;
+
+    // The folder is named after the run's scheduled start, as the template says.
+    let parent = s3.object_file("table-backups", "orders");
+    let folder = started.format("%Y-%m-%d-%H-%M-%S").to_string();
+    assert_eq!(folders(&parent), std::slice::from_ref(&folder));
+    let dir = parent.join(&folder);
+    assert_eq!(read(&dir.join("_SUCCESS")), "");
+    let manifest: Value = serde_json::from_str(&read(&dir.join("manifest"))).unwrap();
+    let entries: Vec<String> = manifest["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["url"].as_str().unwrap().to_owned())
+        .collect();
+    let mut data_files: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "manifest" && n != "_SUCCESS")
+        .map(|n| format!("s3://table-backups/orders/{folder}/{n}"))
+        .collect();
+    data_files.sort();
+    assert_eq!(entries, data_files);
+    let lines: usize = data_files
+        .iter()
+        .map(|uri| {
+            let name = uri.rsplit('/').next().unwrap();
+            read(&dir.join(name)).lines().count()
+        })
+        .sum();
+    assert_eq!(lines, source_items.len());
+
+    let out = run_example(
+        &sb,
+        "dynamodb-import-from-s3.json",
+        &[
+            ("myDDBTableName", "orders_restored".to_owned()),
+            (
+                "myInputS3Loc",
+                format!("s3://table-backups/orders/{folder}"),
+            ),
+        ],
+        &env,
+    );
+    out.assert_code(0);
+    assert_eq!(out.report().one("TableLoadActivity").status, "FINISHED");
+
+    let restored = runtime.block_on(scan(&client, "orders_restored"));
+    let source = runtime.block_on(scan(&client, "orders"));
+    assert_eq!(restored.len(), source_items.len());
+    assert_eq!(sorted_sets(restored), sorted_sets(source.clone()));
+    assert_eq!(sorted_sets(source), sorted_sets(source_items));
+}

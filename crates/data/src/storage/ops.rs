@@ -154,6 +154,14 @@ impl Location {
             .map_err(|err| StorageError::from_store("write", &self.uri, err))
     }
 
+    /// Deletes the object; one that is not there is not an error.
+    pub async fn delete(&self) -> Result<(), StorageError> {
+        match self.store.delete(&self.path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(StorageError::from_store("delete", &self.uri, err)),
+        }
+    }
+
     /// Downloads the object to `file` (parent directories created), returning its size. The
     /// file appears complete or not at all.
     pub async fn get_to_file(&self, file: &FsPath) -> Result<u64, StorageError> {
