@@ -20,8 +20,10 @@ use sluice_model::TaskResult;
 use crate::exec::emr::spark::{Launcher, Spark};
 use crate::exec::emr::step::{self, Step};
 use crate::exec::emr::uris::{self, Style};
-use crate::exec::emr::{cluster, note, step_failed, streaming};
-use crate::exec::process::{ProcessError, ProcessOutcome, ProcessSpec, run_process};
+use crate::exec::emr::{
+    cluster, fetch_mapped_script, note, run_step_process, step_failed, streaming,
+};
+use crate::exec::process::ProcessSpec;
 use crate::exec::{error_id, shell, storage};
 use crate::execute::{AttemptContext, ExecFuture, Execute};
 
@@ -96,7 +98,7 @@ async fn run_step(
                 args.iter()
                     .map(|a| uris::map_text(&stores, a, Style::FileUri).into()),
             );
-            run(ctx, what, spec).await
+            run_step_process(ctx, what, spec).await
         }
         Step::SparkSql(args) => {
             let spark = spark()?;
@@ -108,7 +110,7 @@ async fn run_step(
                 if matches!(arg.as_str(), "-f" | "-i")
                     && let Some(uri) = args.next()
                 {
-                    let script = mapped_script(ctx, what, uri).await?;
+                    let script = fetch_mapped_script(ctx, what, uri).await?;
                     spec.args.push(arg.into());
                     spec.args.push(script.into_os_string());
                     continue;
@@ -116,7 +118,7 @@ async fn run_step(
                 spec.args
                     .push(uris::map_text(&stores, arg, Style::FileUri).into());
             }
-            run(ctx, what, spec).await
+            run_step_process(ctx, what, spec).await
         }
         Step::Jar {
             jar,
@@ -135,7 +137,7 @@ async fn run_step(
                 args.iter()
                     .map(|a| uris::map_text(&stores, a, Style::FileUri).into()),
             );
-            run(ctx, what, spec).await
+            run_step_process(ctx, what, spec).await
         }
         Step::Command(args) => {
             let mut spec = ProcessSpec::new(&args[0], &ctx.attempt_dir);
@@ -143,7 +145,7 @@ async fn run_step(
                 .iter()
                 .map(|a| uris::map_text(&stores, a, Style::Path).into())
                 .collect();
-            run(ctx, what, spec).await
+            run_step_process(ctx, what, spec).await
         }
         Step::Script { uri, args } => {
             let script = shell::fetch_script(ctx, what, uri).await?;
@@ -158,7 +160,7 @@ async fn run_step(
                 args.iter()
                     .map(|a| OsString::from(uris::map_text(&stores, a, Style::Path))),
             );
-            run(ctx, what, spec).await
+            run_step_process(ctx, what, spec).await
         }
         Step::Streaming(args) => streaming::run(ctx, what, args).await,
         #[cfg(feature = "dynamodb")]
@@ -242,46 +244,7 @@ async fn run_shell_command(
 ) -> Result<(), TaskResult> {
     let mut spec = ProcessSpec::new("/bin/sh", &ctx.attempt_dir);
     spec.args = vec!["-c".into(), command.into(), "sh".into()];
-    run(ctx, what, spec).await
-}
-
-/// Runs a step's process with the attempt's logs as its output.
-async fn run(ctx: &AttemptContext, what: &str, mut spec: ProcessSpec) -> Result<(), TaskResult> {
-    if ctx.cancel.is_cancelled() {
-        return Err(shell::canceled());
-    }
-    spec.env.extend([
-        (
-            "SLUICE_ATTEMPT_ID".into(),
-            ctx.task.attempt_id.clone().into(),
-        ),
-        (
-            "SLUICE_PIPELINE_ID".into(),
-            ctx.task.pipeline_id.clone().into(),
-        ),
-    ]);
-    if spec.stdout.is_empty() {
-        spec.stdout = vec![ctx.stdout_log.clone()];
-        spec.stderr = vec![ctx.stderr_log.clone()];
-    }
-    let report = run_process(spec, &ctx.cancel).await.map_err(|err| {
-        let id = match err {
-            ProcessError::Output { .. } => error_id::OUTPUT_FAILED,
-            ProcessError::Spawn { .. } => error_id::SPAWN_FAILED,
-        };
-        TaskResult::failed(id, format!("{what}: {err}"))
-    })?;
-    match report.outcome {
-        ProcessOutcome::Exited(0) => Ok(()),
-        ProcessOutcome::Canceled => Err(shell::canceled()),
-        _ => Err(step_failed(
-            what,
-            TaskResult {
-                error_id: Some(error_id::STEP_FAILED.into()),
-                ..shell::exit_failure(&report)
-            },
-        )),
-    }
+    run_step_process(ctx, what, spec).await
 }
 
 /// Downloads `uri` into `<attempt dir>/<dir>/`, keeping its name.
@@ -307,31 +270,6 @@ async fn fetch(
         .await
         .map_err(|err| storage::failed(what, &err))?;
     Ok(target)
-}
-
-/// A SQL script fetched into the attempt directory with its S3 URIs mapped.
-async fn mapped_script(
-    ctx: &AttemptContext,
-    what: &str,
-    uri: &str,
-) -> Result<std::path::PathBuf, TaskResult> {
-    let script = shell::fetch_script(ctx, what, uri).await?;
-    let stores = storage::stores(ctx)?;
-    let text = tokio::fs::read_to_string(&script).await.map_err(|err| {
-        TaskResult::failed(
-            error_id::SCRIPT_NOT_FOUND,
-            format!("{what}: cannot read {uri}: {err}"),
-        )
-    })?;
-    tokio::fs::write(&script, uris::map_text(&stores, &text, Style::FileUri))
-        .await
-        .map_err(|err| {
-            TaskResult::failed(
-                error_id::STAGING_FAILED,
-                format!("{what}: cannot write {}: {err}", script.display()),
-            )
-        })?;
-    Ok(script)
 }
 
 async fn has_shebang(script: &Path) -> bool {
