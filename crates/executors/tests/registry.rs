@@ -7,7 +7,7 @@ use sluice_catalog::{Catalog, Category};
 use sluice_executors::Executors;
 
 /// Activities without an executor in this build.
-const NOT_RUNNABLE: &[&str] = &["HadoopActivity", "HiveActivity", "PigActivity"];
+const NOT_RUNNABLE: &[&str] = &["HadoopActivity", "PigActivity"];
 
 #[test]
 fn every_executor_runs_a_catalog_activity_or_precondition() {

@@ -24,6 +24,7 @@ pub mod dynamo_db_export_data_format;
 mod dynamo_db_table_exists;
 mod emr_activity;
 mod exists;
+mod hive_activity;
 #[cfg(feature = "dynamodb")]
 mod hive_copy_activity;
 pub mod jdbc_database;
@@ -46,6 +47,7 @@ pub use dynamo_db_data_exists::DynamoDBDataExists;
 pub use dynamo_db_table_exists::DynamoDBTableExists;
 pub use emr_activity::EmrActivity;
 pub use exists::Exists;
+pub use hive_activity::HiveActivity;
 #[cfg(feature = "dynamodb")]
 pub use hive_copy_activity::HiveCopyActivity;
 pub use redshift_copy_activity::RedshiftCopyActivity;
@@ -60,6 +62,7 @@ pub const ALL: &[(&str, &dyn Execute)] = &[
     // activities
     ("CopyActivity", &CopyActivity),
     ("EmrActivity", &EmrActivity),
+    ("HiveActivity", &HiveActivity),
     ("HiveCopyActivity", &HiveCopyActivity),
     ("RedshiftCopyActivity", &RedshiftCopyActivity),
     ("ShellCommandActivity", &ShellCommandActivity),

@@ -11,6 +11,7 @@
 pub mod cluster;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb_tools;
+pub mod hive;
 pub mod spark;
 pub mod step;
 pub mod streaming;
