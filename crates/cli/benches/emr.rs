@@ -13,9 +13,9 @@
 //!   script on `spark-sql` — against `spark-sql -f` of the same query over tables the user
 //!   declared on the same files. Target: ≤ 1.2× its time.
 //! * `dynamodb`: `sluice run` of `examples/dynamodb-export-to-s3.json` (AWS's export template,
-//!   unchanged) on a table of `--items` items (default 100 000) in dynalite, against a plain
-//!   parallel scan written to files (boto3, one thread and one file per segment). Target:
-//!   ≤ 1.2× its time.
+//!   unchanged) on a table of `--items` items (default 100 000) in dynalite, backing up to an
+//!   S3 server (s3s-fs), against a plain parallel scan written to local files (boto3, one
+//!   thread and one file per segment). Target: ≤ 1.2× its time.
 //!
 //! Spark is the tests' PySpark install in `local[2]`; dynalite and boto3 are installed as for
 //! the tests. This is a measurement, not a test: it prints a table and exits 0 whether or not
@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use serde_json::json;
 use sluice_testsupport::dynamodb::{Dynalite, create_id_table};
+use sluice_testsupport::s3::S3Server;
 
 const USAGE: &str = "usage: cargo bench -p sluice --bench emr -- [hive] [dynamodb] \
                      [--size-mb N] [--items N] [--keep]";
@@ -337,10 +338,12 @@ fn dynamodb(options: &Options) -> Result<(), String> {
             ("myDDBRegion", "us-east-1".to_owned()),
         ],
     );
-    ours.env("AWS_ENDPOINT_URL_DYNAMODB", server.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "bench")
-        .env("AWS_SECRET_ACCESS_KEY", "bench")
-        .env("AWS_REGION", "us-east-1");
+    // With AWS credentials in the environment `s3://` leaves the embedded store, so the
+    // backup goes to an S3 server (s3s-fs), as a user's would.
+    let s3 = S3Server::try_start().map_err(|e| format!("s3s-fs: {e}"))?;
+    s3.create_bucket("bench");
+    ours.envs(s3.env())
+        .env("SLUICE_ENDPOINT_URL_DYNAMODB_US_EAST_1", server.endpoint());
     let ours = measure(ours)?;
 
     let out = scratch.path("scan");
@@ -356,7 +359,7 @@ fn dynamodb(options: &Options) -> Result<(), String> {
         .arg(&out);
     let theirs = measure(theirs)?;
 
-    let exported = count_lines_under(&scratch.data_dir().join("s3/bench/backups"), |name| {
+    let exported = count_lines_under(&s3.object_file("bench", "backups"), |name| {
         name != "manifest" && !name.starts_with('_')
     })?;
     let scanned = count_lines_under(&out, |_| true)?;

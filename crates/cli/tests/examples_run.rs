@@ -878,3 +878,129 @@ fn the_console_templates_back_a_table_up_to_s3_and_restore_it_into_another() {
     assert_eq!(sorted_sets(restored), sorted_sets(source.clone()));
     assert_eq!(sorted_sets(source), sorted_sets(source_items));
 }
+
+/// How long the Hive example may take: Spark starts a JVM for it.
+const SPARK_RUN_DEADLINE: Duration = Duration::from_secs(300);
+
+/// The fields of one CSV line (RFC 4180 quoting).
+fn parse_csv_line(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                fields.last_mut().expect("a field").push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(String::new()),
+            c => fields.last_mut().expect("a field").push(c),
+        }
+    }
+    fields
+}
+
+#[test]
+fn the_hive_report_sums_a_days_csv_sales_per_region() {
+    let spark_home = sluice_testsupport::spark::install().expect("PySpark installs");
+    let sb = Sandbox::new();
+    let today = midnight(0);
+    // The day's sales in two files, amounts in cents; products with commas and quotes.
+    let sales: Vec<(&str, String, u64)> = (1..=25u64)
+        .map(|n| {
+            let region = ["us-east", "eu-west", "ap-south"][(n % 3) as usize];
+            (
+                region,
+                format!("widget {n}, \"size {}\"", n % 4),
+                n * 137 % 5000 + 99,
+            )
+        })
+        .collect();
+    let landing = sb
+        .data_dir()
+        .join("s3/sales-landing/daily")
+        .join(day(today));
+    fs::create_dir_all(&landing).expect("landing dir");
+    for (name, rows) in [("morning.csv", &sales[..11]), ("evening.csv", &sales[11..])] {
+        let text: String = rows
+            .iter()
+            .map(|(region, product, cents)| {
+                format!(
+                    "{region},{},{}.{:02}\n",
+                    csv_field(product),
+                    cents / 100,
+                    cents % 100
+                )
+            })
+            .collect();
+        fs::write(landing.join(name), text).expect("sales file");
+    }
+
+    let command = example_command(
+        &sb,
+        "hive-daily-s3-csv-report.json",
+        &[("myStartDateTime", datetime(today))],
+        &[(
+            "SPARK_HOME".to_owned(),
+            spark_home.to_string_lossy().into_owned(),
+        )],
+    );
+    let mut run = sb.spawn(command);
+    let status = run.wait_for_exit(SPARK_RUN_DEADLINE);
+    let out = run.output(status);
+    out.assert_code(0);
+    assert_eq!(
+        out.report().statuses("RegionReport"),
+        [(today, "FINISHED")],
+        "{}",
+        out.stdout
+    );
+
+    let mut totals: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for (region, _, cents) in &sales {
+        let entry = totals.entry(region).or_default();
+        entry.0 += 1;
+        entry.1 += cents;
+    }
+    let expected: Vec<Vec<String>> = totals
+        .iter()
+        .map(|(region, (orders, cents))| {
+            vec![
+                region.to_string(),
+                orders.to_string(),
+                format!("{}.{:02}", cents / 100, cents % 100),
+            ]
+        })
+        .collect();
+    let report_dir = sb
+        .data_dir()
+        .join("s3/sales-reports/by-region")
+        .join(day(today));
+    let mut parts: Vec<String> = fs::read_dir(&report_dir)
+        .expect("the report directory")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    parts.sort();
+    assert!(
+        !parts.is_empty() && parts.iter().all(|p| p.starts_with("part-")),
+        "{parts:?}"
+    );
+    let mut rows: Vec<Vec<String>> = parts
+        .iter()
+        .flat_map(|p| {
+            read(&report_dir.join(p))
+                .lines()
+                .map(parse_csv_line)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(rows, expected);
+    // The landing files are only read.
+    assert_eq!(
+        fs::read_dir(&landing).expect("landing").count(),
+        2,
+        "nothing was added to the input directory"
+    );
+}

@@ -1,13 +1,9 @@
 //! The executor registry against the catalog: every registered executor runs a catalog
-//! activity or precondition, and every activity and precondition has an executor or is listed
-//! here as not runnable yet. (Service-managed preconditions such as S3KeyExists run on the
+//! activity or precondition, and every activity and precondition has an executor. (Service-managed preconditions such as S3KeyExists run on the
 //! server's own runner, so they have executors too.)
 
 use sluice_catalog::{Catalog, Category};
 use sluice_executors::Executors;
-
-/// Activities without an executor in this build.
-const NOT_RUNNABLE: &[&str] = &["HiveActivity"];
 
 #[test]
 fn every_executor_runs_a_catalog_activity_or_precondition() {
@@ -24,13 +20,12 @@ fn every_executor_runs_a_catalog_activity_or_precondition() {
 }
 
 #[test]
-fn every_activity_and_precondition_has_an_executor_unless_listed() {
+fn every_activity_and_precondition_has_an_executor() {
     let catalog = Catalog::builtin();
     let executors = Executors::builtin();
     for kind in catalog.kinds() {
         let name = kind.type_name();
         let runner_work = matches!(kind.category(), Category::Activity | Category::Precondition);
-        let expected = runner_work && !NOT_RUNNABLE.contains(&name);
-        assert_eq!(executors.get(name).is_some(), expected, "{name}");
+        assert_eq!(executors.get(name).is_some(), runner_work, "{name}");
     }
 }

@@ -18,7 +18,7 @@ use crate::exec::emr::spark::{Launcher, Spark};
 use crate::exec::emr::step::{self, Step};
 use crate::exec::emr::uris::{self, Style};
 use crate::exec::emr::{
-    cluster, fetch, note, outcome, run, script_process, step_failed, streaming,
+    cluster, fetch, fetch_mapped_script, note, outcome, run, script_process, step_failed, streaming,
 };
 use crate::exec::process::ProcessSpec;
 use crate::exec::{error_id, shell, storage};
@@ -102,7 +102,7 @@ async fn run_step(
                 if matches!(arg.as_str(), "-f" | "-i")
                     && let Some(uri) = args.next()
                 {
-                    let script = mapped_script(ctx, what, uri).await?;
+                    let script = fetch_mapped_script(ctx, what, uri).await?;
                     spec.args.push(arg.into());
                     spec.args.push(script.into_os_string());
                     continue;
@@ -227,31 +227,6 @@ async fn run_shell_command(
     let mut spec = ProcessSpec::new("/bin/sh", &ctx.attempt_dir);
     spec.args = vec!["-c".into(), command.into(), "sh".into()];
     run(ctx, what, spec).await
-}
-
-/// A SQL script fetched into the attempt directory with its S3 URIs mapped.
-async fn mapped_script(
-    ctx: &AttemptContext,
-    what: &str,
-    uri: &str,
-) -> Result<std::path::PathBuf, TaskResult> {
-    let script = shell::fetch_script(ctx, what, uri).await?;
-    let stores = storage::stores(ctx)?;
-    let text = tokio::fs::read_to_string(&script).await.map_err(|err| {
-        TaskResult::failed(
-            error_id::SCRIPT_NOT_FOUND,
-            format!("{what}: cannot read {uri}: {err}"),
-        )
-    })?;
-    tokio::fs::write(&script, uris::map_text(&stores, &text, Style::FileUri))
-        .await
-        .map_err(|err| {
-            TaskResult::failed(
-                error_id::STAGING_FAILED,
-                format!("{what}: cannot write {}: {err}", script.display()),
-            )
-        })?;
-    Ok(script)
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ mod dynamo_db_table_exists;
 mod emr_activity;
 mod exists;
 mod hadoop_activity;
+mod hive_activity;
 #[cfg(feature = "dynamodb")]
 mod hive_copy_activity;
 pub mod jdbc_database;
@@ -49,6 +50,7 @@ pub use dynamo_db_table_exists::DynamoDBTableExists;
 pub use emr_activity::EmrActivity;
 pub use exists::Exists;
 pub use hadoop_activity::HadoopActivity;
+pub use hive_activity::HiveActivity;
 #[cfg(feature = "dynamodb")]
 pub use hive_copy_activity::HiveCopyActivity;
 pub use pig_activity::PigActivity;
@@ -65,6 +67,7 @@ pub const ALL: &[(&str, &dyn Execute)] = &[
     ("CopyActivity", &CopyActivity),
     ("EmrActivity", &EmrActivity),
     ("HadoopActivity", &HadoopActivity),
+    ("HiveActivity", &HiveActivity),
     ("HiveCopyActivity", &HiveCopyActivity),
     ("PigActivity", &PigActivity),
     ("RedshiftCopyActivity", &RedshiftCopyActivity),

@@ -11,6 +11,7 @@
 pub mod cluster;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb_tools;
+pub mod hive;
 pub mod spark;
 pub mod step;
 pub mod streaming;
@@ -158,6 +159,35 @@ pub fn missing_class(stderr: &str) -> Option<String> {
             (!name.is_empty()).then(|| name.replace('/', "."))
         })
         .next()
+}
+
+/// A SQL script fetched into the attempt directory with its S3 URIs mapped (`file://` URIs,
+/// for Spark).
+pub(crate) async fn fetch_mapped_script(
+    ctx: &AttemptContext,
+    what: &str,
+    uri: &str,
+) -> Result<std::path::PathBuf, TaskResult> {
+    let script = shell::fetch_script(ctx, what, uri).await?;
+    let stores = storage::stores(ctx)?;
+    let text = tokio::fs::read_to_string(&script).await.map_err(|err| {
+        TaskResult::failed(
+            error_id::SCRIPT_NOT_FOUND,
+            format!("{what}: cannot read {uri}: {err}"),
+        )
+    })?;
+    tokio::fs::write(
+        &script,
+        uris::map_text(&stores, &text, uris::Style::FileUri),
+    )
+    .await
+    .map_err(|err| {
+        TaskResult::failed(
+            error_id::STAGING_FAILED,
+            format!("{what}: cannot write {}: {err}", script.display()),
+        )
+    })?;
+    Ok(script)
 }
 
 /// Downloads `uri` into `<attempt dir>/<dir>/`, keeping its name.
