@@ -174,6 +174,13 @@ async fn a_spark_submit_step_runs_a_pyspark_script_on_embedded_s3_paths() {
             "EmrActivity",
             vec![
                 s("step", step),
+                // A managed table lands in the attempt's Spark warehouse, whose path Hadoop
+                // can use (the attempt directory's name has a ':').
+                s(
+                    "step",
+                    "command-runner.jar,spark-sql,--conf,spark.ui.enabled=false,-e,\
+                     CREATE TABLE counted AS SELECT 41 AS x; SELECT x + 1 FROM counted",
+                ),
                 s("preStepCommand", "echo before > pre.txt"),
                 s("postStepCommand", "test -f pre.txt && echo after"),
             ],
@@ -208,6 +215,7 @@ async fn a_spark_submit_step_runs_a_pyspark_script_on_embedded_s3_paths() {
         stdout.contains("spark-submit --deploy-mode cluster ignored"),
         "{stdout}"
     );
+    assert!(stdout.lines().any(|l| l.trim() == "42"), "{stdout}");
     assert!(stdout.lines().last().unwrap().contains("after"), "{stdout}");
 }
 

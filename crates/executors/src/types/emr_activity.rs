@@ -86,6 +86,7 @@ async fn run_step(
             let spark = spark()?;
             let args = submit_args(ctx, spark, args)?;
             let mut spec = spark.process(Launcher::SparkSubmit, ctx);
+            warehouse(ctx, what, spark, &mut spec)?;
             spec.args.extend(
                 args.iter()
                     .map(|a| uris::map_text(&stores, a, Style::FileUri).into()),
@@ -95,6 +96,7 @@ async fn run_step(
         Step::SparkSql(args) => {
             let spark = spark()?;
             let mut spec = spark.process(Launcher::SparkSql, ctx);
+            warehouse(ctx, what, spark, &mut spec)?;
             let mut args = args.iter();
             while let Some(arg) = args.next() {
                 // Scripts given by URI are fetched and their own URIs mapped, as Hive reads
@@ -120,6 +122,7 @@ async fn run_step(
             let spark = spark()?;
             let local_jar = fetch(ctx, what, jar, "jars").await?;
             let mut spec = spark.process(Launcher::SparkSubmit, ctx);
+            warehouse(ctx, what, spark, &mut spec)?;
             if let Some(class) = main_class {
                 spec.args.push("--class".into());
                 spec.args.push(class.into());
@@ -159,6 +162,25 @@ async fn run_step(
             sluice_data::left_out(format!("{what} (a DynamoDB tool)"), "DynamoDB", "dynamodb"),
         )),
     }
+}
+
+/// Points Spark's SQL warehouse (tables a step creates without a location) into the
+/// attempt's Spark working directory, unless the settings choose one.
+fn warehouse(
+    ctx: &AttemptContext,
+    what: &str,
+    spark: &Spark,
+    spec: &mut ProcessSpec,
+) -> Result<(), TaskResult> {
+    const KEY: &str = "spark.sql.warehouse.dir";
+    if spark.has_conf(KEY) {
+        return Ok(());
+    }
+    let dir = crate::exec::emr::spark::work_dir(ctx, what)?.join("warehouse");
+    spec.args.push("--conf".into());
+    spec.args
+        .push(format!("{KEY}=file://{}", dir.display()).into());
+    Ok(())
 }
 
 /// The user's `spark-submit` arguments without the options the cluster decides.

@@ -46,9 +46,8 @@ use sluice_data::storage::ObjectStores;
 use sluice_model::TaskResult;
 
 use crate::exec::emr::hive::ACTIVITY as WHAT;
-use crate::exec::emr::hive::s3;
 use crate::exec::emr::hive::slots::{file_uri, output_table, publish, slots, stage_input};
-use crate::exec::emr::spark::{Launcher, Spark};
+use crate::exec::emr::spark::{self, Launcher, Spark};
 use crate::exec::emr::uris::{self, Style};
 use crate::exec::emr::{cluster, fetch_mapped_script, note, task_config};
 use crate::exec::process::ProcessSpec;
@@ -99,7 +98,7 @@ async fn run(ctx: &AttemptContext) -> Result<(), TaskResult> {
     };
     let stores = storage::stores(ctx)?;
     let hive_dir = absolute(&ctx.attempt_dir.join("hive"))?;
-    let work_dir = work_dir(ctx)?;
+    let work_dir = spark::work_dir(ctx, WHAT)?;
 
     cluster::prepare(ctx).await?;
     for field in ["resizeClusterBeforeRunning", "resizeClusterMaxInstances"] {
@@ -246,29 +245,6 @@ fn absolute(path: &Path) -> Result<PathBuf, TaskResult> {
             format!("{WHAT}: cannot resolve {}: {e}", path.display()),
         )
     })
-}
-
-/// Where the staged tables' files go: `<data dir>/spark/<pipeline>/<attempt>`, with the names
-/// made safe for Hadoop, which cannot use the attempt directory (its name has `:`).
-fn work_dir(ctx: &AttemptContext) -> Result<PathBuf, TaskResult> {
-    let dir = absolute(
-        &ctx.settings
-            .data_dir
-            .join("spark")
-            .join(s3::safe_name(&ctx.task.pipeline_id))
-            .join(s3::safe_name(&ctx.task.attempt_id)),
-    )?;
-    if !s3::hadoop_safe(&dir.to_string_lossy()) {
-        return Err(TaskResult::failed(
-            error_id::STAGING_FAILED,
-            format!(
-                "{WHAT}: Hadoop cannot use {} for staged tables: a name on the way has ':' or a \
-                 glob character; use another data directory",
-                dir.display()
-            ),
-        ));
-    }
-    Ok(dir)
 }
 
 /// Empties `dir`: a run that starts over with the same attempt ids must not find what an

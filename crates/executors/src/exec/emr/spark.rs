@@ -106,6 +106,11 @@ impl Spark {
 
     /// A process running `launcher` against this installation's master, in the attempt
     /// directory, with the attempt's logs as its output; the caller adds its own arguments.
+    /// Whether the settings' `--conf`s set `key`.
+    pub fn has_conf(&self, key: &str) -> bool {
+        self.conf.iter().any(|(k, _)| k == key)
+    }
+
     pub fn process(&self, launcher: Launcher, ctx: &AttemptContext) -> ProcessSpec {
         let mut spec = ProcessSpec::new(
             self.home.join("bin").join(launcher.file_name()),
@@ -173,6 +178,36 @@ pub fn missing_spark(
             })
             .collect(),
     }
+}
+
+/// The attempt's Spark working directory, `<data dir>/spark/<pipeline>/<attempt>` (absolute,
+/// names made safe for Hadoop): staged tables and the SQL warehouse live there rather than in
+/// the attempt directory, whose name has a `:`, which Hadoop cannot use in a path.
+pub fn work_dir(ctx: &AttemptContext, what: &str) -> Result<PathBuf, TaskResult> {
+    use super::hive::s3::{hadoop_safe, safe_name};
+    let relative = ctx
+        .settings
+        .data_dir
+        .join("spark")
+        .join(safe_name(&ctx.task.pipeline_id))
+        .join(safe_name(&ctx.task.attempt_id));
+    let dir = std::path::absolute(&relative).map_err(|e| {
+        TaskResult::failed(
+            error_id::STAGING_FAILED,
+            format!("{what}: cannot resolve {}: {e}", relative.display()),
+        )
+    })?;
+    if !hadoop_safe(&dir.to_string_lossy()) {
+        return Err(TaskResult::failed(
+            error_id::STAGING_FAILED,
+            format!(
+                "{what}: Hadoop cannot use {} for Spark's files: a name on the way has ':' or a \
+                 glob character; use another data directory",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(dir)
 }
 
 /// `local[N]` with N the cores this process may use.

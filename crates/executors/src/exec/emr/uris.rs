@@ -41,6 +41,8 @@ pub fn map_uri(stores: &ObjectStores, uri: &str, style: Style) -> String {
     let Ok(Some(path)) = stores.local_path(&s3) else {
         return uri.to_string();
     };
+    // A relative data directory would mean another place in the program's working directory.
+    let path = std::path::absolute(&path).unwrap_or(path);
     let mut mapped = path.to_string_lossy().into_owned();
     if uri.ends_with('/') && !mapped.ends_with('/') {
         mapped.push('/');
@@ -89,6 +91,7 @@ fn next_uri(text: &str) -> Option<(usize, &'static str)> {
 mod tests {
     use super::*;
     use sluice_data::storage::S3Settings;
+    use std::path::Path;
 
     fn embedded() -> (tempfile::TempDir, ObjectStores) {
         let dir = tempfile::tempdir().unwrap();
@@ -126,6 +129,22 @@ mod tests {
                 r = root.display()
             )
         );
+    }
+
+    #[test]
+    fn a_relative_data_directory_still_maps_to_absolute_paths() {
+        // The same temporary directory, named relative to the working directory.
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        let up = "../".repeat(cwd.components().count() - 1);
+        let relative = format!("{up}{}", dir.path().strip_prefix("/").unwrap().display());
+        let stores = ObjectStores::new(&S3Settings::default(), Path::new(&relative)).unwrap();
+        let mapped = map_uri(&stores, "s3://b/k", Style::FileUri);
+        assert!(
+            mapped.starts_with(&format!("file://{}/", cwd.display())),
+            "{mapped}"
+        );
+        assert!(mapped.ends_with(&format!("{relative}/s3/b/k")), "{mapped}");
     }
 
     #[test]
