@@ -179,6 +179,24 @@ fn terminate_after_times_the_resource_out_and_cancels_its_attempts() {
 }
 
 #[test]
+fn terminate_after_counts_from_when_a_backfilled_resource_comes_up() {
+    let json = single(
+        r#", "terminateAfter": "30 minutes""#,
+        r#", "maximumRetries": "0""#,
+    );
+    // Activated a day after the interval: the resource is created now, not at midnight.
+    let now = at("2026-01-02T00:00:00");
+    let mut e = engine(&json, "2026-01-02T00:00:00");
+    e.activate(now, None).unwrap();
+    assert_eq!(actions(&mut e), [(ResourceAction::Provision, BOX_1.into())]);
+    assert_eq!(status(&e, BOX), Status::Creating);
+    e.advance(now + minutes(29));
+    assert_eq!(status(&e, BOX), Status::Creating);
+    e.advance(now + minutes(30));
+    assert_eq!(status(&e, BOX), Status::TimedOut);
+}
+
+#[test]
 fn a_retry_after_a_timeout_starts_the_resource_again() {
     let json = single(
         r#", "terminateAfter": "30 minutes""#,

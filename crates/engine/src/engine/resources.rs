@@ -115,7 +115,9 @@ impl Engine {
             self.insts[r].fields.remove(key);
         }
         self.insts[r].actual_start.get_or_insert(at);
-        self.arm_terminate_after(r, at);
+        // A backfilled interval is processed at its own (past) time, but the resource comes up
+        // now: terminateAfter counts from then, or it would expire before it started.
+        self.arm_terminate_after(r, at.max(self.now));
         self.transition(r, Status::Creating, at);
         self.push_resource_event(r, ResourceAction::Provision, at);
     }
