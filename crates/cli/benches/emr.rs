@@ -261,11 +261,14 @@ fn hive(options: &Options, spark_home: &Path) -> Result<(), String> {
     let work = scratch.path("spark-sql");
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let out_dir = scratch.path("spark-sql-out");
+    // Declared as Sluice (and AWS) declares a table over a CSV data format: Hive's CSV SerDe,
+    // every column a string; Hive's non-ANSI casts, as Sluice runs it.
+    let csv = "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde' WITH SERDEPROPERTIES \
+               ('separatorChar' = ',', 'quoteChar' = '\"', 'escapeChar' = '\"') STORED AS TEXTFILE";
     let script = format!(
-        "CREATE EXTERNAL TABLE sales (id BIGINT, region STRING, amount DOUBLE, note STRING) \
-         ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 'file://{}';\n\
-         CREATE EXTERNAL TABLE totals (region STRING, total DOUBLE) \
-         ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 'file://{}';\n\
+        "CREATE EXTERNAL TABLE sales (id STRING, region STRING, amount STRING, note STRING) \
+         {csv} LOCATION 'file://{}';\n\
+         CREATE EXTERNAL TABLE totals (region STRING, total STRING) {csv} LOCATION 'file://{}';\n\
          INSERT OVERWRITE TABLE totals {};\n",
         input.parent().expect("parent").display(),
         out_dir.display(),
@@ -275,7 +278,13 @@ fn hive(options: &Options, spark_home: &Path) -> Result<(), String> {
     fs::write(&script_path, script).map_err(|e| e.to_string())?;
     let mut theirs = Command::new(spark_home.join("bin/spark-sql"));
     theirs
-        .args(["--master", "local[2]", "-f"])
+        .args([
+            "--master",
+            "local[2]",
+            "--conf",
+            "spark.sql.ansi.enabled=false",
+            "-f",
+        ])
         .arg(&script_path)
         .current_dir(&work)
         .env("SPARK_HOME", spark_home)
