@@ -488,6 +488,29 @@ async fn a_failing_step_stops_the_activity_and_bad_steps_run_nothing() {
         "step 2: step 's3://bucket/run.sh,x' is not a form",
     );
     assert!(!env.path("attempt-2/first").exists());
+
+    // The DynamoDB tools' command lines are checked up front too.
+    let ctx = env.ctx(
+        3,
+        activity(
+            "EmrActivity",
+            vec![
+                s("step", "command-runner.jar,touch,first"),
+                s(
+                    "step",
+                    "s3://dynamodb-dpl-us-east-1/emr-ddb-storage-handler/4.11.0/emr-dynamodb-tools-4.11.0-SNAPSHOT-jar-with-dependencies.jar,org.apache.hadoop.dynamodb.tools.DynamoDBExport,s3://bucket/out",
+                ),
+            ],
+        ),
+        vec![cluster(vec![])],
+    );
+    let result = execute(&ctx).await;
+    assert_failed(
+        &result,
+        "InvalidTask",
+        "step 2: DynamoDBExport: not enough arguments",
+    );
+    assert!(!env.path("attempt-3/first").exists());
 }
 
 /// A stand-in `pig` that records its arguments and the script it was given.

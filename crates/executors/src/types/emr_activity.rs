@@ -47,9 +47,11 @@ async fn execute(ctx: &AttemptContext) -> Result<(), TaskResult> {
         .iter()
         .enumerate()
         .map(|(k, s)| {
-            step::parse(s).map_err(|m| {
-                TaskResult::failed(error_id::INVALID_TASK, format!("step {}: {m}", k + 1))
-            })
+            step::parse(s)
+                .and_then(|parsed| check_tool_args(&parsed).map(|()| parsed))
+                .map_err(|m| {
+                    TaskResult::failed(error_id::INVALID_TASK, format!("step {}: {m}", k + 1))
+                })
         })
         .collect::<Result<_, _>>()?;
     let spark = match parsed.iter().position(step::needs_spark) {
@@ -181,6 +183,17 @@ fn warehouse(
     spec.args
         .push(format!("{KEY}=file://{}", dir.display()).into());
     Ok(())
+}
+
+/// The DynamoDB tools' command lines, checked before anything runs.
+fn check_tool_args(step: &Step) -> Result<(), String> {
+    match step {
+        #[cfg(feature = "dynamodb")]
+        Step::DynamoDbExport(args) => crate::exec::emr::dynamodb_tools::check(true, args),
+        #[cfg(feature = "dynamodb")]
+        Step::DynamoDbImport(args) => crate::exec::emr::dynamodb_tools::check(false, args),
+        _ => Ok(()),
+    }
 }
 
 /// The user's `spark-submit` arguments without the options the cluster decides.

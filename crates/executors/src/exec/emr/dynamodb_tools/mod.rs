@@ -52,6 +52,19 @@ const WRITE_CHUNK: usize = 500;
 /// The most segments the scan runs (more are read as this many).
 const MAX_SEGMENTS: u32 = 64;
 
+/// Checks a tool's command line without running it, so an `EmrActivity` can refuse a bad
+/// step before its earlier steps change data.
+pub fn check(export: bool, args: &[String]) -> Result<(), String> {
+    let (tool, name) = if export {
+        (Tool::Export, "DynamoDBExport")
+    } else {
+        (Tool::Import, "DynamoDBImport")
+    };
+    args::parse(tool, args)
+        .map(drop)
+        .map_err(|m| format!("{name}: {m}"))
+}
+
 /// `DynamoDbExport` / `DynamoDBExport`: `<s3 dir>,<table>[,<read ratio>][,<total segments>]`.
 pub async fn export(ctx: &AttemptContext, what: &str, args: &[String]) -> Result<(), TaskResult> {
     let args = args::parse(Tool::Export, args)
