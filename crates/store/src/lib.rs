@@ -69,10 +69,12 @@
 //!   row twice in a statement, a change set is de-duplicated first (the later copy wins, as the
 //!   suite requires).
 
+mod copy;
 mod records;
 mod sqlite;
 mod writer;
 
+pub use copy::{CopyError, CopyOptions, CopyReport, copy};
 pub use sqlite::SqliteStore;
 
 /// What a commit must survive once it has returned.
