@@ -69,10 +69,14 @@
 //!   row twice in a statement, a change set is de-duplicated first (the later copy wins, as the
 //!   suite requires).
 
+#[cfg(feature = "postgres")]
+mod postgres;
 mod records;
 mod sqlite;
 mod writer;
 
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// What a commit must survive once it has returned.
