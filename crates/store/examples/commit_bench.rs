@@ -1,12 +1,14 @@
-//! Times the SQLite store on a file in a temporary directory:
+//! Times the SQLite store on a file in a temporary directory, or, given a URL, the PostgreSQL
+//! store in a schema of its own (dropped at the end):
 //!
 //! ```text
 //! cargo run --release -p sluice-store --example commit_bench
+//! cargo run --release -p sluice-store --example commit_bench -- postgres://postgres@127.0.0.1/test
 //! ```
 //!
 //! Reports one commit of 10 000 new instances, the same 10 000 again as updates, one commit of
-//! 10 000 attempts, reading them back, and the latency of small one-instance commits (which is
-//! dominated by the per-commit flush to disk).
+//! 10 000 attempts, reading them back, and the latency of small one-instance commits (for
+//! SQLite dominated by the per-commit flush to disk, for PostgreSQL by the round trips).
 
 use std::time::{Duration, Instant};
 
@@ -19,13 +21,44 @@ use sluice_model::Status;
 use sluice_store::SqliteStore;
 
 fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let store = SqliteStore::open(&dir.path().join("sluice.db")).await?;
+    match std::env::args().nth(1) {
+        None => {
+            let dir = tempfile::tempdir()?;
+            let store = SqliteStore::open(&dir.path().join("sluice.db")).await?;
+            println!("SQLite, {}", dir.path().display());
+            bench(&store).await?;
+            store.close().await;
+        }
+        #[cfg(feature = "postgres")]
+        Some(url) => {
+            use sqlx::Connection;
+            let schema = format!("commit_bench_{}", std::process::id());
+            let options = sluice_store::PostgresOptions {
+                schema: Some(schema.clone()),
+                ..Default::default()
+            };
+            let store = sluice_store::PostgresStore::connect_with(&url, options).await?;
+            println!("PostgreSQL, {}", store.location());
+            let result = bench(&store).await;
+            store.close().await;
+            let mut connection = sqlx::PgConnection::connect(&url).await?;
+            sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                .execute(&mut connection)
+                .await?;
+            result?;
+        }
+        #[cfg(not(feature = "postgres"))]
+        Some(_) => return Err("a URL needs the `postgres` feature".into()),
+    }
+    Ok(())
+}
+
+async fn bench(store: &dyn Store) -> Result<(), Box<dyn std::error::Error>> {
     let start = at((2024, 1, 1), (0, 0, 0), 0);
     let instances: Vec<InstanceRecord> = (0..10_000)
         .map(|n| {
@@ -90,8 +123,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("read {} attempts: {}", read.len(), ms(t.elapsed()));
 
     let rounds = 200u32;
+    let mut times = Vec::new();
     let t = Instant::now();
     for (n, instance) in instances.iter().take(rounds as usize).enumerate() {
+        let one = Instant::now();
         store
             .commit(&ChangeSet {
                 pipelines: vec![pipeline_record("df-bench", 2 + n as u64)],
@@ -102,11 +137,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ..ChangeSet::default()
             })
             .await?;
+        times.push(one.elapsed());
     }
+    times.sort();
     println!(
-        "small commit (pipeline + 1 instance), mean of {rounds}: {}",
-        ms(t.elapsed() / rounds)
+        "small commit (pipeline + 1 instance), mean of {rounds}: {} (median {}, p99 {})",
+        ms(t.elapsed() / rounds),
+        ms(times[times.len() / 2]),
+        ms(times[times.len() * 99 / 100]),
     );
-    store.close().await;
     Ok(())
 }

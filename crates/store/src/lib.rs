@@ -1,5 +1,6 @@
-//! Durable state for the engine: [`SqliteStore`], the embedded default behind the engine's
-//! [`Store`](sluice_engine::Store) trait.
+//! Durable state for the engine, behind its [`Store`](sluice_engine::Store) trait:
+//! [`SqliteStore`], the embedded default, and `PostgresStore` (cargo feature `postgres`), a
+//! database several Sluice processes can share.
 //!
 //! # Design
 //!
@@ -48,33 +49,58 @@
 //! own, which cost ten times what SQLite does; reads, which are rare (restore, the API's
 //! object queries), use a small sqlx pool.
 //!
-//! # PostgreSQL (planned)
+//! # PostgreSQL
 //!
-//! A PostgreSQL store will implement the same trait over the same tables (`jsonb` for `data`,
-//! `timestamp` columns) and pass the same conformance suite, so several schedulers and task
-//! runners can share one database:
+//! `PostgresStore` (`postgres.rs`, behind the `postgres` cargo feature, which the `sluice`
+//! binary's defaults turn on) implements the same trait over the same tables and the same
+//! record encoding, and passes the same conformance suite, so several schedulers can keep their
+//! state in one database. What differs, and why, is in that module's documentation; in short:
+//!
+//! - Migrations of their own (`migrations/postgres/`), run under a `pg_advisory_lock`, so
+//!   processes starting together on an empty database migrate it once. A schema per store is
+//!   an option (`PostgresOptions::schema`), which the tests use to get one each.
+//! - `data` is `text` (not `jsonb`) and every id and time key sorts `COLLATE "C"`, so reads
+//!   come back in SQLite's byte order.
+//! - A commit is one transaction that locks the rows of the pipelines it touches with
+//!   `SELECT … FOR UPDATE` (in id order), applies the version rule after converting the column
+//!   back to u64, and writes the change set, de-duplicated (the later copy wins, since
+//!   `ON CONFLICT … DO UPDATE` refuses to update one row twice in a statement), as
+//!   `INSERT … ON CONFLICT … DO UPDATE` over `UNNEST`ed arrays, 1000 records of each table per
+//!   statement. Two processes writing one pipeline: exactly one commit lands, the other gets
+//!   `Conflict`.
+//! - Deadlocks and serialization failures are retried inside the store (then `Unavailable`),
+//!   never reported as `Conflict`, which would make a scheduler give its pipeline up.
+//!   Connecting, lock waits and each operation have timeouts that end in `Unavailable`.
+//!
+//! Still planned, for several schedulers and task runners to divide the work between them:
 //!
 //! - **Scheduler ownership.** Each pipeline is driven by one scheduler at a time, holding a
 //!   lease row (`pipeline_leases(pipeline_id, owner, expires_at)`) that it renews; another
 //!   scheduler takes the pipeline over only after the lease lapses. The version check in
-//!   `commit` (`SELECT … FOR UPDATE` of the pipeline row, then the same comparison as here)
-//!   stops a scheduler that lost its lease without noticing from overwriting the new owner's
-//!   state.
+//!   `commit` already stops a scheduler that lost its lease without noticing from overwriting
+//!   the new owner's state.
 //! - **Task claiming.** Runners poll with
 //!   `SELECT … FROM attempts WHERE status = 'WAITING_FOR_RUNNER' AND worker_group = $1
 //!   ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED`, then set `task_id` and
 //!   `lease_expires_at` in the same transaction, so two runners never receive the same task and
-//!   neither waits on the other's row lock.
-//! - Upserts become `INSERT … ON CONFLICT … DO UPDATE`; since PostgreSQL refuses to update one
-//!   row twice in a statement, a change set is de-duplicated first (the later copy wins, as the
-//!   suite requires).
+//!   neither waits on the other's row lock. (That query needs an index on
+//!   `(status, worker_group)`, which a migration will add with it.)
+//! - **Wake-ups.** `LISTEN`/`NOTIFY` so that a commit in one process (a task ready for a worker
+//!   group, a pipeline activated) wakes the others instead of waiting for their next tick.
+//! - **TLS.** sqlx is built without a TLS backend, so `sslmode=require` is refused rather than
+//!   honoured with an encrypted connection; enabling one (`tls-rustls`) is a dependency
+//!   decision of its own.
 
 mod copy;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod records;
 mod sqlite;
 mod writer;
 
 pub use copy::{CopyError, CopyOptions, CopyReport, copy};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// What a commit must survive once it has returned.

@@ -1,4 +1,5 @@
-//! How a pipeline record is encoded in the `data` column of its row.
+//! How records are encoded in rows, shared by every store so that a record reads back the same
+//! from any of them: the `data` column's JSON, the fixed-width time keys and the version column.
 //!
 //! The active definition is written only when it differs from the latest one; a flag,
 //! `active_is_latest`, says when they are the same. A definition of many thousand objects is
@@ -6,11 +7,76 @@
 //! written before the flag existed carry both definitions, and read back as they were.
 
 use std::collections::BTreeMap;
+use std::fmt::Display;
 
 use chrono::NaiveDateTime;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sluice_engine::PipelineRecord;
+use sluice_engine::store::StoreResult;
+use sluice_engine::{PipelineRecord, StoreError};
 use sluice_model::{PipelineDefinition, PipelineState};
+
+/// A time as an indexed column: fixed-width, so that text order (byte order) is time order
+/// (for years 0 to 9999), down to the nanosecond.
+pub(crate) fn time_key(time: NaiveDateTime) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.9f").to_string()
+}
+
+/// The version column holds the u64's bits as an i64 (SQLite and PostgreSQL integers are
+/// signed); versions are compared after converting back, never in SQL.
+pub(crate) fn version_to_column(version: u64) -> i64 {
+    i64::from_ne_bytes(version.to_ne_bytes())
+}
+
+pub(crate) fn version_from_column(column: i64) -> u64 {
+    u64::from_ne_bytes(column.to_ne_bytes())
+}
+
+/// The error every store returns when a pipeline record does not advance the stored version.
+pub(crate) fn stale_version(pipeline_id: &str, stored: u64, written: u64) -> StoreError {
+    StoreError::Conflict(format!(
+        "pipeline {pipeline_id}: stored version is {stored}, the write carries version \
+         {written}; another writer changed it first (each write must increase the version)"
+    ))
+}
+
+/// A record's `data` column.
+pub(crate) fn encode<T: Serialize>(record: &T, kind: &str, id: &str) -> StoreResult<String> {
+    // The records hold only strings, numbers and string-keyed maps, which always serialize;
+    // should that ever change, the commit fails rather than storing half a record.
+    serde_json::to_string(record)
+        .map_err(|e| StoreError::Corrupt(format!("{kind} {id} cannot be encoded as JSON: {e}")))
+}
+
+/// Decodes one row from its id column and its `data` column (read only once the id is known,
+/// so that an unreadable `data` is reported with the record's name), checking that the record
+/// is the one the row is keyed by. `location` names the database in errors.
+pub(crate) fn decode_row<T: DeserializeOwned, E: Display>(
+    location: &str,
+    kind: &str,
+    pipeline_id: Option<&str>,
+    id: Result<String, E>,
+    data: impl FnOnce() -> Result<String, E>,
+    ids: impl Fn(&T) -> (&str, &str),
+) -> StoreResult<T> {
+    let corrupt = |what: String| StoreError::Corrupt(format!("{what} (in {location})"));
+    let id = id.map_err(|e| corrupt(format!("a {kind} row has an unreadable id: {e}")))?;
+    let owner = match pipeline_id {
+        Some(p) => format!("{kind} {id} of pipeline {p}"),
+        None => format!("{kind} {id}"),
+    };
+    let data =
+        data().map_err(|e| corrupt(format!("{owner} has an unreadable data column: {e}")))?;
+    let record: T = serde_json::from_str(&data)
+        .map_err(|e| corrupt(format!("{owner} cannot be decoded: {e}")))?;
+    let (record_pipeline, record_id) = ids(&record);
+    if record_id != id || pipeline_id.is_some_and(|p| p != record_pipeline) {
+        return Err(corrupt(format!(
+            "{owner} holds the record of {kind} {record_id} of pipeline {record_pipeline}"
+        )));
+    }
+    Ok(record)
+}
 
 /// What a pipeline row's `data` holds, borrowed from the record: encoding copies no definition.
 #[derive(Serialize)]
@@ -141,6 +207,30 @@ mod tests {
         serde_json::from_str::<StoredPipeline>(data)
             .unwrap_or_else(|e| panic!("{e}: {data}"))
             .into_record()
+    }
+
+    #[test]
+    fn time_keys_sort_as_times() {
+        let times = [
+            sluice_engine::conformance::at((999, 1, 1), (0, 0, 0), 0),
+            sluice_engine::conformance::at((2023, 12, 31), (23, 59, 59), 999_999_999),
+            sluice_engine::conformance::at((2024, 1, 1), (0, 0, 0), 0),
+            sluice_engine::conformance::at((2024, 1, 1), (0, 0, 0), 1),
+            sluice_engine::conformance::at((2024, 1, 1), (0, 0, 0), 100_000_000),
+            sluice_engine::conformance::at((2024, 1, 1), (0, 0, 1), 0),
+        ];
+        let keys: Vec<String> = times.iter().map(|t| time_key(*t)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(keys[2], "2024-01-01T00:00:00.000000000");
+    }
+
+    #[test]
+    fn versions_keep_their_bits_in_the_column() {
+        for version in [0, 1, i64::MAX as u64, (1 << 63) + 5, u64::MAX] {
+            assert_eq!(version_from_column(version_to_column(version)), version);
+        }
     }
 
     #[test]

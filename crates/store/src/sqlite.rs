@@ -5,13 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::NaiveDateTime;
 use serde::de::DeserializeOwned;
 use sluice_engine::store::StoreResult;
 use sluice_engine::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord, Store, StoreError};
 
 use crate::Durability;
-use crate::records::{PipelineData, StoredPipeline};
+use crate::records::{self, PipelineData, StoredPipeline, encode, time_key};
 use crate::writer::{AttemptRow, InstanceRow, PART_ROWS, PipelineRow, Rows, Writer};
 use sqlx::Row;
 use sqlx::migrate::{MigrateError, Migrator};
@@ -27,11 +26,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connections for reads; readers never wait for the writer under WAL, so a few suffice.
 const READERS: u32 = 4;
-
-/// Fixed-width, so that text order is time order (for years 0 to 9999).
-fn time_key(time: NaiveDateTime) -> String {
-    time.format("%Y-%m-%dT%H:%M:%S%.9f").to_string()
-}
 
 /// A durable [`Store`] in one SQLite database file.
 #[derive(Debug, Clone)]
@@ -130,26 +124,14 @@ impl SqliteStore {
         pipeline_id: Option<&str>,
         ids: impl Fn(&T) -> (&str, &str),
     ) -> StoreResult<T> {
-        let corrupt = |what: String| StoreError::Corrupt(format!("{what} (in {})", self.location));
-        let id: String = row
-            .try_get(0)
-            .map_err(|e| corrupt(format!("a {kind} row has an unreadable id: {e}")))?;
-        let owner = match pipeline_id {
-            Some(p) => format!("{kind} {id} of pipeline {p}"),
-            None => format!("{kind} {id}"),
-        };
-        let data: String = row
-            .try_get(1)
-            .map_err(|e| corrupt(format!("{owner} has an unreadable data column: {e}")))?;
-        let record: T = serde_json::from_str(&data)
-            .map_err(|e| corrupt(format!("{owner} cannot be decoded: {e}")))?;
-        let (record_pipeline, record_id) = ids(&record);
-        if record_id != id || pipeline_id.is_some_and(|p| p != record_pipeline) {
-            return Err(corrupt(format!(
-                "{owner} holds the record of {kind} {record_id} of pipeline {record_pipeline}"
-            )));
-        }
-        Ok(record)
+        records::decode_row(
+            &self.location,
+            kind,
+            pipeline_id,
+            row.try_get(0),
+            || row.try_get(1),
+            ids,
+        )
     }
 
     fn decode_pipeline(&self, row: &SqliteRow) -> StoreResult<PipelineRecord> {
@@ -218,21 +200,6 @@ fn sql_error(location: &str, doing: &str, error: sqlx::Error) -> StoreError {
         | sqlx::Error::Decode(_) => StoreError::Corrupt(message(&error)),
         _ => StoreError::Unavailable(message(&error)),
     }
-}
-
-/// The error every store returns when a pipeline record does not advance the stored version.
-pub(crate) fn stale_version(pipeline_id: &str, stored: u64, written: u64) -> StoreError {
-    StoreError::Conflict(format!(
-        "pipeline {pipeline_id}: stored version is {stored}, the write carries version \
-         {written}; another writer changed it first (each write must increase the version)"
-    ))
-}
-
-fn encode<T: serde::Serialize>(record: &T, kind: &str, id: &str) -> StoreResult<String> {
-    // The records hold only strings, numbers and string-keyed maps, which always serialize;
-    // should that ever change, the commit fails rather than storing half a record.
-    serde_json::to_string(record)
-        .map_err(|e| StoreError::Corrupt(format!("{kind} {id} cannot be encoded as JSON: {e}")))
 }
 
 #[async_trait]
@@ -379,26 +346,4 @@ fn encode_rows(
         instances,
         attempts,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn time_keys_sort_as_times() {
-        let times = [
-            sluice_engine::conformance::at((999, 1, 1), (0, 0, 0), 0),
-            sluice_engine::conformance::at((2023, 12, 31), (23, 59, 59), 999_999_999),
-            sluice_engine::conformance::at((2024, 1, 1), (0, 0, 0), 0),
-            sluice_engine::conformance::at((2024, 1, 1), (0, 0, 0), 1),
-            sluice_engine::conformance::at((2024, 1, 1), (0, 0, 0), 100_000_000),
-            sluice_engine::conformance::at((2024, 1, 1), (0, 0, 1), 0),
-        ];
-        let keys: Vec<String> = times.iter().map(|t| time_key(*t)).collect();
-        let mut sorted = keys.clone();
-        sorted.sort();
-        assert_eq!(keys, sorted);
-        assert_eq!(keys[2], "2024-01-01T00:00:00.000000000");
-    }
 }

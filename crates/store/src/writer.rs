@@ -18,6 +18,7 @@ use sluice_engine::store::StoreResult;
 use tokio::sync::oneshot;
 
 use crate::Durability;
+use crate::records::{stale_version, version_from_column, version_to_column};
 
 /// One pipeline record, encoded.
 pub(crate) struct PipelineRow {
@@ -373,7 +374,7 @@ fn check_versions(tx: &Connection, location: &str, pipelines: &[PipelineRow]) ->
         if let Some(current) = current
             && pipeline.version <= current
         {
-            return Err(crate::sqlite::stale_version(id, current, pipeline.version));
+            return Err(stale_version(id, current, pipeline.version));
         }
         written.insert(id, pipeline.version);
     }
@@ -446,26 +447,5 @@ fn sqlite_error(location: &str, doing: &str, error: &rusqlite::Error) -> StoreEr
         // Includes the foreign-key failure of a record whose pipeline is gone.
         Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(text),
         _ => StoreError::Unavailable(text),
-    }
-}
-
-/// The version column holds the u64's bits as an i64 (SQLite integers are signed).
-pub(crate) fn version_to_column(version: u64) -> i64 {
-    i64::from_ne_bytes(version.to_ne_bytes())
-}
-
-pub(crate) fn version_from_column(column: i64) -> u64 {
-    u64::from_ne_bytes(column.to_ne_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_keep_their_bits_in_the_column() {
-        for version in [0, 1, i64::MAX as u64, (1 << 63) + 5, u64::MAX] {
-            assert_eq!(version_from_column(version_to_column(version)), version);
-        }
     }
 }
