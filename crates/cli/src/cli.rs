@@ -50,6 +50,40 @@ pub(crate) enum Command {
     /// or missing credentials.
     #[command(name = "taskrunner", args_override_self = true)]
     TaskRunner(TaskRunnerArgs),
+    /// Manage state databases.
+    Store(StoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    #[command(subcommand)]
+    pub(crate) command: StoreCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoreCommand {
+    /// Copy every pipeline (definitions, fields, tags), instance and attempt from one state
+    /// database to another, e.g. from a data directory's SQLite to PostgreSQL.
+    ///
+    /// Stop the servers using the source first. The target must hold no pipelines unless
+    /// --into-non-empty is given. Every copied pipeline is read back and compared. Exit status:
+    /// 0 when everything was copied, 1 when the copy stopped, 2 for a usage error.
+    Copy(StoreCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StoreCopyArgs {
+    /// The state to copy: a data directory, a SQLite file, or postgres://user:password@host/db.
+    #[arg(long, value_name = "LOCATION")]
+    pub(crate) from: String,
+
+    /// Where to copy it: a data directory, a SQLite file, or postgres://user:password@host/db.
+    #[arg(long, value_name = "LOCATION")]
+    pub(crate) to: String,
+
+    /// Copy into a target that already holds pipelines; those it holds are left as they are.
+    #[arg(long)]
+    pub(crate) into_non_empty: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -134,6 +168,16 @@ pub(crate) struct ServerArgs {
         default_value = ".sluice"
     )]
     pub(crate) data_dir: PathBuf,
+
+    /// The state database: postgres://user:password@host:port/db (`sslmode` in the URL).
+    /// Default: SQLite in the data directory.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SLUICE_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub(crate) database: Option<String>,
 
     /// A JSON file of access keys by account: {"accounts": [{"accountId": "…", "keys":
     /// [{"accessKeyId": "…", "secretAccessKey": "…"}]}]}.

@@ -8,6 +8,7 @@ mod commands;
 mod definition_input;
 mod local_pipeline;
 mod server_settings;
+mod state_store;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         cli::Command::Run(args) => commands::run::run(&args),
         cli::Command::Server(args) => commands::server::run(&args),
         cli::Command::TaskRunner(args) => commands::taskrunner::run(&args),
+        cli::Command::Store(args) => commands::store::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -100,7 +100,7 @@ mod writer;
 
 pub use copy::{CopyError, CopyOptions, CopyReport, copy};
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresOptions, PostgresStore};
+pub use postgres::{ExclusiveLock, PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// What a commit must survive once it has returned.

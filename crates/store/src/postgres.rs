@@ -119,6 +119,9 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 /// hash), so it cannot meet another application's single-key locks.
 const MIGRATION_LOCK: i32 = 0x5_1C_E5;
 
+/// The first key of the lock [`PostgresStore::try_hold_exclusive`] takes.
+const EXCLUSIVE_LOCK: i32 = MIGRATION_LOCK + 1;
+
 /// Settings of a [`PostgresStore`] beyond its URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresOptions {
@@ -157,6 +160,25 @@ pub struct PostgresStore {
     location: String,
     secret: Secret,
     operation_timeout: Duration,
+    /// For connections of their own (the exclusive lock).
+    connect: PgConnectOptions,
+    connect_timeout: Duration,
+    /// The second key of this schema's advisory locks.
+    lock_key: String,
+}
+
+/// Held by the one process of its kind a database may have (see
+/// [`PostgresStore::try_hold_exclusive`]): a session of its own holding an advisory lock, which
+/// PostgreSQL releases when the session ends, so a process killed with `kill -9` releases it
+/// too.
+pub struct ExclusiveLock {
+    _session: PgConnection,
+}
+
+impl std::fmt::Debug for ExclusiveLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExclusiveLock")
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -229,20 +251,11 @@ impl PostgresStore {
             location,
             secret,
             operation_timeout: options.operation_timeout,
+            connect: connect.clone(),
+            connect_timeout: options.connect_timeout,
+            lock_key: options.schema.clone().unwrap_or_default(),
         };
-        let mut connection = tokio::time::timeout(
-            options.connect_timeout,
-            PgConnection::connect_with(&connect),
-        )
-        .await
-        .map_err(|_| {
-            StoreError::Unavailable(format!(
-                "cannot open {}: no connection within {} s",
-                store.location,
-                options.connect_timeout.as_secs_f64()
-            ))
-        })?
-        .map_err(|e| store.error("cannot open", &e))?;
+        let mut connection = store.session().await?;
         // The lock wait is bounded by the server; the rest (migrations run without a statement
         // timeout) by the client, should the server stop answering.
         let bound = MIGRATION_WAIT + options.operation_timeout;
@@ -267,6 +280,37 @@ impl PostgresStore {
     /// The database, as messages name it: `postgres://user@host:port/db`, and the schema.
     pub fn location(&self) -> &str {
         &self.location
+    }
+
+    /// A session of its own, outside the pool.
+    async fn session(&self) -> StoreResult<PgConnection> {
+        tokio::time::timeout(
+            self.connect_timeout,
+            PgConnection::connect_with(&self.connect),
+        )
+        .await
+        .map_err(|_| {
+            StoreError::Unavailable(format!(
+                "cannot open {}: no connection within {} s",
+                self.location,
+                self.connect_timeout.as_secs_f64()
+            ))
+        })?
+        .map_err(|e| self.error("cannot open", &e))
+    }
+
+    /// Takes this schema's exclusive lock, for a process that must be alone on the database (a
+    /// `sluice server`, until several can share one); `None` when another session holds it.
+    /// The lock lasts as long as the returned value, or until its session breaks.
+    pub async fn try_hold_exclusive(&self) -> StoreResult<Option<ExclusiveLock>> {
+        let mut session = self.session().await?;
+        let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
+            .bind(EXCLUSIVE_LOCK)
+            .bind(&self.lock_key)
+            .fetch_one(&mut session)
+            .await
+            .map_err(|e| self.error("cannot take the exclusive lock of", &e))?;
+        Ok(held.then_some(ExclusiveLock { _session: session }))
     }
 
     /// Closes every connection, waiting for operations in progress; later operations fail with

@@ -126,7 +126,10 @@ async fn a_non_empty_target_is_refused_unless_asked() {
         refused.to_string().contains("--into-non-empty"),
         "{refused}"
     );
-    assert_eq!(target.pipelines().await.unwrap(), std::slice::from_ref(&mine));
+    assert_eq!(
+        target.pipelines().await.unwrap(),
+        std::slice::from_ref(&mine)
+    );
 
     let options = CopyOptions {
         into_non_empty: true,

@@ -113,3 +113,41 @@ impl Drop for MariaDbTables {
         }
     }
 }
+
+/// A database of its own on the local PostgreSQL (for a state store), dropped when this is.
+pub struct PgDatabase {
+    name: String,
+}
+
+impl PgDatabase {
+    /// Creates a fresh, empty database named after `prefix`.
+    pub fn create(prefix: &str) -> PgDatabase {
+        let name = unique_name(prefix).to_ascii_lowercase();
+        psql(&format!("CREATE DATABASE {name}"));
+        PgDatabase { name }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `postgres://postgres@127.0.0.1:5432/<name>` (trust authentication, no password).
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+
+    /// Runs SQL in this database; rows come back as `a|b` lines. Fails the test on error.
+    pub fn psql(&self, sql: &str) -> String {
+        psql_with(&["-d", &self.name], sql)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        // Best effort, as for tables; FORCE ends sessions a killed server left behind.
+        let _ = try_psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}

@@ -3,6 +3,7 @@
 pub(crate) mod eval;
 pub(crate) mod run;
 pub(crate) mod server;
+pub(crate) mod store;
 #[cfg(feature = "taskrunner")]
 pub(crate) mod taskrunner;
 pub(crate) mod validate;

@@ -1,6 +1,7 @@
-//! `sluice server`: the AWS Data Pipeline API over the SQLite state in the data directory,
-//! with the in-process task runner unless `--no-local-runner`, and a task runner process per
-//! managed resource (`--provisioner local-process`, the default).
+//! `sluice server`: the AWS Data Pipeline API over the state in the data directory (SQLite) or
+//! a PostgreSQL database (`--database`), with the in-process task runner unless
+//! `--no-local-runner`, and a task runner process per managed resource (`--provisioner
+//! local-process`, the default).
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -17,12 +18,12 @@ use sluice_engine::{Store, SystemClock};
 use sluice_runtime::provision::{
     ExternalProvisioner, LocalProcessProvisioner, LocalProcessSettings, Provisioner,
 };
-use sluice_store::SqliteStore;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServerArgs;
 use crate::commands::{EXIT_USAGE, STATE_FILE, stop_signal};
 use crate::server_settings::ServerSettings;
+use crate::state_store::{OpenStore, StateLocation};
 
 pub(crate) fn run(args: &ServerArgs) -> Result<ExitCode> {
     init_logging();
@@ -104,9 +105,14 @@ async fn run_server(
 ) -> Result<ExitCode> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
-    let state = args.data_dir.join(STATE_FILE);
-    let store = Arc::new(SqliteStore::open_with(&state, super::durability(args.fsync)).await?);
-    let shared: Arc<dyn Store> = store.clone();
+    let location = match &args.database {
+        Some(url) => StateLocation::parse(url),
+        None => StateLocation::Sqlite(args.data_dir.join(STATE_FILE)),
+    };
+    let mut store = OpenStore::open(&location, super::durability(args.fsync)).await?;
+    store.hold_server_lock().await?;
+    let state = store.describe();
+    let shared: Arc<dyn Store> = store.store.clone();
     let mut options = ServiceOptions {
         data_dir: Some(args.data_dir.clone()),
         local_worker_groups: args.local_worker_groups.clone(),
@@ -116,19 +122,13 @@ async fn run_server(
     settings.apply(&mut options, &mut api);
     let service = Service::open(shared, Arc::new(SystemClock), options)
         .await
-        .map_err(|e| {
-            anyhow!(
-                "cannot open the state in {}: {}",
-                state.display(),
-                e.message()
-            )
-        })?;
+        .map_err(|e| anyhow!("cannot open the state in {}: {}", state, e.message()))?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(
-        state = %state.display(),
+        state = %state,
         logs = %args.data_dir.join("logs").display(),
         access_keys = credentials.len(),
         local_runner = !args.no_local_runner,

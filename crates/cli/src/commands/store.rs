@@ -1,0 +1,69 @@
+//! `sluice store`: state databases.
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use sluice_store::{CopyError, CopyOptions, Durability};
+
+use crate::cli::{StoreArgs, StoreCommand, StoreCopyArgs};
+use crate::commands::{EXIT_INVALID, EXIT_USAGE};
+use crate::state_store::{OpenStore, StateLocation};
+
+pub(crate) fn run(args: &StoreArgs) -> Result<ExitCode> {
+    match &args.command {
+        StoreCommand::Copy(copy_args) => copy(copy_args),
+    }
+}
+
+fn copy(args: &StoreCopyArgs) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let from = match OpenStore::open_existing(&StateLocation::parse(&args.from)).await {
+            Ok(store) => store,
+            Err(error) => {
+                eprintln!("sluice: --from: {error:#}");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        };
+        let to = match OpenStore::open(&StateLocation::parse(&args.to), Durability::default()).await
+        {
+            Ok(store) => store,
+            Err(error) => {
+                from.close().await;
+                eprintln!("sluice: --to: {error:#}");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        };
+        let options = CopyOptions {
+            into_non_empty: args.into_non_empty,
+            ..CopyOptions::default()
+        };
+        let copied = sluice_store::copy(&*from.store, &*to.store, &options).await;
+        let (source, target) = (from.describe(), to.describe());
+        from.close().await;
+        to.close().await;
+        match copied {
+            Ok(report) => {
+                println!(
+                    "copied {} pipeline(s), {} instance(s) and {} attempt(s) from {source} to {target}",
+                    report.pipelines, report.instances, report.attempts
+                );
+                for id in &report.skipped {
+                    println!("skipped {id}: the target already holds it");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(error @ CopyError::TargetNotEmpty(_)) => {
+                eprintln!("sluice: {target}: {error}");
+                Ok(ExitCode::from(EXIT_INVALID))
+            }
+            Err(error) => {
+                eprintln!("sluice: copying {source} to {target} stopped: {error}");
+                Ok(ExitCode::from(EXIT_INVALID))
+            }
+        }
+    })
+}

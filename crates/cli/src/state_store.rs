@@ -1,0 +1,158 @@
+//! Where a server's state lives: SQLite in the data directory (the default), or a PostgreSQL
+//! database (`--database postgres://…`, `SLUICE_DATABASE_URL`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use sluice_engine::Store;
+use sluice_store::{Durability, SqliteStore};
+
+use crate::commands::STATE_FILE;
+
+/// A state database, as the command line names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StateLocation {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL (it may carry a password: never print it, print
+    /// [`OpenStore::describe`] instead).
+    Postgres(String),
+}
+
+impl StateLocation {
+    /// `postgres://…` / `postgresql://…` is a database; anything else a path: a directory
+    /// (a data directory, whose `sluice.db` is meant) or a SQLite file.
+    pub(crate) fn parse(text: &str) -> StateLocation {
+        let lower = text.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return StateLocation::Postgres(text.to_owned());
+        }
+        let path = Path::new(text);
+        if path.is_dir() {
+            StateLocation::Sqlite(path.join(STATE_FILE))
+        } else {
+            StateLocation::Sqlite(path.to_path_buf())
+        }
+    }
+}
+
+/// An open state store and how to close it.
+pub(crate) struct OpenStore {
+    pub(crate) store: Arc<dyn Store>,
+    backend: Backend,
+    #[cfg(feature = "postgres")]
+    exclusive: Option<sluice_store::ExclusiveLock>,
+}
+
+enum Backend {
+    Sqlite(Arc<SqliteStore>, PathBuf),
+    #[cfg(feature = "postgres")]
+    Postgres(Arc<sluice_store::PostgresStore>),
+}
+
+impl OpenStore {
+    /// Opens (creating and migrating as needed) the store at `location`.
+    pub(crate) async fn open(
+        location: &StateLocation,
+        durability: Durability,
+    ) -> Result<OpenStore> {
+        match location {
+            StateLocation::Sqlite(path) => {
+                let store = Arc::new(SqliteStore::open_with(path, durability).await?);
+                Ok(OpenStore {
+                    store: store.clone(),
+                    backend: Backend::Sqlite(store, path.clone()),
+                    #[cfg(feature = "postgres")]
+                    exclusive: None,
+                })
+            }
+            #[cfg(feature = "postgres")]
+            StateLocation::Postgres(url) => {
+                let store = Arc::new(sluice_store::PostgresStore::connect(url).await?);
+                Ok(OpenStore {
+                    store: store.clone(),
+                    backend: Backend::Postgres(store),
+                    exclusive: None,
+                })
+            }
+            #[cfg(not(feature = "postgres"))]
+            StateLocation::Postgres(_) => bail!(
+                "{}",
+                sluice_data::left_out("a PostgreSQL state database", "PostgreSQL", "postgres")
+            ),
+        }
+    }
+
+    /// Opens an existing store only: a SQLite file that is not there is an error rather than
+    /// a new empty database.
+    pub(crate) async fn open_existing(location: &StateLocation) -> Result<OpenStore> {
+        if let StateLocation::Sqlite(path) = location
+            && !path.is_file()
+        {
+            bail!("{} does not exist", path.display());
+        }
+        OpenStore::open(location, Durability::default()).await
+    }
+
+    /// Makes sure this server is the only one on a PostgreSQL database, holding a lock there
+    /// for as long as this value lives: until leases share pipelines out between servers, two
+    /// servers on one database would both schedule every pipeline.
+    pub(crate) async fn hold_server_lock(&mut self) -> Result<()> {
+        #[cfg(feature = "postgres")]
+        if let Backend::Postgres(store) = &self.backend {
+            match store.try_hold_exclusive().await? {
+                Some(lock) => self.exclusive = Some(lock),
+                None => bail!(
+                    "another sluice server is using {}; run one server per database (several \
+                     servers sharing one database are not supported yet)",
+                    store.location()
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    /// The store for messages: the file, or the database without its password.
+    pub(crate) fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(_, path) => path.display().to_string(),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(store) => store.location().to_owned(),
+        }
+    }
+
+    pub(crate) async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(store, _) => store.close().await,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(store) => store.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_databases_and_directories_hold_the_state_file() {
+        assert_eq!(
+            StateLocation::parse("postgres://u:p@h/db"),
+            StateLocation::Postgres("postgres://u:p@h/db".into())
+        );
+        assert_eq!(
+            StateLocation::parse("PostgreSQL://h/db"),
+            StateLocation::Postgres("PostgreSQL://h/db".into())
+        );
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            StateLocation::parse(dir.path().to_str().unwrap()),
+            StateLocation::Sqlite(dir.path().join(STATE_FILE))
+        );
+        assert_eq!(
+            StateLocation::parse("/srv/old/state.db"),
+            StateLocation::Sqlite("/srv/old/state.db".into())
+        );
+    }
+}
