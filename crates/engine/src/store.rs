@@ -13,8 +13,8 @@
 //!
 //! Records carry indexed columns (ids, status, times) plus a `fields` map for everything else,
 //! so new runtime fields need no migration. Implementations: `MemoryStore` here (tests),
-//! `sluice-store`'s SQLite store (embedded default). Every method is exercised by one
-//! conformance suite run against each.
+//! `sluice-store`'s SQLite store (embedded default) and PostgreSQL store (`sluice server
+//! --database`). Every method is exercised by one conformance suite run against each.
 
 use std::collections::BTreeMap;
 
