@@ -87,9 +87,6 @@
 //!   `(status, worker_group)`, which a migration will add with it.)
 //! - **Wake-ups.** `LISTEN`/`NOTIFY` so that a commit in one process (a task ready for a worker
 //!   group, a pipeline activated) wakes the others instead of waiting for their next tick.
-//! - **TLS.** sqlx is built without a TLS backend, so `sslmode=require` is refused rather than
-//!   honoured with an encrypted connection; enabling one (`tls-rustls`) is a dependency
-//!   decision of its own.
 
 mod copy;
 #[cfg(feature = "postgres")]

@@ -76,10 +76,11 @@
 //! every message is scrubbed of the URL's password, when it is at least four characters long
 //! (shorter ones would garble every message and protect nothing).
 //!
-//! **TLS.** The URL's `sslmode` is sqlx's to honour. This build of sqlx has no TLS backend, so
-//! `disable`, `allow` and `prefer` (the default) connect in plain text, and `require`,
-//! `verify-ca` and `verify-full` are refused with `Unavailable` rather than falling back to
-//! plain text.
+//! **TLS.** The URL's `sslmode` is sqlx's to honour, over rustls with the system's root
+//! certificates (or the URL's `sslrootcert`): `prefer` (the default) encrypts when the server
+//! offers TLS, `require` always encrypts, `verify-ca` / `verify-full` also check the server's
+//! certificate (and, for `verify-full`, its name); a connection that cannot meet the mode fails
+//! with `Unavailable`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;

@@ -15,6 +15,7 @@ use sluice_engine::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord, St
 use sluice_model::Status;
 use sluice_store::{PostgresOptions, PostgresStore};
 use sluice_testsupport::databases::{psql, try_psql, unique_name};
+use sluice_testsupport::pg_ssl::SslPostgres;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -515,23 +516,38 @@ async fn passwords_appear_in_no_message_and_no_log() {
 }
 
 #[tokio::test]
-async fn sslmode_require_is_refused_rather_than_downgraded() {
-    // This build of sqlx has no TLS backend: `prefer` connects in plain text, `require` fails.
-    let schema = fresh_schema();
-    let prefer = format!("{URL}?sslmode=prefer");
-    PostgresStore::connect_with(&prefer, options(&schema))
+async fn sslmode_is_honoured_against_a_tls_only_server() {
+    let server = SslPostgres::start().expect("a TLS-only PostgreSQL cluster starts");
+    // `require`: encrypted, the certificate not checked.
+    let store = PostgresStore::connect(&server.url("127.0.0.1", "sslmode=require"))
         .await
         .unwrap();
-    for mode in ["require", "verify-ca", "verify-full"] {
-        let message = unavailable(
-            PostgresStore::connect_with(&format!("{URL}?sslmode={mode}"), options(&schema)).await,
-        );
-        assert!(message.contains("TLS"), "{mode}: {message}");
-        assert!(
-            message.starts_with("cannot open postgres://postgres@127.0.0.1:5432/test"),
-            "{message}"
-        );
-    }
+    assert!(store.pipelines().await.unwrap().is_empty());
+    store.close().await;
+    // `verify-full`: the server's name checked against a certificate the URL says to trust.
+    let trusted = format!(
+        "sslmode=verify-full&sslrootcert={}",
+        server.certificate().display()
+    );
+    let store = PostgresStore::connect(&server.url("localhost", &trusted))
+        .await
+        .unwrap();
+    assert!(store.pipelines().await.unwrap().is_empty());
+    store.close().await;
+    // `verify-full` without trusting the test's CA is refused.
+    let message =
+        unavailable(PostgresStore::connect(&server.url("localhost", "sslmode=verify-full")).await);
+    assert!(
+        message.starts_with("cannot open postgres://postgres@localhost:"),
+        "{message}"
+    );
+    // `disable`: this server takes encrypted connections only.
+    let message =
+        unavailable(PostgresStore::connect(&server.url("127.0.0.1", "sslmode=disable")).await);
+    assert!(
+        message.starts_with("cannot open postgres://postgres@127.0.0.1:"),
+        "{message}"
+    );
 }
 
 #[tokio::test]

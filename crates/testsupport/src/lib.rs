@@ -12,6 +12,7 @@
 pub mod databases;
 pub mod dynamodb;
 pub mod files;
+pub mod pg_ssl;
 pub mod poll;
 pub mod process;
 pub mod s3;
