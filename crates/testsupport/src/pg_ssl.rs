@@ -76,7 +76,7 @@ impl SslPostgres {
                 .args(["-R", "postgres:postgres"])
                 .arg(root))?;
         }
-        run(&mut Command::new("chmod")
+        run(Command::new("chmod")
             .arg("600")
             .arg(root.join("server.key")))?;
         let data = root.join("data");
