@@ -12,14 +12,12 @@
 //!   attempt's output as not acted on.
 
 use std::collections::HashSet;
-use std::ffi::OsString;
 use std::sync::LazyLock;
 
 use sluice_model::{PipelineObject, TaskResult};
 use tokio::sync::Mutex;
 
-use super::{note, step};
-use crate::exec::process::{ProcessOutcome, ProcessSpec, run_process};
+use super::{note, run, script_process, step};
 use crate::exec::{error_id, shell};
 use crate::execute::AttemptContext;
 
@@ -150,30 +148,8 @@ async fn run_bootstrap_action(
     }
     note(ctx, &format!("{what}: running {uri}"))?;
     let script = shell::fetch_script(ctx, what, &uri).await?;
-    let stores = crate::exec::storage::stores(ctx)?;
-    let mut spec = ProcessSpec::new("/bin/sh", &ctx.attempt_dir);
-    spec.args =
-        std::iter::once(script.into_os_string())
-            .chain(parts.iter().map(|a| {
-                OsString::from(super::uris::map_text(&stores, a, super::uris::Style::Path))
-            }))
-            .collect();
-    spec.stdout = vec![ctx.stdout_log.clone()];
-    spec.stderr = vec![ctx.stderr_log.clone()];
-    let report = run_process(spec, &ctx.cancel)
-        .await
-        .map_err(|err| TaskResult::failed(error_id::SPAWN_FAILED, format!("{what}: {err}")))?;
-    match report.outcome {
-        ProcessOutcome::Exited(0) => Ok(()),
-        ProcessOutcome::Canceled => Err(shell::canceled()),
-        _ => Err(super::step_failed(
-            what,
-            TaskResult {
-                error_id: Some(error_id::STEP_FAILED.into()),
-                ..shell::exit_failure(&report)
-            },
-        )),
-    }
+    let spec = script_process(ctx, script, parts.iter().map(String::as_str)).await?;
+    run(ctx, what, spec).await
 }
 
 #[cfg(test)]
