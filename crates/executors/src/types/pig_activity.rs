@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use sluice_data::format::{Column, FormatKind};
 use sluice_model::{FieldValue, PipelineObject, TaskResult};
 
+use crate::exec::emr::spark::find_program;
 use crate::exec::emr::uris::{self, Style};
 use crate::exec::emr::{cluster, outcome, run, task_config};
 use crate::exec::process::ProcessSpec;
@@ -107,11 +108,7 @@ fn locate(settings: &sluice_data::compute::PigSettings) -> Result<OsString, Stri
             Err(format!("{} has no bin/pig; {HINT}", home.display()))
         };
     }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("pig"))
-        .find(|p| p.is_file())
+    find_program(std::env::var_os("PATH"), "pig")
         .map(PathBuf::into_os_string)
         .ok_or_else(|| HINT.to_string())
 }

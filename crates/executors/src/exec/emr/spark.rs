@@ -218,12 +218,7 @@ fn default_master() -> String {
 
 /// The Spark home of the first `spark-submit` on `path`.
 fn home_from_path(path: Option<OsString>) -> Result<PathBuf, String> {
-    let Some(launcher) = path
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("spark-submit"))
-        .find(|candidate| candidate.is_file())
-    else {
+    let Some(launcher) = find_program(path, "spark-submit") else {
         return Err(format!(
             "no Spark installation is configured and no `spark-submit` is on PATH; \
              {INSTALL_HINT}"
@@ -260,9 +255,14 @@ fn java_from(java_home: Option<OsString>, path: Option<OsString>) -> Option<Path
         let java = PathBuf::from(home).join("bin/java");
         return java.is_file().then_some(java);
     }
+    find_program(path, "java")
+}
+
+/// The first file called `name` in the directories of `path` (a `PATH` value).
+pub(crate) fn find_program(path: Option<OsString>, name: &str) -> Option<PathBuf> {
     path.iter()
         .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("java"))
+        .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
 }
 
