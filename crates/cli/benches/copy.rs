@@ -23,10 +23,14 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
 use sluice_testsupport::databases;
+
+mod support;
+
+use support::Measured;
 
 const USAGE: &str = "usage: cargo bench -p sluice --bench copy -- [--size-mb N] [--keep]";
 
@@ -60,38 +64,11 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
     Ok(options)
 }
 
-/// One measured process: wall time and peak resident set.
-struct Measured {
-    wall: Duration,
-    max_rss_kb: u64,
-}
-
 /// Runs `program args` under `/usr/bin/time -v`; fails on a non-zero exit.
 fn measure(program: &str, args: &[&str]) -> Result<Measured, String> {
-    let started = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .arg("-v")
-        .arg(program)
-        .args(args)
-        .output()
-        .map_err(|e| format!("/usr/bin/time {program}: {e}"))?;
-    let wall = started.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Err(format!(
-            "{program} failed:\n{}\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        ));
-    }
-    let max_rss_kb = stderr
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    Ok(Measured { wall, max_rss_kb })
+    let mut command = Command::new(program);
+    command.args(args);
+    support::measure(command)
 }
 
 /// Runs SQL on the local PostgreSQL; the output trimmed.

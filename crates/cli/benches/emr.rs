@@ -26,12 +26,16 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use serde_json::json;
 use sluice_testsupport::dynamodb::{Dynalite, create_id_table};
 use sluice_testsupport::s3::S3Server;
+
+mod support;
+
+use support::{Measured, measure};
 
 const USAGE: &str = "usage: cargo bench -p sluice --bench emr -- [hive] [dynamodb] \
                      [--size-mb N] [--items N] [--keep]";
@@ -76,52 +80,6 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         options.dynamodb = true;
     }
     Ok(options)
-}
-
-/// One measured process: wall time and peak resident set.
-struct Measured {
-    wall: Duration,
-    max_rss_kb: u64,
-}
-
-/// Runs `command` under `/usr/bin/time -v`; fails on a non-zero exit.
-fn measure(command: Command) -> Result<Measured, String> {
-    let program = command.get_program().to_string_lossy().into_owned();
-    let mut timed = Command::new("/usr/bin/time");
-    timed
-        .arg("-v")
-        .arg(command.get_program())
-        .args(command.get_args());
-    if let Some(dir) = command.get_current_dir() {
-        timed.current_dir(dir);
-    }
-    for (key, value) in command.get_envs() {
-        match value {
-            Some(value) => timed.env(key, value),
-            None => timed.env_remove(key),
-        };
-    }
-    let started = Instant::now();
-    let out = timed
-        .output()
-        .map_err(|e| format!("/usr/bin/time {program}: {e}"))?;
-    let wall = started.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Err(format!(
-            "{program} failed:\n{}\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        ));
-    }
-    let max_rss_kb = stderr
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    Ok(Measured { wall, max_rss_kb })
 }
 
 fn header() {
