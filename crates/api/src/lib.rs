@@ -4,6 +4,8 @@
 //! * [`router`] is the protocol: `POST /`, `X-Amz-Target`, authentication of every request,
 //!   decoding and the model's constraints, `{"__type", "message"}` errors, then the operation
 //!   on the service with the caller's principal.
+//! * `forward` passes a call on to the server owning its pipeline (several servers on one
+//!   database).
 //! * [`auth`] verifies SigV4 signatures against the accounts' keys
 //!   ([`sluice_runtime::accounts`]).
 //! * [`server::serve`] runs it all: the listener, the service's background ticker and the
@@ -11,6 +13,7 @@
 
 pub mod auth;
 mod authn;
+mod forward;
 mod router;
 pub mod server;
 mod validate;

@@ -24,10 +24,12 @@ use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use sluice_model::ops::Operation;
 
+use sluice_runtime::cluster::{Placement, Remote};
 use sluice_runtime::{ApiError, ApiResult, Service, new_request_id};
 
 use crate::auth::{self, Principal, SignedRequest};
 use crate::authn::Authenticator;
+use crate::forward;
 use crate::validate::Validate;
 
 /// The response content type.
@@ -55,6 +57,8 @@ struct AppState {
     service: Arc<Service>,
     authenticator: Arc<dyn Authenticator>,
     config: ApiConfig,
+    /// For calls answered by another server (a shared deployment).
+    client: reqwest::Client,
 }
 
 /// The API as an axum router (every path and method is handled, most of them with an error).
@@ -67,6 +71,7 @@ pub fn router(
         service,
         authenticator,
         config,
+        client: forward::client(),
     })
 }
 
@@ -77,7 +82,11 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
     let outcome = process(&state, &parts.method, &parts.uri, &parts.headers, body).await;
     let elapsed_ms = started.elapsed().as_millis();
     let (status, body, error_type) = match outcome {
-        Ok((operation, account, body)) => {
+        Ok(Answer::Forwarded(operation, url, response)) => {
+            tracing::debug!(request_id, operation = %operation, %url, elapsed_ms, "forwarded");
+            return response;
+        }
+        Ok(Answer::Here(operation, account, body)) => {
             tracing::debug!(request_id, operation = %operation, account, elapsed_ms, "ok");
             (StatusCode::OK, body, None)
         }
@@ -122,13 +131,21 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
 
 type Failure = (Option<Operation>, ApiError);
 
+/// How a call was answered.
+enum Answer {
+    /// Here: the operation, the caller's account and the response body.
+    Here(Operation, String, Vec<u8>),
+    /// By the server at the URL, whose response is passed on.
+    Forwarded(Operation, String, Response),
+}
+
 async fn process(
     state: &AppState,
     method: &Method,
     uri: &axum::http::Uri,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(Operation, String, Vec<u8>), Failure> {
+) -> Result<Answer, Failure> {
     let fail = |error: ApiError| (None, error);
     if uri.path() != "/" || method != Method::POST {
         return Err(fail(ApiError::UnknownOperation(format!(
@@ -154,9 +171,85 @@ async fn process(
         .authenticate(&signed)
         .map_err(|e| fail(e.into()))?;
     let operation = target(headers).map_err(fail)?;
-    match dispatch(&state.service, operation, &principal, &body).await {
-        Ok(out) => Ok((operation, principal.account_id, out)),
-        Err(error) => Err((Some(operation), error)),
+    let failed = |error: ApiError| (Some(operation), error);
+    let forwarded = headers.contains_key(forward::FORWARDED_HEADER);
+    if let Placement::Elsewhere(url) = place(&state.service, operation, &principal, &body)
+        .await
+        .map_err(failed)?
+    {
+        if forwarded {
+            // The server that forwarded it thought this one the owner; ownership is moving.
+            return Err(failed(ApiError::internal(
+                "the pipeline is changing hands between servers; retry the call",
+            )));
+        }
+        let response = forward::send(&state.client, &url, headers, &body)
+            .await
+            .map_err(failed)?;
+        return Ok(Answer::Forwarded(operation, url, response));
+    }
+    let answer = if operation == Operation::PollForTask {
+        let forwarder = forward::PollForwarder {
+            client: &state.client,
+            headers,
+            body: &body,
+        };
+        let remote = if forwarded {
+            Remote::Forwarded
+        } else {
+            Remote::Through(&forwarder)
+        };
+        run(&body, |input| {
+            state.service.poll_for_task_from(&principal, input, remote)
+        })
+        .await
+    } else {
+        dispatch(&state.service, operation, &principal, &body).await
+    };
+    match answer {
+        Ok(out) => Ok(Answer::Here(operation, principal.account_id, out)),
+        Err(error) => Err(failed(error)),
+    }
+}
+
+/// Where a call is answered: by the server owning the pipeline (or task) it names, in a
+/// deployment of several servers; here otherwise.
+async fn place(
+    service: &Service,
+    operation: Operation,
+    principal: &Principal,
+    body: &[u8],
+) -> ApiResult<Placement> {
+    use Operation as Op;
+    if service.server_id().is_none() {
+        return Ok(Placement::Here);
+    }
+    let key = match operation {
+        Op::ActivatePipeline
+        | Op::AddTags
+        | Op::DeactivatePipeline
+        | Op::DeletePipeline
+        | Op::DescribeObjects
+        | Op::EvaluateExpression
+        | Op::GetPipelineDefinition
+        | Op::PutPipelineDefinition
+        | Op::QueryObjects
+        | Op::RemoveTags
+        | Op::SetStatus => "pipelineId",
+        Op::ReportTaskProgress | Op::SetTaskStatus => "taskId",
+        _ => return Ok(Placement::Here),
+    };
+    // A body that does not decode is answered here, with the decoding error.
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Ok(Placement::Here);
+    };
+    let Some(id) = value.get(key).and_then(|v| v.as_str()) else {
+        return Ok(Placement::Here);
+    };
+    if key == "taskId" {
+        service.place_task(principal, id).await
+    } else {
+        service.place_pipeline(principal, id).await
     }
 }
 

@@ -219,10 +219,21 @@ pub(crate) struct ServerArgs {
     #[arg(long = "local-worker-group", value_name = "NAME")]
     pub(crate) local_worker_groups: Vec<String>,
 
-    /// The URL provisioned task runners use to reach this server (default: the address it
-    /// listens on).
-    #[arg(long, value_name = "URL")]
+    /// The URL provisioned task runners, and the other servers sharing a PostgreSQL
+    /// database, use to reach this server (default: the address it listens on).
+    #[arg(long, value_name = "URL", env = "SLUICE_ADVERTISE_URL")]
     pub(crate) advertise_url: Option<String>,
+
+    /// With a shared PostgreSQL database: how long a server's hold on a pipeline lasts unless
+    /// renewed (every third of it); another server takes a dead server's pipelines over after
+    /// it lapses.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "SLUICE_LEASE_SECONDS",
+        default_value_t = 15
+    )]
+    pub(crate) lease_seconds: u64,
 }
 
 #[derive(Debug, Args)]

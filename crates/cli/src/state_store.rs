@@ -41,8 +41,6 @@ impl StateLocation {
 pub(crate) struct OpenStore {
     pub(crate) store: Arc<dyn Store>,
     backend: Backend,
-    #[cfg(feature = "postgres")]
-    exclusive: Option<sluice_store::ExclusiveLock>,
 }
 
 enum Backend {
@@ -63,8 +61,6 @@ impl OpenStore {
                 Ok(OpenStore {
                     store: store.clone(),
                     backend: Backend::Sqlite(store, path.clone()),
-                    #[cfg(feature = "postgres")]
-                    exclusive: None,
                 })
             }
             #[cfg(feature = "postgres")]
@@ -73,7 +69,6 @@ impl OpenStore {
                 Ok(OpenStore {
                     store: store.clone(),
                     backend: Backend::Postgres(store),
-                    exclusive: None,
                 })
             }
             #[cfg(not(feature = "postgres"))]
@@ -95,22 +90,14 @@ impl OpenStore {
         OpenStore::open(location, Durability::default()).await
     }
 
-    /// Makes sure this server is the only one on a PostgreSQL database, holding a lock there
-    /// for as long as this value lives: until leases share pipelines out between servers, two
-    /// servers on one database would both schedule every pipeline.
-    pub(crate) async fn hold_server_lock(&mut self) -> Result<()> {
-        #[cfg(feature = "postgres")]
-        if let Backend::Postgres(store) = &self.backend {
-            match store.try_hold_exclusive().await? {
-                Some(lock) => self.exclusive = Some(lock),
-                None => bail!(
-                    "another sluice server is using {}; run one server per database (several \
-                     servers sharing one database are not supported yet)",
-                    store.location()
-                ),
-            }
+    /// The coordination of several servers sharing the database: PostgreSQL's; `None` for
+    /// SQLite, which belongs to one process.
+    pub(crate) fn cluster(&self) -> Option<Arc<dyn sluice_engine::Cluster>> {
+        match &self.backend {
+            Backend::Sqlite(..) => None,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(store) => Some(store.clone()),
         }
-        Ok(())
     }
 
     /// The store for messages: the file, or the database without its password.

@@ -591,35 +591,13 @@ fn a_server_keeps_its_state_in_postgres() {
                 "command": format!("echo hello >> {}", sb.sh("hello")) }),
     ];
     let pipeline = api.launch("on-postgres", Value::Array(objects));
-    // Until servers share pipelines out, a second server on the database is refused.
-    let sb_other = Sandbox::new();
-    let mut refused = Command::new(env!("CARGO_BIN_EXE_sluice"));
-    refused
-        .args([
-            "server",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            &url,
-            "--data-dir",
-        ])
-        .arg(sb_other.path("data"))
-        .env("SLUICE_ROOT_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
-        .env("SLUICE_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET_KEY);
-    let out = refused.output().unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("another sluice server is using postgres://postgres@127.0.0.1:5432/"),
-        "{stderr}"
-    );
-    server.stop(DEADLINE);
-    // The task waits for a runner of `wg`: start one against a second server on the same
-    // database but another data directory, which finds the pipeline where the first left it.
+    // The task waits for a runner of `wg`: a second server on the same database (another
+    // data directory) runs one in-process, and takes the pipeline over once the first leaves.
     let sb2 = Sandbox::new();
     let (_server2, endpoint2) =
         sb2.server_with(&[], &["--database", &url, "--local-worker-group", "wg"]);
     let api2 = Api::new(&endpoint2);
+    server.stop(DEADLINE);
     api2.wait_instance(&pipeline, "Hello", "FINISHED");
     assert_eq!(fs::read_to_string(sb.path("hello")).unwrap(), "hello\n");
     assert!(

@@ -473,6 +473,12 @@ impl Scheduler {
         }
     }
 
+    /// Why this scheduler stepped down (another writer, a lease lost, unreadable data), if it
+    /// did: it will never commit again, and only a scheduler opened anew can continue.
+    pub async fn stepped_down(&self) -> Option<StoreError> {
+        self.inner.lock().await.stepped_down.clone()
+    }
+
     /// Whether the pipeline is settled at the clock's time (see [`Engine::is_settled`]).
     pub async fn is_settled(&self) -> bool {
         let now = self.clock.now();

@@ -14,6 +14,7 @@
 //!   checks every [`Store`] backend must pass, for the backends' tests.
 
 pub mod clock;
+pub mod cluster;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod driver;
@@ -26,6 +27,7 @@ pub mod schedule;
 pub mod store;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
+pub use cluster::{Cluster, Fence, FencedStore, Lease, Member};
 pub use driver::{CommitObserver, Scheduler};
 pub use engine::{
     ActionEvent, ActionTrigger, Engine, EngineOptions, GroupFilter, ResourceAction, ResourceEvent,

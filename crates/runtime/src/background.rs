@@ -3,7 +3,8 @@
 //!
 //! Shutdown order: the in-process runner stops first (tasks it was running are reported
 //! FAILED with error id `Canceled`, so they are retried after a restart rather than waiting
-//! for their lease), then the ticker, then every scheduler commits what it still holds.
+//! for their lease), then the ticker, then every scheduler commits what it still holds, and
+//! last a server sharing its database leaves, giving its pipelines up at once.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,6 +35,9 @@ pub struct Background {
     ticker_stop: CancellationToken,
     runner: Option<JoinHandle<Result<RunnerStats, RunnerError>>>,
     runner_stop: CancellationToken,
+    /// The rounds of a shared deployment (they return at once otherwise).
+    cluster: JoinHandle<()>,
+    cluster_stop: CancellationToken,
 }
 
 impl Background {
@@ -44,6 +48,12 @@ impl Background {
             let service = Arc::clone(&service);
             let stop = ticker_stop.clone();
             tokio::spawn(async move { service.run_ticker(stop).await })
+        };
+        let cluster_stop = CancellationToken::new();
+        let cluster = {
+            let service = Arc::clone(&service);
+            let stop = cluster_stop.clone();
+            tokio::spawn(async move { service.run_cluster(stop).await })
         };
         let runner_stop = CancellationToken::new();
         let runner = options.local_runner.then(|| {
@@ -64,6 +74,8 @@ impl Background {
             ticker_stop,
             runner,
             runner_stop,
+            cluster,
+            cluster_stop,
         }
     }
 
@@ -87,6 +99,9 @@ impl Background {
         self.ticker_stop.cancel();
         let _ = self.ticker.await;
         self.service.flush().await;
+        self.cluster_stop.cancel();
+        let _ = self.cluster.await;
+        self.service.leave_cluster().await;
         outcome
     }
 }

@@ -5,6 +5,7 @@
 //!   [`sluice_engine::Scheduler`] per activated pipeline, moved forward by the ticker
 //!   ([`Service::run_ticker`]). The HTTP crate (`sluice-api`) only routes, authenticates and
 //!   maps requests onto it; a console or another front end calls it the same way.
+//! * [`cluster`] divides pipelines between servers sharing one database, by lease.
 //! * [`background`] runs the ticker and the in-process runner beside a server's listener.
 //! * [`actions`] delivers the actions the engine fires (SnsAlarm).
 //! * [`provision`] starts and stops the task runners of managed resources.
@@ -17,6 +18,7 @@
 pub mod accounts;
 pub mod actions;
 pub mod background;
+pub mod cluster;
 mod edits;
 mod error;
 pub mod event_log;

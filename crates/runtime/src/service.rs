@@ -56,7 +56,7 @@ pub(crate) const VERSION: &str = "@version";
 pub(crate) const DEFINITION_PREFIX: &str = "@definition:";
 
 /// The account of pipelines `sluice run` creates (`PipelineRecord::new_local`).
-const LOCAL_ACCOUNT: &str = "local";
+pub(crate) const LOCAL_ACCOUNT: &str = "local";
 
 /// How long an unused task route is kept.
 const TASK_ROUTE_IDLE: Duration = Duration::from_secs(24 * 3600);
@@ -160,6 +160,8 @@ pub struct Service {
     /// Starts and stops runners of managed resources; without it resource events are only
     /// logged.
     pub(crate) provisioning: std::sync::OnceLock<crate::provision::Provisioning>,
+    /// This server's part in a shared deployment; `None` when it is the only one.
+    pub(crate) cluster: Option<crate::cluster::Membership>,
 }
 
 impl std::fmt::Debug for Service {
@@ -180,6 +182,35 @@ impl Service {
         clock: Arc<dyn Clock>,
         options: ServiceOptions,
     ) -> ApiResult<Arc<Service>> {
+        Service::open_in(store, None, clock, options).await
+    }
+
+    /// Opens the service as one of several servers sharing `cluster`'s database (`store` is
+    /// the same database). No scheduler opens here: pipelines are taken by lease, in
+    /// [`Service::run_cluster`]'s rounds or when a call reaches this server first.
+    pub async fn open_shared(
+        store: Arc<dyn Store>,
+        cluster: Arc<dyn sluice_engine::Cluster>,
+        settings: crate::cluster::ClusterSettings,
+        clock: Arc<dyn Clock>,
+        mut options: ServiceOptions,
+    ) -> ApiResult<Arc<Service>> {
+        options.engine.adopt_running = true;
+        let membership = crate::cluster::Membership::new(Arc::clone(&cluster), settings);
+        let service = Service::open_in(store, Some(membership), clock, options).await?;
+        let changed = Arc::clone(&service.changed);
+        cluster.on_work(Box::new(move || changed.notify_waiters()));
+        service.cluster_round().await;
+        Ok(service)
+    }
+
+    async fn open_in(
+        store: Arc<dyn Store>,
+        cluster: Option<crate::cluster::Membership>,
+        clock: Arc<dyn Clock>,
+        options: ServiceOptions,
+    ) -> ApiResult<Arc<Service>> {
+        let shared = cluster.is_some();
         let records = store.pipelines().await?;
         let service = Arc::new(Service {
             store,
@@ -195,6 +226,7 @@ impl Service {
             stopping: CancellationToken::new(),
             waiting_polls: AtomicUsize::new(0),
             provisioning: std::sync::OnceLock::new(),
+            cluster,
         });
         for record in &records {
             service.registry_mut().pipelines.insert(
@@ -207,7 +239,7 @@ impl Service {
                 },
             );
         }
-        for record in records {
+        for record in records.iter().filter(|_| !shared) {
             // Pipelines of `sluice run` (account `local`, which no access key has) are driven
             // by that command, possibly at this very moment: the server leaves them alone.
             let resumable = !record.fields.contains_key(DELETED_TIME)
@@ -434,8 +466,19 @@ impl Service {
         pipeline_id: &str,
         plan: Plan,
     ) -> ApiResult<Arc<Scheduler>> {
+        let store = match self.membership() {
+            Some(m) => match m.fence(pipeline_id) {
+                Some(fence) => Arc::new(sluice_engine::FencedStore::new(
+                    Arc::clone(&self.store),
+                    Arc::clone(&m.backend),
+                    fence,
+                )) as Arc<dyn Store>,
+                None => Arc::clone(&self.store),
+            },
+            None => Arc::clone(&self.store),
+        };
         let scheduler = Scheduler::open_with(
-            Arc::clone(&self.store),
+            store,
             Arc::clone(&self.clock),
             pipeline_id,
             plan,

@@ -72,21 +72,12 @@
 //!   never reported as `Conflict`, which would make a scheduler give its pipeline up.
 //!   Connecting, lock waits and each operation have timeouts that end in `Unavailable`.
 //!
-//! Still planned, for several schedulers and task runners to divide the work between them:
-//!
-//! - **Scheduler ownership.** Each pipeline is driven by one scheduler at a time, holding a
-//!   lease row (`pipeline_leases(pipeline_id, owner, expires_at)`) that it renews; another
-//!   scheduler takes the pipeline over only after the lease lapses. The version check in
-//!   `commit` already stops a scheduler that lost its lease without noticing from overwriting
-//!   the new owner's state.
-//! - **Task claiming.** Runners poll with
-//!   `SELECT … FROM attempts WHERE status = 'WAITING_FOR_RUNNER' AND worker_group = $1
-//!   ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED`, then set `task_id` and
-//!   `lease_expires_at` in the same transaction, so two runners never receive the same task and
-//!   neither waits on the other's row lock. (That query needs an index on
-//!   `(status, worker_group)`, which a migration will add with it.)
-//! - **Wake-ups.** `LISTEN`/`NOTIFY` so that a commit in one process (a task ready for a worker
-//!   group, a pipeline activated) wakes the others instead of waiting for their next tick.
+//! - Servers sharing the database coordinate through it (`sluice_engine::Cluster`, in
+//!   `postgres/cluster.rs`): membership rows, one lease per pipeline compared with the
+//!   database clock, commits fenced by the lease grant (its epoch) in the commit's own
+//!   transaction, and `NOTIFY` on commits that leave work for runners. A task is handed out
+//!   only by the scheduler owning its pipeline, so two servers never hand out one attempt
+//!   without needing row locks on attempts. `docs/scale-out.md` tells the whole story.
 
 mod copy;
 #[cfg(feature = "postgres")]
@@ -97,7 +88,7 @@ mod writer;
 
 pub use copy::{CopyError, CopyOptions, CopyReport, copy};
 #[cfg(feature = "postgres")]
-pub use postgres::{ExclusiveLock, PostgresOptions, PostgresStore};
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// What a commit must survive once it has returned.

@@ -95,6 +95,8 @@ use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Row};
 
+mod cluster;
+
 use crate::records::{
     self, PipelineData, StoredPipeline, encode, stale_version, time_key, version_from_column,
     version_to_column,
@@ -119,9 +121,6 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 /// The first key of the advisory lock taken around migrations (the second is the schema's
 /// hash), so it cannot meet another application's single-key locks.
 const MIGRATION_LOCK: i32 = 0x5_1C_E5;
-
-/// The first key of the lock [`PostgresStore::try_hold_exclusive`] takes.
-const EXCLUSIVE_LOCK: i32 = MIGRATION_LOCK + 1;
 
 /// Settings of a [`PostgresStore`] beyond its URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,25 +160,11 @@ pub struct PostgresStore {
     location: String,
     secret: Secret,
     operation_timeout: Duration,
-    /// For connections of their own (the exclusive lock).
+    /// For connections of their own (migrations, outside the pool).
     connect: PgConnectOptions,
     connect_timeout: Duration,
     /// The second key of this schema's advisory locks.
     lock_key: String,
-}
-
-/// Held by the one process of its kind a database may have (see
-/// [`PostgresStore::try_hold_exclusive`]): a session of its own holding an advisory lock, which
-/// PostgreSQL releases when the session ends, so a process killed with `kill -9` releases it
-/// too.
-pub struct ExclusiveLock {
-    _session: PgConnection,
-}
-
-impl std::fmt::Debug for ExclusiveLock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ExclusiveLock")
-    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -298,20 +283,6 @@ impl PostgresStore {
             ))
         })?
         .map_err(|e| self.error("cannot open", &e))
-    }
-
-    /// Takes this schema's exclusive lock, for a process that must be alone on the database (a
-    /// `sluice server`, until several can share one); `None` when another session holds it.
-    /// The lock lasts as long as the returned value, or until its session breaks.
-    pub async fn try_hold_exclusive(&self) -> StoreResult<Option<ExclusiveLock>> {
-        let mut session = self.session().await?;
-        let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
-            .bind(EXCLUSIVE_LOCK)
-            .bind(&self.lock_key)
-            .fetch_one(&mut session)
-            .await
-            .map_err(|e| self.error("cannot take the exclusive lock of", &e))?;
-        Ok(held.then_some(ExclusiveLock { _session: session }))
     }
 
     /// Closes every connection, waiting for operations in progress; later operations fail with
@@ -527,6 +498,9 @@ impl PostgresStore {
                 ))));
             }
         }
+        if let Some(fence) = plan.fence {
+            cluster::check_fence(self, tx, &ids, fence).await?;
+        }
         let locked: Vec<&str> = plan
             .pipelines
             .keys()
@@ -566,6 +540,7 @@ impl PostgresStore {
                 ))));
             }
         }
+        cluster::notify_work(self, tx, plan).await?;
         Ok(())
     }
 
@@ -652,6 +627,9 @@ macro_rules! retrying {
 
 /// A change set reduced to what is written: the last copy of each record, in key order.
 struct Plan<'a> {
+    /// The lease grant every pipeline touched must be held under (a scheduler's commit on a
+    /// shared database).
+    fence: Option<&'a sluice_engine::Fence>,
     /// Each pipeline's last copy, and the version of its first copy (which must exceed the
     /// stored one; each later copy was checked against the one before).
     pipelines: BTreeMap<&'a str, (&'a PipelineRecord, u64)>,
@@ -696,6 +674,7 @@ impl<'a> Plan<'a> {
             }
         }
         Ok(Plan {
+            fence: None,
             pipelines,
             instances: instances.into_values().collect(),
             attempts: attempts.into_values().collect(),
@@ -724,13 +703,14 @@ WITH written_pipelines AS (
         scheduled_start = excluded.scheduled_start, data = excluded.data
 ), written_attempts AS (
     INSERT INTO attempts
-        (pipeline_id, attempt_id, instance_id, number, status, worker_group, lease_expires_at, data)
+        (pipeline_id, attempt_id, instance_id, number, status, worker_group, lease_expires_at,
+         data, task_id)
     SELECT * FROM UNNEST($13::text[], $14::text[], $15::text[], $16::int8[], $17::text[],
-                         $18::text[], $19::text[], $20::text[])
+                         $18::text[], $19::text[], $20::text[], $21::text[])
     ON CONFLICT (pipeline_id, attempt_id) DO UPDATE SET
         instance_id = excluded.instance_id, number = excluded.number, status = excluded.status,
         worker_group = excluded.worker_group, lease_expires_at = excluded.lease_expires_at,
-        data = excluded.data
+        data = excluded.data, task_id = excluded.task_id
 )
 SELECT ARRAY(SELECT pipeline_id FROM written_pipelines)";
 
@@ -812,21 +792,39 @@ fn write_statement<'q>(
                 .iter()
                 .map(|a| encode(*a, "attempt", &a.attempt_id))
                 .collect::<StoreResult<Vec<String>>>()?,
+        )
+        .bind(
+            attempts
+                .iter()
+                .map(|a| a.task_id.clone())
+                .collect::<Vec<Option<String>>>(),
         );
     Ok(query)
+}
+
+impl PostgresStore {
+    /// A commit, fenced by a lease grant when `fence` is given.
+    async fn commit_with(
+        &self,
+        changes: &ChangeSet,
+        fence: Option<&sluice_engine::Fence>,
+    ) -> StoreResult<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut plan = Plan::of(changes)?;
+        plan.fence = fence;
+        self.within("cannot commit to", async {
+            retrying!(self.try_commit(&plan))
+        })
+        .await
+    }
 }
 
 #[async_trait]
 impl Store for PostgresStore {
     async fn commit(&self, changes: &ChangeSet) -> StoreResult<()> {
-        if changes.is_empty() {
-            return Ok(());
-        }
-        let plan = Plan::of(changes)?;
-        self.within("cannot commit to", async {
-            retrying!(self.try_commit(&plan))
-        })
-        .await
+        self.commit_with(changes, None).await
     }
 
     async fn pipeline(&self, pipeline_id: &str) -> StoreResult<Option<PipelineRecord>> {

@@ -114,6 +114,26 @@ impl Drop for MariaDbTables {
     }
 }
 
+/// A schema name of its own in the `test` database, dropped (with everything in it) when this
+/// is; the store creates the schema itself.
+pub struct PgSchema(pub String);
+
+impl PgSchema {
+    pub fn fresh(prefix: &str) -> PgSchema {
+        PgSchema(unique_name(prefix))
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        // Best effort, and never waiting long on a lock a failed test left behind.
+        let _ = try_psql(&format!(
+            "SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+            self.0
+        ));
+    }
+}
+
 /// A database of its own on the local PostgreSQL (for a state store), dropped when this is.
 pub struct PgDatabase {
     name: String,

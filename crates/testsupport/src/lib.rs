@@ -15,6 +15,7 @@ pub mod files;
 pub mod pg_ssl;
 pub mod poll;
 pub mod process;
+pub mod relay;
 pub mod s3;
 pub mod sigv4;
 pub mod sns;

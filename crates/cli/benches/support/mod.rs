@@ -1,4 +1,6 @@
-//! What the benchmarks share: timing a whole process with its peak memory.
+//! What the benchmarks share: timing a whole process with its peak memory, and `main`. Each
+//! benchmark uses what it needs of it.
+#![allow(dead_code)]
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -47,4 +49,34 @@ pub(crate) fn measure(command: Command) -> Result<Measured, String> {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
     Ok(Measured { wall, max_rss_kb })
+}
+
+/// A benchmark's `main`: parses the arguments (an empty error asks for the usage), runs, and
+/// turns the outcome into the exit code.
+pub(crate) fn main<O>(
+    name: &str,
+    usage: &str,
+    parse: impl FnOnce(&[String]) -> Result<O, String>,
+    run: impl FnOnce(&O) -> Result<(), String>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let options = match parse(&args) {
+        Ok(options) => options,
+        Err(message) if message.is_empty() => {
+            println!("{usage}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("{message}\n{usage}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{name} benchmark failed: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -15,6 +15,7 @@ use sluice_api::auth::{
 use sluice_api::server::{ServerOptions, serve};
 use sluice_api::{ApiConfig, Service, ServiceOptions};
 use sluice_engine::{Store, SystemClock};
+use sluice_runtime::cluster::ClusterSettings;
 use sluice_runtime::provision::{
     ExternalProvisioner, LocalProcessProvisioner, LocalProcessSettings, Provisioner,
 };
@@ -109,8 +110,7 @@ async fn run_server(
         Some(url) => StateLocation::parse(url),
         None => StateLocation::Sqlite(args.data_dir.join(STATE_FILE)),
     };
-    let mut store = OpenStore::open(&location, super::durability(args.fsync)).await?;
-    store.hold_server_lock().await?;
+    let store = OpenStore::open(&location, super::durability(args.fsync)).await?;
     let state = store.describe();
     let shared: Arc<dyn Store> = store.store.clone();
     let mut options = ServiceOptions {
@@ -120,13 +120,28 @@ async fn run_server(
     };
     let mut api = ApiConfig::default();
     settings.apply(&mut options, &mut api);
-    let service = Service::open(shared, Arc::new(SystemClock), options)
-        .await
-        .map_err(|e| anyhow!("cannot open the state in {}: {}", state, e.message()))?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let endpoint = args
+        .advertise_url
+        .clone()
+        .unwrap_or_else(|| advertised_endpoint(addr));
+    let opened = match store.cluster() {
+        Some(cluster) => {
+            let settings = ClusterSettings {
+                server_id: format!("{}-{}", hostname(), sluice_runtime::new_request_id()),
+                url: endpoint.clone(),
+                lease: std::time::Duration::from_secs(args.lease_seconds.max(3)),
+            };
+            tracing::info!(server = %settings.server_id, url = %settings.url, lease_seconds = settings.lease.as_secs(), "joining the servers sharing {state}");
+            Service::open_shared(shared, cluster, settings, Arc::new(SystemClock), options).await
+        }
+        None => Service::open(shared, Arc::new(SystemClock), options).await,
+    };
+    let service =
+        opened.map_err(|e| anyhow!("cannot open the state in {}: {}", state, e.message()))?;
     tracing::info!(
         state = %state,
         logs = %args.data_dir.join("logs").display(),
@@ -140,10 +155,6 @@ async fn run_server(
     let _ = std::io::stdout().flush();
 
     let keys = Arc::new(KeyRing::new(credentials));
-    let endpoint = args
-        .advertise_url
-        .clone()
-        .unwrap_or_else(|| advertised_endpoint(addr));
     let data = &service.options().data;
     let runner_env = [data.spark.to_env(), data.pig.to_env()].concat();
     service.set_provisioner(
@@ -227,6 +238,20 @@ impl Provisioner for NoTaskRunner {
     async fn stop(&self, _key: &sluice_runtime::provision::RunnerKey) {}
 
     async fn stop_all(&self) {}
+}
+
+/// This machine's name, to tell servers apart in logs and in the `servers` table.
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "sluice".to_owned())
 }
 
 /// Overrides the executable started as `<exe> taskrunner …` for managed resources.

@@ -70,6 +70,13 @@ pub struct EngineOptions {
     /// Later reports must come at least this often unless the object sets
     /// `reportProgressTimeout` (AWS: 15 minutes).
     pub report_progress_timeout: Duration,
+    /// What a restored engine does with an attempt that was RUNNING in a named worker group
+    /// (a remote runner's): `false` fails it as a lost lease (one process, restarted: its
+    /// runners' reports went nowhere meanwhile); `true` adopts it, keeping its task id and
+    /// lease, so the runner's next report is accepted and the attempt fails only if its lease
+    /// lapses (a scheduler taking a pipeline over from another server, which runners reach
+    /// through any server).
+    pub adopt_running: bool,
 }
 
 impl Default for EngineOptions {
@@ -77,6 +84,7 @@ impl Default for EngineOptions {
         EngineOptions {
             first_report_timeout: Duration::minutes(2),
             report_progress_timeout: Duration::minutes(15),
+            adopt_running: false,
         }
     }
 }

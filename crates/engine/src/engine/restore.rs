@@ -10,6 +10,11 @@
 //!   the dead process: it is a lost lease. It becomes FAILED ("lease lost …") and the retry
 //!   policy applies, exactly as if the lease had lapsed. Task ids are not restored, so the
 //!   old runner's reports get TaskNotFound.
+//!   With [`EngineOptions::adopt_running`](super::EngineOptions::adopt_running) (a server
+//!   taking a pipeline over from another), an attempt of a named worker group keeps its task
+//!   id and lease instead: its runner reports through any server, so only a lease that lapses
+//!   makes it a lost lease. Attempts of the in-process group (their runner was the previous
+//!   owner's) and of resource groups (re-provisioned below) are lost leases all the same.
 //! * WAITING_FOR_RUNNER attempts are queued again in creation order; a FAILED latest attempt
 //!   of a non-terminal instance means a retry was pending: it is due `retryDelay` after the
 //!   failure. FINISHED and FAILED attempts are never run again.
@@ -306,6 +311,11 @@ impl Engine {
                 self.transition(i, Status::WaitingForRunner, now);
                 self.enqueue(last);
             }
+            Status::Running if self.adoptable(last) => {
+                self.running += 1;
+                self.transition(i, Status::Running, now);
+                self.adopt_attempt(last);
+            }
             Status::Running => {
                 self.running += 1;
                 self.transition(i, Status::Running, now);
@@ -328,5 +338,37 @@ impl Engine {
             }
             _ => {}
         }
+    }
+}
+
+impl Engine {
+    /// Whether a RUNNING attempt restored from the store keeps running (see the module notes).
+    fn adoptable(&self, a: super::state::AttIdx) -> bool {
+        let att = &self.atts[a];
+        self.options.adopt_running
+            && !att.worker_group.is_empty()
+            && !att.worker_group.starts_with('@')
+            && att.task_id.is_some()
+            && att.lease_expires_at.is_some()
+    }
+
+    /// Re-arms what handing the attempt out armed: its task route, its lease and its
+    /// attemptTimeout (counted from when it started).
+    fn adopt_attempt(&mut self, a: super::state::AttIdx) {
+        let i = self.atts[a].inst;
+        let (Some(task_id), Some(lease)) =
+            (self.atts[a].task_id.clone(), self.atts[a].lease_expires_at)
+        else {
+            return;
+        };
+        self.atts[a].lease_timer = Some(lease);
+        self.push_timer(lease, Timer::Lease(a));
+        let comp = &self.plan.components[self.insts[i].comp];
+        if let (Some(timeout), Some(started)) =
+            (comp.policy.attempt_timeout, self.atts[a].started_at)
+        {
+            self.push_timer(plus(started, &timeout), Timer::AttemptTimeout(a));
+        }
+        self.tasks.insert(task_id, a);
     }
 }

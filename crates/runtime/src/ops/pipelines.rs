@@ -26,6 +26,7 @@ impl Service {
         input: CreatePipelineInput,
     ) -> ApiResult<CreatePipelineOutput> {
         let _control = self.control.lock().await;
+        self.refresh_registry().await?;
         {
             let registry = self.registry();
             let mine = registry
@@ -55,6 +56,22 @@ impl Service {
                 break id;
             }
         };
+        if let Some(m) = self.membership() {
+            // Another server may be creating the same pipeline right now: the database
+            // decides which id the (name, uniqueId) gets.
+            let bound = m
+                .backend
+                .claim_unique_id(
+                    &principal.account_id,
+                    &input.name,
+                    &input.unique_id,
+                    &pipeline_id,
+                )
+                .await?;
+            if bound != pipeline_id {
+                return Ok(CreatePipelineOutput { pipeline_id: bound });
+            }
+        }
         let now = self.clock.now();
         let mut record = PipelineRecord::new_local(pipeline_id.clone(), now);
         record.name = input.name.clone();
@@ -74,12 +91,20 @@ impl Service {
                 .fields
                 .insert(crate::service::TAGS.into(), encode_tags(&merged));
         }
-        self.store
+        let committed = self
+            .store
             .commit(&ChangeSet {
                 pipelines: vec![record],
                 ..ChangeSet::default()
             })
-            .await?;
+            .await;
+        if let Err(error) = committed {
+            if let Some(m) = self.membership() {
+                // Best effort: a binding left behind would name a pipeline that never was.
+                let _ = m.backend.free_unique_id(&pipeline_id).await;
+            }
+            return Err(error.into());
+        }
         self.registry_mut().pipelines.insert(
             pipeline_id.clone(),
             PipelineMeta {
@@ -89,6 +114,10 @@ impl Service {
                 deleted: false,
             },
         );
+        if let Err(error) = self.take(&pipeline_id).await {
+            // Some server takes it at its next round.
+            tracing::warn!(pipeline = %pipeline_id, "cannot take the new pipeline's lease: {}", error.message());
+        }
         tracing::info!(pipeline = %pipeline_id, account = %principal.account_id, "pipeline created");
         Ok(CreatePipelineOutput { pipeline_id })
     }
@@ -144,6 +173,11 @@ impl Service {
         if let Some(meta) = self.registry_mut().pipelines.get_mut(&id) {
             meta.deleted = true;
         }
+        if let Some(m) = self.membership() {
+            crate::service::lock(&m.held).remove(&id);
+            m.backend.retire(&id).await?;
+            m.backend.free_unique_id(&id).await?;
+        }
         if let Some(dir) = &self.options.data_dir {
             let logs = dir.join("logs").join(&id);
             // Best effort: the run history is gone from the store either way.
@@ -163,6 +197,7 @@ impl Service {
         principal: &Principal,
         input: DescribePipelinesInput,
     ) -> ApiResult<DescribePipelinesOutput> {
+        self.refresh_registry().await?;
         for id in &input.pipeline_ids {
             self.meta(principal, id)?;
         }
@@ -253,6 +288,7 @@ impl Service {
         principal: &Principal,
         input: ListPipelinesInput,
     ) -> ApiResult<ListPipelinesOutput> {
+        self.refresh_registry().await?;
         let mut mine: Vec<(String, String)> = self
             .registry()
             .pipelines

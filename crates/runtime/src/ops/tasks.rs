@@ -26,6 +26,7 @@ use sluice_model::ops::{
 use sluice_model::{Field, TaskObject, TaskResult};
 
 use crate::accounts::Principal;
+use crate::cluster::{Forwarder, Placement, Remote};
 use crate::error::{ApiError, ApiResult};
 use crate::service::{RunnerInfo, Service, lock, task_not_found};
 
@@ -39,18 +40,36 @@ impl Service {
         principal: &Principal,
         input: PollForTaskInput,
     ) -> ApiResult<PollForTaskOutput> {
+        self.poll_for_task_from(principal, input, Remote::None)
+            .await
+    }
+
+    /// PollForTask, taking tasks of pipelines other servers own through `remote` (a shared
+    /// deployment), or answering at once from this server's own pipelines (a poll another
+    /// server forwarded here).
+    pub async fn poll_for_task_from(
+        &self,
+        principal: &Principal,
+        input: PollForTaskInput,
+        remote: Remote<'_>,
+    ) -> ApiResult<PollForTaskOutput> {
         if input.worker_group.is_empty() {
             return Err(ApiError::invalid(
                 "workerGroup must not be empty: name the worker group this runner serves",
             ));
         }
         let hostname = input.hostname.as_deref().unwrap_or(UNKNOWN_HOST);
+        let wait = match remote {
+            Remote::Forwarded => Duration::ZERO,
+            _ => self.options.poll_wait,
+        };
         let task = self
-            .poll(
+            .poll_with(
                 Some(&principal.account_id),
                 GroupFilter::Exactly(&input.worker_group),
                 hostname,
-                self.options.poll_wait,
+                wait,
+                remote,
             )
             .await?;
         Ok(PollForTaskOutput { task_object: task })
@@ -64,6 +83,18 @@ impl Service {
         group: GroupFilter<'_>,
         hostname: &str,
         wait: Duration,
+    ) -> ApiResult<Option<TaskObject>> {
+        self.poll_with(account, group, hostname, wait, Remote::None)
+            .await
+    }
+
+    async fn poll_with(
+        &self,
+        account: Option<&str>,
+        group: GroupFilter<'_>,
+        hostname: &str,
+        wait: Duration,
+        remote: Remote<'_>,
     ) -> ApiResult<Option<TaskObject>> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
@@ -102,7 +133,21 @@ impl Service {
                     }
                 }
             }
-            if self.stopping.is_cancelled() {
+            if let (Remote::Through(forwarder), Some(account), GroupFilter::Exactly(group)) =
+                (remote, account, group)
+            {
+                match self
+                    .poll_elsewhere(forwarder, account, group, hostname)
+                    .await
+                {
+                    Ok(Some(task)) => return Ok(Some(task)),
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::warn!("polling other servers for a task: {}", error.message())
+                    }
+                }
+            }
+            if self.stopping.is_cancelled() || wait.is_zero() {
                 return Ok(None);
             }
             let _waiting = WaitingPoll::enter(&self.waiting_polls);
@@ -115,6 +160,58 @@ impl Service {
                 () = self.stopping.cancelled() => return Ok(None),
             }
         }
+    }
+
+    /// Takes a task of `group` from a pipeline of `account` another server owns (or nobody
+    /// does, which this server then takes).
+    async fn poll_elsewhere(
+        &self,
+        forwarder: &dyn Forwarder,
+        account: &str,
+        group: &str,
+        hostname: &str,
+    ) -> ApiResult<Option<TaskObject>> {
+        let Some(m) = self.membership() else {
+            return Ok(None);
+        };
+        let ready = m.backend.ready_pipelines(group).await?;
+        let mut asked = std::collections::HashSet::new();
+        for pipeline_id in ready {
+            if m.fence(&pipeline_id).is_some() {
+                continue;
+            }
+            self.know(&pipeline_id).await?;
+            let ours = self
+                .registry()
+                .pipelines
+                .get(&pipeline_id)
+                .is_some_and(|meta| meta.account_id == account && !meta.deleted);
+            if !ours {
+                continue;
+            }
+            match self.place(&pipeline_id).await? {
+                Placement::Here => {
+                    let Some(scheduler) = self.scheduler(&pipeline_id) else {
+                        continue;
+                    };
+                    let task = scheduler
+                        .poll_for_task_in(GroupFilter::Exactly(group), hostname, Duration::ZERO)
+                        .await?;
+                    if let Some(task) = task {
+                        self.remember_task(&task.task_id, &pipeline_id, account);
+                        return Ok(Some(task));
+                    }
+                }
+                Placement::Elsewhere(url) => {
+                    if asked.insert(url.clone())
+                        && let Some(task) = forwarder.poll_at(&url).await?
+                    {
+                        return Ok(Some(task));
+                    }
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// How many PollForTask calls are waiting for a task right now (for metrics, and for tests

@@ -1,0 +1,296 @@
+//! Several `sluice server`s sharing one PostgreSQL database (a database of its own per test):
+//! every server answers every call, pipelines spread across the live servers under leases,
+//! a killed or cut-off server's pipelines go on elsewhere, and remote task runners talk to any
+//! server. Real processes on loopback; the Rust SDK as the client.
+
+#[path = "clients/deployment.rs"]
+mod deployment;
+#[path = "clients/harness.rs"]
+mod harness;
+#[path = "clients/sdk_api.rs"]
+mod sdk_api;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::time::{Duration, Instant};
+
+use deployment::{DEADLINE, Deployment, LEASE_SECONDS, Server};
+use sdk_api::{Api, one};
+use serde_json::{Value, json};
+use sluice_testsupport::files::sh_quoted;
+use sluice_testsupport::poll::wait_for;
+use sluice_testsupport::relay::Relay;
+
+/// An on-demand pipeline whose one activity waits for a runner of a group nobody serves, so
+/// it stays scheduled.
+fn idle_objects() -> Value {
+    json!([
+        { "id": "Default", "scheduleType": "ondemand", "workerGroup": "nobody",
+          "maximumRetries": "0" },
+        { "id": "Wait", "type": "ShellCommandActivity", "command": "true" },
+    ])
+}
+
+fn status_of(api: &Api, pipeline: &str, component: &str) -> Result<String, String> {
+    let instances = api.objects(pipeline, "INSTANCE")?;
+    instances
+        .values()
+        .find(|f| one(f, "@componentParent") == Some(component))
+        .and_then(|f| one(f, "@status").map(str::to_owned))
+        .ok_or_else(|| format!("no instance of {component} yet"))
+}
+
+fn wait_status(api: &Api, pipeline: &str, component: &str, status: &str) {
+    wait_for(
+        &format!("{component} to be {status}"),
+        DEADLINE,
+        || match status_of(api, pipeline, component)? {
+            now if now == status => Ok(()),
+            now => Err(now),
+        },
+    );
+}
+
+fn describe_names(api: &Api, ids: &[String]) -> Result<Vec<String>, String> {
+    api.rt.block_on(async {
+        let out = api
+            .client
+            .describe_pipelines()
+            .set_pipeline_ids(Some(ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(out
+            .pipeline_description_list
+            .into_iter()
+            .map(|d| d.name)
+            .collect())
+    })
+}
+
+fn create(api: &Api, name: &str, unique_id: &str) -> String {
+    api.rt.block_on(async {
+        api.client
+            .create_pipeline()
+            .name(name)
+            .unique_id(unique_id)
+            .send()
+            .await
+            .expect("create_pipeline")
+            .pipeline_id
+    })
+}
+
+#[test]
+fn every_server_answers_every_call_from_one_state() {
+    let deployment = Deployment::new("sluice_cluster_state");
+    let one_server = deployment.server();
+    let two = deployment.server();
+    let (a, b) = (Api::new(&one_server.endpoint), Api::new(&two.endpoint));
+    // Created on one, seen at once on the other.
+    let id = create(&a, "nightly", "token-1");
+    assert_eq!(
+        describe_names(&b, std::slice::from_ref(&id)).unwrap(),
+        ["nightly"]
+    );
+    assert_eq!(b.list_pipelines().unwrap(), 1);
+    // CreatePipeline's idempotency holds across servers, and under a race.
+    assert_eq!(create(&b, "nightly", "token-1"), id);
+    let (left, right) = std::thread::scope(|s| {
+        let left = s.spawn(|| create(&a, "weekly", "token-2"));
+        let right = s.spawn(|| create(&b, "weekly", "token-2"));
+        (left.join().unwrap(), right.join().unwrap())
+    });
+    assert_eq!(left, right);
+    assert_eq!(a.list_pipelines().unwrap(), 2);
+    // A definition put through one server runs, scheduled by whichever server owns it, and
+    // its objects read the same through both.
+    let pipeline = b.launch("greets", idle_objects());
+    wait_status(&a, &pipeline, "Wait", "WAITING_FOR_RUNNER");
+    assert_eq!(
+        status_of(&b, &pipeline, "Wait").unwrap(),
+        "WAITING_FOR_RUNNER"
+    );
+    assert!(deployment.owner_of(&pipeline).is_some());
+    // Deleted through one server, gone from both; its uniqueId is free again.
+    b.rt.block_on(b.client.delete_pipeline().pipeline_id(&id).send())
+        .expect("delete_pipeline");
+    let gone = describe_names(&a, std::slice::from_ref(&id)).unwrap_err();
+    assert!(gone.contains("PipelineDeletedException"), "{gone}");
+    assert_ne!(create(&a, "nightly", "token-1"), id);
+}
+
+#[test]
+fn pipelines_spread_across_servers_and_move_back_when_one_joins() {
+    let deployment = Deployment::new("sluice_cluster_spread");
+    let servers: Vec<Server> = (0..2).map(|_| deployment.server()).collect();
+    let apis: Vec<Api> = servers.iter().map(|s| Api::new(&s.endpoint)).collect();
+    for n in 0..10 {
+        apis[n % 2].launch(&format!("idle-{n}"), idle_objects());
+    }
+    let balanced = |servers: usize, most: usize| {
+        move |owners: &BTreeMap<String, usize>| {
+            owners.values().sum::<usize>() == 10
+                && owners.len() == servers
+                && owners.values().all(|n| *n <= most)
+        }
+    };
+    wait_for("10 pipelines on 2 servers, 5 each", DEADLINE, || {
+        let owners = deployment.owners();
+        if balanced(2, 5)(&owners) {
+            Ok(())
+        } else {
+            Err(format!("{owners:?}"))
+        }
+    });
+    // A third server joins: it gets its share, and nobody keeps more than 4.
+    let third = deployment.server();
+    wait_for(
+        "10 pipelines on 3 servers, at most 4 each",
+        DEADLINE,
+        || {
+            let owners = deployment.owners();
+            if balanced(3, 4)(&owners) {
+                Ok(())
+            } else {
+                Err(format!("{owners:?}"))
+            }
+        },
+    );
+    // A server that stops cleanly hands its pipelines over at once.
+    let mut third = third;
+    third.process.stop(DEADLINE);
+    wait_for("10 pipelines back on 2 servers", DEADLINE, || {
+        let owners = deployment.owners();
+        if balanced(2, 5)(&owners) && !owners.contains_key(&third.endpoint) {
+            Ok(())
+        } else {
+            Err(format!("{owners:?}"))
+        }
+    });
+}
+
+#[test]
+fn a_killed_servers_pipeline_goes_on_elsewhere_with_its_running_task() {
+    let deployment = Deployment::new("sluice_cluster_kill");
+    let mut owner = deployment.server();
+    let other = deployment.server();
+    let lines = deployment.path("lines");
+    let release = deployment.path("release");
+    let append = |word: &str| format!("echo {word} >> {}", sh_quoted(&lines));
+    let objects = json!([
+        { "id": "Default", "scheduleType": "ondemand", "workerGroup": "wg",
+          "maximumRetries": "0" },
+        { "id": "First", "type": "ShellCommandActivity", "command": append("first") },
+        // Runs until the test lets it finish, so that it is running when its server dies.
+        { "id": "Second", "type": "ShellCommandActivity", "dependsOn": { "ref": "First" },
+          "command": format!("while [ ! -e {} ]; do sleep 0.1; done; {}",
+                             sh_quoted(&release), append("second")) },
+        { "id": "Third", "type": "ShellCommandActivity", "dependsOn": { "ref": "Second" },
+          "command": append("third") },
+    ]);
+    let a = Api::new(&owner.endpoint);
+    let b = Api::new(&other.endpoint);
+    let pipeline = a.launch("chain", objects);
+    assert_eq!(
+        deployment.owner_of(&pipeline).as_deref(),
+        Some(owner.endpoint.as_str())
+    );
+    // The runner talks to the other server only: its polls and reports reach the owner
+    // through it.
+    let _runner = deployment.runner("r1", &other.endpoint, "wg", &[]);
+    wait_status(&b, &pipeline, "Second", "RUNNING");
+    owner.process.kill();
+    let killed = Instant::now();
+    let took_over = wait_for(
+        "the other server to take the pipeline over",
+        DEADLINE,
+        || match deployment.owner_of(&pipeline) {
+            Some(url) if url == other.endpoint => Ok(killed.elapsed()),
+            now => Err(format!("{now:?}")),
+        },
+    );
+    assert!(
+        took_over < Duration::from_secs(2 * LEASE_SECONDS),
+        "taken over after {took_over:?}, more than 2 lease periods"
+    );
+    fs::write(&release, "").unwrap();
+    wait_status(&b, &pipeline, "Third", "FINISHED");
+    // Every activity ran once: the running one was adopted, not run again.
+    assert_eq!(
+        fs::read_to_string(&lines).unwrap(),
+        "first\nsecond\nthird\n"
+    );
+    let attempts = b.attempts_of(&pipeline, "Second");
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+}
+
+#[test]
+fn a_server_cut_off_from_the_database_stops_scheduling_and_fails_fast() {
+    let deployment = Deployment::new("sluice_cluster_cut");
+    let relay = Relay::start("127.0.0.1:5432".parse().unwrap());
+    let through_relay = deployment
+        .db
+        .url()
+        .replace(":5432/", &format!(":{}/", relay.port()));
+    let mut cut = deployment.server_on(&through_relay, &[]);
+    let other = deployment.server();
+    let a = Api::new(&cut.endpoint);
+    let b = Api::new(&other.endpoint);
+    let first = a.launch("first", idle_objects());
+    let second = a.launch("second", idle_objects());
+    wait_for("both servers to hold one pipeline", DEADLINE, || {
+        let owners = deployment.owners();
+        if owners.len() == 2 {
+            Ok(())
+        } else {
+            Err(format!("{owners:?}"))
+        }
+    });
+    relay.cut();
+    // The cut-off server answers with an error, not a hang.
+    let asked = Instant::now();
+    let refused = a.list_pipelines().unwrap_err();
+    assert!(refused.starts_with("InternalServiceError"), "{refused}");
+    let waited = asked.elapsed();
+    assert!(
+        waited < Duration::from_secs(40),
+        "answered after {waited:?}"
+    );
+    // The other server takes both pipelines; the cut-off one says it stopped.
+    wait_for("the other server to hold both pipelines", DEADLINE, || {
+        let owners = deployment.owners();
+        if owners.get(&other.endpoint) == Some(&2) {
+            Ok(())
+        } else {
+            Err(format!("{owners:?}"))
+        }
+    });
+    wait_for("the cut-off server to stop scheduling", DEADLINE, || {
+        let output = cut.process.output();
+        if output.contains("stopped scheduling") {
+            Ok(())
+        } else {
+            Err("not yet".to_owned())
+        }
+    });
+    assert_eq!(status_of(&b, &first, "Wait").unwrap(), "WAITING_FOR_RUNNER");
+    // Reconnected, it carries on without a restart and gets its share back.
+    relay.restore();
+    wait_for("the reconnected server to answer", DEADLINE, || {
+        a.list_pipelines()
+    });
+    wait_for("the pipelines to spread again", DEADLINE, || {
+        let owners = deployment.owners();
+        if owners.len() == 2 {
+            Ok(())
+        } else {
+            Err(format!("{owners:?}"))
+        }
+    });
+    assert_eq!(
+        status_of(&a, &second, "Wait").unwrap(),
+        "WAITING_FOR_RUNNER"
+    );
+    cut.process.stop(DEADLINE);
+}
