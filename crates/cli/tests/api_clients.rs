@@ -7,6 +7,7 @@
 mod harness;
 
 use std::fs;
+use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_datapipeline::error::ProvideErrorMetadata;
@@ -45,7 +46,27 @@ fn ids(value: &Value) -> Vec<String> {
 fn aws_cli_walks_a_pipeline_through_its_life() {
     let server = Server::start();
     let aws = AwsCli::root(&server);
-    let out_file = server.dir().join("greetings.txt");
+    walk_a_pipeline_through_its_life(&aws, &server.dir().join("greetings.txt"));
+}
+
+/// The same walk against two servers sharing one PostgreSQL database, each command sent to the
+/// other server than the one before.
+#[cfg(feature = "postgres")]
+#[test]
+fn aws_cli_walks_a_pipeline_through_its_life_across_two_servers() {
+    let db = sluice_testsupport::databases::PgDatabase::create("sluice_cli_two_servers");
+    let config = ServerConfig {
+        args: vec!["--database".into(), db.url()],
+        ..ServerConfig::default()
+    };
+    let one = Server::start_with(config.clone());
+    let two = Server::start_with(config);
+    let aws = AwsCli::alternating(&[&one, &two]);
+    walk_a_pipeline_through_its_life(&aws, &one.dir().join("greetings.txt"));
+}
+
+fn walk_a_pipeline_through_its_life(aws: &AwsCli, out_file: &Path) {
+    let out_file = out_file.to_path_buf();
 
     // create-pipeline is idempotent on (name, unique id).
     let created = aws.json(&["create-pipeline", "--name", "demo", "--unique-id", "tok1"]);
@@ -303,13 +324,13 @@ fn aws_cli_walks_a_pipeline_through_its_life() {
     let state = field(&described["pipelineDescriptionList"][0], "@pipelineState");
     assert_eq!(state.as_deref(), Some("INACTIVE"), "{described:#}");
     assert!(
-        ids_of_pipelines(&aws).contains(&id.to_owned()),
+        ids_of_pipelines(aws).contains(&id.to_owned()),
         "listed before deletion"
     );
     aws.json(&["delete-pipeline", "--pipeline-id", id]);
     aws.run(&["describe-pipelines", "--pipeline-ids", id])
         .fails_with(255, "PipelineDeletedException");
-    assert!(!ids_of_pipelines(&aws).contains(&id.to_owned()));
+    assert!(!ids_of_pipelines(aws).contains(&id.to_owned()));
     aws.run(&["delete-pipeline", "--pipeline-id", id])
         .fails_with(255, "PipelineNotFoundException");
 }
@@ -880,6 +901,7 @@ async fn accounts_do_not_see_each_others_pipelines_or_tasks() {
             {"accountId": ACCOUNT_A, "keys": [{"accessKeyId": KEY_A.0, "secretAccessKey": KEY_A.1}]},
             {"accountId": ACCOUNT_B, "keys": [{"accessKeyId": KEY_B.0, "secretAccessKey": KEY_B.1}]},
         ]})),
+        ..ServerConfig::default()
     });
     let a = sdk_client(&server, KEY_A.0, KEY_A.1);
     let b = sdk_client(&server, KEY_B.0, KEY_B.1);

@@ -294,3 +294,138 @@ fn a_server_cut_off_from_the_database_stops_scheduling_and_fails_fast() {
     );
     cut.process.stop(DEADLINE);
 }
+
+#[test]
+fn a_database_outage_answers_internal_errors_and_everything_carries_on() {
+    let deployment = Deployment::new("sluice_cluster_outage");
+    let relay = Relay::start("127.0.0.1:5432".parse().unwrap());
+    let through_relay = deployment
+        .db
+        .url()
+        .replace(":5432/", &format!(":{}/", relay.port()));
+    let mut servers = [
+        deployment.server_on(&through_relay, &[]),
+        deployment.server_on(&through_relay, &[]),
+    ];
+    let lines = deployment.path("lines");
+    let release = deployment.path("release");
+    let append = |word: &str| format!("echo {word} >> {}", sh_quoted(&lines));
+    let objects = json!([
+        { "id": "Default", "scheduleType": "ondemand", "workerGroup": "wg",
+          "maximumRetries": "0" },
+        { "id": "First", "type": "ShellCommandActivity", "command": append("first") },
+        { "id": "Second", "type": "ShellCommandActivity", "dependsOn": { "ref": "First" },
+          "command": format!("while [ ! -e {} ]; do sleep 0.1; done; {}",
+                             sh_quoted(&release), append("second")) },
+        { "id": "Third", "type": "ShellCommandActivity", "dependsOn": { "ref": "Second" },
+          "command": append("third") },
+    ]);
+    let apis = [
+        Api::new(&servers[0].endpoint),
+        Api::new(&servers[1].endpoint),
+    ];
+    let pipeline = apis[0].launch("outage", objects);
+    let _runner = deployment.runner("r1", &servers[1].endpoint, "wg", &[]);
+    wait_status(&apis[1], &pipeline, "Second", "RUNNING");
+    let owner = deployment.owner_of(&pipeline);
+
+    relay.cut();
+    // Every server answers, with an error, while the database is away.
+    for api in &apis {
+        let asked = Instant::now();
+        let refused = api.list_pipelines().unwrap_err();
+        assert!(refused.starts_with("InternalServiceError"), "{refused}");
+        assert!(
+            asked.elapsed() < Duration::from_secs(40),
+            "{:?}",
+            asked.elapsed()
+        );
+    }
+    // The pipeline's owner stops scheduling it.
+    let owner = servers
+        .iter_mut()
+        .find(|s| Some(&s.endpoint) == owner.as_ref())
+        .expect("the pipeline had an owner");
+    wait_for("the owner to stop scheduling", DEADLINE, || {
+        if owner.process.output().contains("stopped scheduling") {
+            Ok(())
+        } else {
+            Err("not yet".to_owned())
+        }
+    });
+
+    // Back without a restart: the running attempt is adopted and its result lands.
+    relay.restore();
+    wait_for("the servers to answer again", DEADLINE, || {
+        apis[0].list_pipelines()?;
+        apis[1].list_pipelines()
+    });
+    fs::write(&release, "").unwrap();
+    wait_status(&apis[0], &pipeline, "Third", "FINISHED");
+    assert_eq!(
+        fs::read_to_string(&lines).unwrap(),
+        "first\nsecond\nthird\n"
+    );
+    assert_eq!(apis[1].attempts_of(&pipeline, "Second").len(), 1);
+}
+
+#[test]
+fn a_managed_resource_of_a_pipeline_that_moves_is_provisioned_again_by_its_new_owner() {
+    let deployment = Deployment::new("sluice_cluster_resource");
+    let mut owner = deployment.server();
+    let other = deployment.server();
+    let ran_by = deployment.path("ran-by");
+    let finish = deployment.path("finish");
+    let objects = json!([
+        { "id": "Default", "scheduleType": "ondemand", "role": "DataPipelineDefaultRole",
+          "resourceRole": "DataPipelineDefaultResourceRole", "maximumRetries": "2",
+          "retryDelay": "1 seconds" },
+        { "id": "Box", "type": "Ec2Resource", "instanceType": "t2.micro",
+          "imageId": "ami-12345678", "subnetId": "subnet-1" },
+        // Records the runner that runs it, then waits for the test.
+        { "id": "Work", "type": "ShellCommandActivity", "runsOn": { "ref": "Box" },
+          "command": format!("echo $PPID >> {}; until [ -e {} ]; do sleep 0.05; done",
+                             sh_quoted(&ran_by), sh_quoted(&finish)) },
+    ]);
+    let a = Api::new(&owner.endpoint);
+    let b = Api::new(&other.endpoint);
+    let pipeline = a.launch("resource", objects);
+    assert_eq!(
+        deployment.owner_of(&pipeline).as_deref(),
+        Some(owner.endpoint.as_str())
+    );
+    wait_status(&a, &pipeline, "Work", "RUNNING");
+    let first_runner = fs::read_to_string(&ran_by).unwrap().trim().to_owned();
+
+    owner.process.kill();
+    // The new owner provisions the resource again and the activity runs on it.
+    let runners = wait_for("Work to run on a new runner", DEADLINE, || {
+        let pids: Vec<String> = fs::read_to_string(&ran_by)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        if pids.len() >= 2 {
+            Ok(pids)
+        } else {
+            Err(format!("{pids:?}"))
+        }
+    });
+    assert_eq!(
+        deployment.owner_of(&pipeline).as_deref(),
+        Some(other.endpoint.as_str())
+    );
+    assert_ne!(runners[1], first_runner);
+    fs::write(&finish, "").unwrap();
+    wait_status(&b, &pipeline, "Work", "FINISHED");
+    assert!(
+        other
+            .process
+            .output()
+            .contains("took over the scheduling of a pipeline"),
+        "{}",
+        other.process.output()
+    );
+    // The killed server's runner outlived it (nothing stops an orphan); end it here.
+    sluice_testsupport::process::send_signal(first_runner.parse().unwrap(), "KILL");
+}

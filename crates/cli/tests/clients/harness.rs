@@ -44,6 +44,8 @@ pub(crate) struct ServerConfig {
     pub(crate) root_env: bool,
     /// A credentials file (`--credentials`), written into the server's directory.
     pub(crate) credentials: Option<Value>,
+    /// Further arguments of `sluice server` (`--database …`).
+    pub(crate) args: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +54,7 @@ impl Default for ServerConfig {
             local_runner: true,
             root_env: true,
             credentials: None,
+            args: Vec::new(),
         }
     }
 }
@@ -116,6 +119,7 @@ impl Server {
         if !config.local_runner {
             command.arg("--no-local-runner");
         }
+        command.args(&config.args);
         let mut process = Proc::spawn("server", command, dir.path());
         let line = process.wait_line(READY_MARKER, STARTUP_DEADLINE);
         let endpoint = ready_url(&line).unwrap_or_else(|| panic!("no URL in {line:?}"));
@@ -355,9 +359,11 @@ impl std::fmt::Display for Run {
     }
 }
 
-/// The AWS CLI pointed at one server with one key pair.
+/// The AWS CLI pointed at one server (or taking several in turn, one per command) with one key
+/// pair.
 pub(crate) struct AwsCli {
-    endpoint: String,
+    endpoints: Vec<String>,
+    calls: std::cell::Cell<usize>,
     keys: Option<(String, String)>,
     home: tempfile::TempDir,
     /// Further environment variables, e.g. `AWS_SESSION_TOKEN`.
@@ -367,7 +373,8 @@ pub(crate) struct AwsCli {
 impl AwsCli {
     pub(crate) fn new(server: &Server, access_key: &str, secret: &str) -> AwsCli {
         AwsCli {
-            endpoint: server.endpoint.clone(),
+            endpoints: vec![server.endpoint.clone()],
+            calls: std::cell::Cell::new(0),
             keys: Some((access_key.to_owned(), secret.to_owned())),
             home: tempfile::tempdir().unwrap(),
             env: Vec::new(),
@@ -377,6 +384,14 @@ impl AwsCli {
     /// The CLI with the root pair.
     pub(crate) fn root(server: &Server) -> AwsCli {
         AwsCli::new(server, ROOT_ACCESS_KEY, ROOT_SECRET_KEY)
+    }
+
+    /// The CLI with the root pair, sending each command to the next of `servers` in turn.
+    pub(crate) fn alternating(servers: &[&Server]) -> AwsCli {
+        AwsCli {
+            endpoints: servers.iter().map(|s| s.endpoint.clone()).collect(),
+            ..AwsCli::root(servers[0])
+        }
     }
 
     /// The CLI with no credentials at all.
@@ -410,10 +425,13 @@ impl AwsCli {
             self.keys.as_ref().map(|(a, s)| (a.as_str(), s.as_str())),
         );
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        let call = self.calls.get();
+        self.calls.set(call + 1);
+        let endpoint = &self.endpoints[call % self.endpoints.len()];
         command
             .arg("datapipeline")
             .args(args)
-            .args(["--endpoint-url", &self.endpoint])
+            .args(["--endpoint-url", endpoint])
             .current_dir(self.home.path());
         if json {
             command.args(["--output", "json"]);
@@ -422,7 +440,7 @@ impl AwsCli {
         let started = Instant::now();
         let run = Run::from(shown, run_with_deadline(command, "aws"));
         eprintln!(
-            "{} -> exit {} ({} ms)",
+            "{} at {endpoint} -> exit {} ({} ms)",
             run.shown,
             run.code,
             started.elapsed().as_millis()
