@@ -31,6 +31,22 @@ fn idle_objects() -> Value {
     ])
 }
 
+/// Three chained activities of worker group `wg` appending their names to `lines`; the second
+/// runs until `release` exists, so that the test can act while it is running.
+fn held_chain(lines: &std::path::Path, release: &std::path::Path) -> Value {
+    let append = |word: &str| format!("echo {word} >> {}", sh_quoted(lines));
+    json!([
+        { "id": "Default", "scheduleType": "ondemand", "workerGroup": "wg",
+          "maximumRetries": "0" },
+        { "id": "First", "type": "ShellCommandActivity", "command": append("first") },
+        { "id": "Second", "type": "ShellCommandActivity", "dependsOn": { "ref": "First" },
+          "command": format!("while [ ! -e {} ]; do sleep 0.1; done; {}",
+                             sh_quoted(release), append("second")) },
+        { "id": "Third", "type": "ShellCommandActivity", "dependsOn": { "ref": "Second" },
+          "command": append("third") },
+    ])
+}
+
 fn status_of(api: &Api, pipeline: &str, component: &str) -> Result<String, String> {
     let instances = api.objects(pipeline, "INSTANCE")?;
     instances
@@ -177,18 +193,7 @@ fn a_killed_servers_pipeline_goes_on_elsewhere_with_its_running_task() {
     let other = deployment.server();
     let lines = deployment.path("lines");
     let release = deployment.path("release");
-    let append = |word: &str| format!("echo {word} >> {}", sh_quoted(&lines));
-    let objects = json!([
-        { "id": "Default", "scheduleType": "ondemand", "workerGroup": "wg",
-          "maximumRetries": "0" },
-        { "id": "First", "type": "ShellCommandActivity", "command": append("first") },
-        // Runs until the test lets it finish, so that it is running when its server dies.
-        { "id": "Second", "type": "ShellCommandActivity", "dependsOn": { "ref": "First" },
-          "command": format!("while [ ! -e {} ]; do sleep 0.1; done; {}",
-                             sh_quoted(&release), append("second")) },
-        { "id": "Third", "type": "ShellCommandActivity", "dependsOn": { "ref": "Second" },
-          "command": append("third") },
-    ]);
+    let objects = held_chain(&lines, &release);
     let a = Api::new(&owner.endpoint);
     let b = Api::new(&other.endpoint);
     let pipeline = a.launch("chain", objects);
@@ -309,17 +314,7 @@ fn a_database_outage_answers_internal_errors_and_everything_carries_on() {
     ];
     let lines = deployment.path("lines");
     let release = deployment.path("release");
-    let append = |word: &str| format!("echo {word} >> {}", sh_quoted(&lines));
-    let objects = json!([
-        { "id": "Default", "scheduleType": "ondemand", "workerGroup": "wg",
-          "maximumRetries": "0" },
-        { "id": "First", "type": "ShellCommandActivity", "command": append("first") },
-        { "id": "Second", "type": "ShellCommandActivity", "dependsOn": { "ref": "First" },
-          "command": format!("while [ ! -e {} ]; do sleep 0.1; done; {}",
-                             sh_quoted(&release), append("second")) },
-        { "id": "Third", "type": "ShellCommandActivity", "dependsOn": { "ref": "Second" },
-          "command": append("third") },
-    ]);
+    let objects = held_chain(&lines, &release);
     let apis = [
         Api::new(&servers[0].endpoint),
         Api::new(&servers[1].endpoint),
@@ -395,7 +390,12 @@ fn a_managed_resource_of_a_pipeline_that_moves_is_provisioned_again_by_its_new_o
         Some(owner.endpoint.as_str())
     );
     wait_status(&a, &pipeline, "Work", "RUNNING");
-    let first_runner = fs::read_to_string(&ran_by).unwrap().trim().to_owned();
+    let first_runner = wait_for("Work to start", DEADLINE, || {
+        match fs::read_to_string(&ran_by).map(|t| t.trim().to_owned()) {
+            Ok(pid) if !pid.is_empty() => Ok(pid),
+            other => Err(format!("{other:?}")),
+        }
+    });
 
     owner.process.kill();
     // The new owner provisions the resource again and the activity runs on it.

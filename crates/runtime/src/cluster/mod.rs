@@ -170,6 +170,10 @@ impl Service {
         };
         for _ in 0..3 {
             if m.fence(pipeline_id).is_some() {
+                // The grant is recorded before the scheduler opens and its running tasks are
+                // routed: let an adoption in progress finish, or a task it is about to route
+                // would be answered TaskNotFound.
+                drop(m.moving.lock().await);
                 return Ok(Placement::Here);
             }
             match m.backend.lease(pipeline_id).await? {
