@@ -18,8 +18,10 @@ use crate::log_upload::{log_destination, upload_attempt_logs};
 use crate::source::{SourceError, TaskSource};
 
 /// How many times SetTaskStatus is tried before the result is given up on (the lease then
-/// expires and the service retries the attempt).
-const STATUS_TRIES: u32 = 5;
+/// expires and the service retries the attempt). With the default backoff the tries span about
+/// three minutes: longer than a deployment of several servers takes to move a pipeline whose
+/// server died (two lease periods, 30 s by default), so a result survives that.
+const STATUS_TRIES: u32 = 10;
 
 /// The default upper bound of the exponential backoff after failed calls.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
