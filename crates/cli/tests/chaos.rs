@@ -139,10 +139,12 @@ fn pipelines_finish_exactly_once_while_servers_are_killed() {
     let mut moments = Moments(seed);
 
     // A lost hand-out (a server killed between committing a task and answering the runner)
-    // waits for the first report; keep that short.
+    // waits for the first report, and a task its runner gave up waits for the next: keep
+    // both short (the runners report every 2 s).
     let deployment = Deployment::with_settings(
         "sluice_chaos",
-        json!({ "pollWaitSeconds": 5, "firstReportTimeoutSeconds": 10 }),
+        json!({ "pollWaitSeconds": 5, "firstReportTimeoutSeconds": 10,
+                "reportProgressTimeoutSeconds": 20 }),
     );
     let url = deployment.db.url();
     let listen: Vec<String> = (0..SERVERS)
