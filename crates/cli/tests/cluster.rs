@@ -429,3 +429,49 @@ fn a_managed_resource_of_a_pipeline_that_moves_is_provisioned_again_by_its_new_o
     // The killed server's runner outlived it (nothing stops an orphan); end it here.
     sluice_testsupport::process::send_signal(first_runner.parse().unwrap(), "KILL");
 }
+
+#[test]
+fn accounts_stay_apart_across_servers() {
+    let deployment = Deployment::new("sluice_cluster_accounts");
+    let credentials = deployment.path("credentials.json");
+    let (key_a, key_b) = (
+        (
+            "AKIACLUSTERACCOUNTA1",
+            "secret/of/account/a/for/the/cluster/tes",
+        ),
+        (
+            "AKIACLUSTERACCOUNTB1",
+            "secret/of/account/b/for/the/cluster/tes",
+        ),
+    );
+    fs::write(
+        &credentials,
+        json!({ "accounts": [
+            { "accountId": "111122223333",
+              "keys": [{ "accessKeyId": key_a.0, "secretAccessKey": key_a.1 }] },
+            { "accountId": "444455556666",
+              "keys": [{ "accessKeyId": key_b.0, "secretAccessKey": key_b.1 }] },
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let file = credentials.to_str().unwrap();
+    let one_server = deployment.server_on(&deployment.db.url(), &["--credentials", file]);
+    let two = deployment.server_on(&deployment.db.url(), &["--credentials", file]);
+    let a = Api::with_key(&one_server.endpoint, key_a.0, key_a.1);
+    let b = Api::with_key(&two.endpoint, key_b.0, key_b.1);
+    let mine = create(&a, "nightly", "same-token");
+    // The same name and uniqueId in another account is another pipeline.
+    let theirs = create(&b, "nightly", "same-token");
+    assert_ne!(mine, theirs);
+    assert_eq!(b.list_pipelines().unwrap(), 1);
+    let refused = describe_names(&b, std::slice::from_ref(&mine)).unwrap_err();
+    assert!(refused.contains("PipelineNotFoundException"), "{refused}");
+    // Account A through the other server: still its own pipeline only.
+    let a_elsewhere = Api::with_key(&two.endpoint, key_a.0, key_a.1);
+    assert_eq!(
+        describe_names(&a_elsewhere, std::slice::from_ref(&mine)).unwrap(),
+        ["nightly"]
+    );
+    assert_eq!(a_elsewhere.list_pipelines().unwrap(), 1);
+}
