@@ -426,8 +426,14 @@ fn a_managed_resource_of_a_pipeline_that_moves_is_provisioned_again_by_its_new_o
         "{}",
         other.process.output()
     );
-    // The killed server's runner outlived it (nothing stops an orphan); end it here.
-    sluice_testsupport::process::send_signal(first_runner.parse().unwrap(), "KILL");
+    // The killed server's runner stopped on its own once its server was gone.
+    wait_for("the orphaned runner to stop", DEADLINE, || {
+        if sluice_testsupport::process::is_running(&first_runner) {
+            Err(format!("{first_runner} still runs"))
+        } else {
+            Ok(())
+        }
+    });
 }
 
 #[test]

@@ -12,6 +12,7 @@ use sluice_executors::Executors;
 use sluice_runner::remote::Credentials;
 use sluice_runner::remote::DEFAULT_REGION;
 use sluice_runner::{RemoteOptions, RemoteTaskSource, Runner, RunnerOptions};
+use sluice_runtime::provision::PARENT_PID_ENV;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::TaskRunnerArgs;
@@ -203,6 +204,12 @@ async fn run_runner(
     );
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
+    if let Some(pid) = std::env::var(PARENT_PID_ENV)
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+    {
+        tokio::spawn(cancel_when_gone(pid, shutdown.clone()));
+    }
     let line = format!(
         "{READY}: taskrunner {} polling worker group {} at {endpoint}",
         options.taskrunner_id, args.worker_group
@@ -223,6 +230,30 @@ async fn run_runner(
         Err(error) => {
             eprintln!("sluice: {error}");
             Ok(ExitCode::from(EXIT_USAGE))
+        }
+    }
+}
+
+/// How long a runner whose server is gone gives its tasks to stop before it exits.
+const GONE_GRACE: Duration = Duration::from_secs(3);
+
+/// Cancels `shutdown` once the server that provisioned this runner is gone (killed without
+/// stopping its runners), then exits: the pipelines it scheduled moved to another server,
+/// whose own runners take their tasks, and results cannot reach a dead server anyway. The
+/// process's parent changing tells, since an orphan is adopted by another process (its own
+/// pid may linger as a zombie).
+async fn cancel_when_gone(server_pid: u32, shutdown: CancellationToken) {
+    let parent = std::os::unix::process::parent_id();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if std::os::unix::process::parent_id() != parent {
+            tracing::warn!(
+                server_pid,
+                "the server that started this runner is gone; stopping"
+            );
+            shutdown.cancel();
+            tokio::time::sleep(GONE_GRACE).await;
+            std::process::exit(1);
         }
     }
 }

@@ -29,6 +29,9 @@ use crate::service::lock;
 
 /// Variables of the server's environment a child must not inherit: they would change which
 /// credentials the runner uses.
+/// The pid of the server that started a runner (`sluice taskrunner` stops when it is gone).
+pub const PARENT_PID_ENV: &str = "SLUICE_PARENT_PID";
+
 const SCRUBBED_ENV: &[&str] = &[
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
@@ -119,6 +122,9 @@ impl LocalProcessProvisioner {
             command.env_remove(var);
         }
         command.envs(s.env.iter().map(|(k, v)| (k, v)));
+        // The runner stops when this server dies: after a `kill -9` its pipelines move to
+        // another server, which provisions runners of its own.
+        command.env(PARENT_PID_ENV, std::process::id().to_string());
         if let Some(key) = &request.credentials {
             command.env("AWS_ACCESS_KEY_ID", &key.access_key_id).env(
                 "AWS_SECRET_ACCESS_KEY",

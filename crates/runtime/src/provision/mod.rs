@@ -31,7 +31,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::accounts::{AccessKey, KeyRing};
 
 pub use external::ExternalProvisioner;
-pub use local_process::{LocalProcessProvisioner, LocalProcessSettings};
+pub use local_process::{LocalProcessProvisioner, LocalProcessSettings, PARENT_PID_ENV};
 
 /// What to start.
 #[derive(Debug, Clone)]
