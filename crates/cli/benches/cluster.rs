@@ -3,8 +3,9 @@
 //! servers on one PostgreSQL — each with the same remote runners spread over its servers.
 //!
 //! - **dispatch**: `--pipelines` pipelines of independent `true` activities (`--tasks` in all),
-//!   from the first activation until QueryObjects reports every instance FINISHED (polled every
-//!   50 ms), as tasks/s; `seq N | xargs -P<runners×2> -n1 true` is the baseline in the same run.
+//!   defined beforehand, from the first activation until QueryObjects reports every instance
+//!   FINISHED (polled every 50 ms), as tasks/s; `seq N | xargs -P<runners×2> -n1 true` is the
+//!   baseline in the same run.
 //! - **chain hop**: one pipeline of `--chain` activities each depending on the previous; each
 //!   writes its start and end times (`date +%s%N`), and a hop is the next one's start minus
 //!   this one's end: SetTaskStatus, scheduling, PollForTask (across servers when the runner's
@@ -48,7 +49,7 @@ struct Options {
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
-        tasks: 480,
+        tasks: 2400,
         pipelines: 12,
         chain: 40,
         runners: 8,
@@ -243,15 +244,18 @@ fn dispatch(setup: &Setup, options: &Options) -> Result<f64, String> {
         .map(|s| Api::new(&s.endpoint))
         .collect();
     let per = options.tasks.div_ceil(options.pipelines);
-    let started = Instant::now();
     let mut launched = Vec::new();
     for p in 0..options.pipelines {
         let mut objects = vec![default_object()];
         objects.extend((0..per).map(
             |a| json!({ "id": format!("T{a}"), "type": "ShellCommandActivity", "command": "true" }),
         ));
-        let id = apis[p % apis.len()].launch(&format!("dispatch-{p}"), Value::Array(objects));
+        let id = apis[p % apis.len()].define(&format!("dispatch-{p}"), Value::Array(objects));
         launched.push((id, per));
+    }
+    let started = Instant::now();
+    for (p, (id, _)) in launched.iter().enumerate() {
+        apis[p % apis.len()].activate(id);
     }
     wait_finished(&apis[0], &launched, Duration::from_secs(600))?;
     Ok((per * options.pipelines) as f64 / started.elapsed().as_secs_f64())

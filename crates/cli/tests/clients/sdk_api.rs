@@ -44,6 +44,25 @@ impl Api {
 
     /// Creates, defines and activates a pipeline from file-form `objects`; its id.
     pub(crate) fn launch(&self, name: &str, objects: Value) -> String {
+        let id = self.define(name, objects);
+        self.activate(&id);
+        id
+    }
+
+    /// ActivatePipeline.
+    pub(crate) fn activate(&self, id: &str) {
+        self.rt.block_on(async {
+            self.client
+                .activate_pipeline()
+                .pipeline_id(id)
+                .send()
+                .await
+                .expect("activate_pipeline");
+        });
+    }
+
+    /// Creates and defines a pipeline from file-form `objects` (not activated); its id.
+    pub(crate) fn define(&self, name: &str, objects: Value) -> String {
         let (objects, _, _) = api_form(&json!({ "objects": objects }));
         let objects: Vec<PipelineObject> = objects
             .as_array()
@@ -91,12 +110,6 @@ impl Api {
                 .await
                 .expect("put_pipeline_definition");
             assert!(!put.errored, "invalid definition: {put:?}");
-            self.client
-                .activate_pipeline()
-                .pipeline_id(&id)
-                .send()
-                .await
-                .expect("activate_pipeline");
             id
         })
     }
