@@ -151,9 +151,11 @@ impl PgDatabase {
         &self.name
     }
 
-    /// `postgres://postgres@127.0.0.1:5432/<name>` (trust authentication, no password).
+    /// `postgres://postgres@127.0.0.1:5432/<name>` (trust authentication, no password); the
+    /// port is `$PGPORT` when set, as for `psql` (scripts/soak.sh runs a cluster of its own).
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+        let port = std::env::var("PGPORT").unwrap_or_else(|_| "5432".to_owned());
+        format!("postgres://postgres@127.0.0.1:{port}/{}", self.name)
     }
 
     /// Runs SQL in this database; rows come back as `a|b` lines. Fails the test on error.
