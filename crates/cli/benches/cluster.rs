@@ -8,8 +8,10 @@
 //!   baseline in the same run.
 //! - **chain hop**: one pipeline of `--chain` activities each depending on the previous; each
 //!   writes its start and end times (`date +%s%N`), and a hop is the next one's start minus
-//!   this one's end: SetTaskStatus, scheduling, PollForTask (across servers when the runner's
-//!   server does not own the pipeline). Median and p90.
+//!   this one's end: SetTaskStatus, scheduling, PollForTask. The chain has a runner of its
+//!   own polling the last server while the first owns the pipeline, so with three servers
+//!   every hop crosses servers: the result is forwarded to the owner, and the runner's waiting
+//!   poll is woken by the owner's NOTIFY and forwarded there. Median and p90.
 //! - **takeover** (three servers): `kill -9` of the server owning a pipeline until another holds
 //!   its lease, read from the database every 20 ms, against the lease period.
 //! - **start-up**: spawn to `listening` of one server, and its peak RSS after the runs.
@@ -154,31 +156,42 @@ fn postgres_servers(label: &'static str, count: usize, options: &Options) -> Set
     }
 }
 
+/// The dispatch runners, spread over the servers, and the chain's own runner on the last
+/// server (the chain's pipeline is created, so owned, by the first).
 fn runners(setup: &Setup, options: &Options, dir: &std::path::Path) -> Vec<Proc> {
-    (0..options.runners)
-        .map(|n| {
-            let endpoint = &setup.servers[n % setup.servers.len()].endpoint;
-            let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
-            command
-                .arg("taskrunner")
-                .args(["--endpoint", endpoint, "--worker-group", "bench"])
-                .args(["--taskrunner-id", &format!("r{n}"), "--tasks", "2"])
-                .args(["--poll-wait", "20", "--max-backoff", "1"])
-                .arg("--data-dir")
-                .arg(dir.join(format!("runner-{n}")))
-                .env("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
-                .env("AWS_SECRET_ACCESS_KEY", ROOT_SECRET_KEY)
-                .env("RUST_LOG", "warn");
-            let mut runner = Proc::spawn(&format!("runner-{n}"), command, dir)
-                .terminate_on_drop(Duration::from_secs(30));
-            runner.wait_line("sluice taskrunner ready", Duration::from_secs(60));
-            runner
-        })
-        .collect()
+    let endpoint = |n: usize| setup.servers[n % setup.servers.len()].endpoint.as_str();
+    let mut runners: Vec<Proc> = (0..options.runners)
+        .map(|n| runner(endpoint(n), "bench", &format!("r{n}"), dir))
+        .collect();
+    runners.push(runner(
+        endpoint(setup.servers.len() - 1),
+        "chain",
+        "chain",
+        dir,
+    ));
+    runners
 }
 
-fn default_object() -> Value {
-    json!({ "id": "Default", "scheduleType": "ondemand", "workerGroup": "bench",
+fn runner(endpoint: &str, group: &str, id: &str, dir: &std::path::Path) -> Proc {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    command
+        .arg("taskrunner")
+        .args(["--endpoint", endpoint, "--worker-group", group])
+        .args(["--taskrunner-id", id, "--tasks", "2"])
+        .args(["--poll-wait", "20", "--max-backoff", "1"])
+        .arg("--data-dir")
+        .arg(dir.join(format!("runner-{id}")))
+        .env("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", ROOT_SECRET_KEY)
+        .env("RUST_LOG", "warn");
+    let mut runner = Proc::spawn(&format!("runner-{id}"), command, dir)
+        .terminate_on_drop(Duration::from_secs(30));
+    runner.wait_line("sluice taskrunner ready", Duration::from_secs(60));
+    runner
+}
+
+fn default_object(worker_group: &str) -> Value {
+    json!({ "id": "Default", "scheduleType": "ondemand", "workerGroup": worker_group,
             "maximumRetries": "0" })
 }
 
@@ -246,7 +259,7 @@ fn dispatch(setup: &Setup, options: &Options) -> Result<f64, String> {
     let per = options.tasks.div_ceil(options.pipelines);
     let mut launched = Vec::new();
     for p in 0..options.pipelines {
-        let mut objects = vec![default_object()];
+        let mut objects = vec![default_object("bench")];
         objects.extend((0..per).map(
             |a| json!({ "id": format!("T{a}"), "type": "ShellCommandActivity", "command": "true" }),
         ));
@@ -266,7 +279,7 @@ fn chain(setup: &Setup, options: &Options, dir: &std::path::Path) -> Result<(f64
     let api = Api::new(&setup.servers[0].endpoint);
     let marks = dir.join(format!("marks-{}", setup.label.replace([' ', ','], "")));
     let file = marks.display().to_string();
-    let mut objects = vec![default_object()];
+    let mut objects = vec![default_object("chain")];
     for a in 0..options.chain {
         let mut activity = json!({
             "id": format!("C{a}"), "type": "ShellCommandActivity",
