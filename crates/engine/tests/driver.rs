@@ -349,6 +349,22 @@ impl Store for TestStore {
         self.inner.attempts(id).await
     }
 
+    async fn query_instances(
+        &self,
+        id: &str,
+        query: &sluice_engine::InstanceQuery,
+    ) -> sluice_engine::store::StoreResult<Vec<sluice_engine::InstanceRecord>> {
+        self.inner.query_instances(id, query).await
+    }
+
+    async fn instances_with_id_hash(
+        &self,
+        id: &str,
+        hash: u64,
+    ) -> sluice_engine::store::StoreResult<Vec<sluice_engine::InstanceRecord>> {
+        self.inner.instances_with_id_hash(id, hash).await
+    }
+
     async fn delete_pipeline(&self, id: &str) -> sluice_engine::store::StoreResult<()> {
         self.inner.delete_pipeline(id).await
     }
