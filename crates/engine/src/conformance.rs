@@ -1330,9 +1330,11 @@ pub async fn queries_see_upserts_and_deletes(store: &dyn Store) {
         ..InstanceQuery::default()
     };
     let before = query(store, "df-q", &failed).await;
-    // Rerun: every failed instance waits again, and one instance moves to another start.
+    // Rerun: every failed instance waits again, and one instance moves to another start and
+    // component (no store may assume that an instance keeps them).
     let mut moved = all[0].clone();
     moved.scheduled_start = day(20);
+    moved.component_id = "Moved".to_owned();
     moved.status = Status::Failed;
     let mut changes: Vec<InstanceRecord> = before
         .iter()
@@ -1355,7 +1357,21 @@ pub async fn queries_see_upserts_and_deletes(store: &dyn Store) {
         start_from: Some(day(15)),
         ..InstanceQuery::default()
     };
-    assert_eq!(query(store, "df-q", &late).await, vec![moved]);
+    assert_eq!(query(store, "df-q", &late).await, vec![moved.clone()]);
+    let by_component = |component: &str| InstanceQuery {
+        components: Some(vec![component.to_owned()]),
+        ..InstanceQuery::default()
+    };
+    assert_eq!(
+        query(store, "df-q", &by_component("Moved")).await,
+        vec![moved]
+    );
+    assert!(
+        !query(store, "df-q", &by_component(&all[0].component_id))
+            .await
+            .iter()
+            .any(|i| i.instance_id == all[0].instance_id)
+    );
     store.delete_pipeline("df-q").await.unwrap();
     assert_eq!(
         query(store, "df-q", &InstanceQuery::default()).await,
