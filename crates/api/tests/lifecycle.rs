@@ -6,6 +6,7 @@ mod common;
 use common::{ALICE, Api, HOURLY, ONDEMAND, field, quick, quick_options, redacted, strings};
 use serde_json::{Value, json};
 use sluice_api::{ApiConfig, ServiceOptions};
+use sluice_engine::Store;
 use sluice_testsupport::poll::eventually;
 
 fn task_id(task: &Value) -> String {
@@ -351,6 +352,183 @@ async fn query_objects_filters_and_pages_in_a_stable_order() {
         api.fails(ALICE, "QueryObjects", bad, "InvalidRequestException")
             .await;
     }
+}
+
+/// Two daily-started hourly components, `Load` after `Extract`: activation backfills 49
+/// instances of each.
+const TWO_DAYS: &str = r##"{"objects": [
+  {"id": "Default", "name": "Default", "scheduleType": "cron", "schedule": {"ref": "Hourly"},
+   "workerGroup": "wg-1", "maximumRetries": "0"},
+  {"id": "Hourly", "name": "Hourly", "type": "Schedule", "period": "1 hours",
+   "startDateTime": "2025-12-30T00:00:00"},
+  {"id": "Extract", "name": "Extract", "type": "ShellCommandActivity", "command": "true"},
+  {"id": "Load", "name": "Load", "type": "ShellCommandActivity", "command": "true",
+   "dependsOn": {"ref": "Extract"}}
+]}"##;
+
+/// Every page of a query (ids, marker, hasMoreResults), following markers.
+async fn all_pages(api: &Api, id: &str, selectors: &Value, limit: u32) -> Vec<Value> {
+    let mut pages = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let mut body = json!({"pipelineId": id, "sphere": "INSTANCE", "limit": limit,
+                              "query": {"selectors": selectors}});
+        if let Some(m) = &marker {
+            body["marker"] = json!(m);
+        }
+        let page = api.ok(ALICE, "QueryObjects", body).await;
+        marker = page["marker"].as_str().map(str::to_owned);
+        pages.push(page);
+        if marker.is_none() {
+            return pages;
+        }
+    }
+}
+
+/// Queries the stores answer from their indexes give the pages the in-memory path gives: the
+/// same selectors plus one on `@pipelineId`, which always holds and which no index answers.
+async fn assert_indexed_pages_as_in_memory(api: &Api, id: &str) {
+    let selector = |field: &str, kind: &str, values: &[&str]| json!({"fieldName": field, "operator": {"type": kind, "values": values}});
+    let queries = [
+        json!([]),
+        json!([selector("@status", "EQ", &["FINISHED"])]),
+        json!([selector("@status", "EQ", &["waiting", "Failed"])]),
+        json!([selector("@status", "REF_EQ", &["RUNNING"])]),
+        json!([selector("@componentParent", "REF_EQ", &["Load"])]),
+        json!([selector(
+            "@componentParent",
+            "EQ",
+            &["Extract", "Load", "Hourly"]
+        )]),
+        json!([selector(
+            "@scheduledStartTime",
+            "BETWEEN",
+            &["2025-12-30T10:00:00", "2025-12-31T05:00:00"]
+        )]),
+        json!([
+            selector("@scheduledStartTime", "GE", &["2025-12-30T07:00:00"]),
+            selector("@scheduledStartTime", "LE", &["2025-12-30T20:00:00"]),
+            selector(
+                "@status",
+                "EQ",
+                &["FINISHED", "FAILED", "WAITING_ON_DEPENDENCIES"]
+            ),
+        ]),
+        json!([
+            selector("@status", "EQ", &["FINISHED"]),
+            selector("@componentParent", "EQ", &["Extract"]),
+            selector("@scheduledStartTime", "LE", &["2025-12-30T03:00:00"]),
+        ]),
+        json!([selector(
+            "@scheduledStartTime",
+            "EQ",
+            &["2025-12-30T05:00:00"]
+        )]),
+        json!([selector("@sphere", "EQ", &["INSTANCE"])]),
+        json!([selector("@sphere", "EQ", &["ATTEMPT"])]),
+        json!([selector("@status", "EQ", &["NO_SUCH_STATUS"])]),
+    ];
+    let always = selector("@pipelineId", "EQ", &[id]);
+    for selectors in queries {
+        let mut in_memory = selectors.clone();
+        in_memory.as_array_mut().unwrap().push(always.clone());
+        for limit in [1, 4, 100] {
+            let indexed = all_pages(api, id, &selectors, limit).await;
+            let expected = all_pages(api, id, &in_memory, limit).await;
+            assert_eq!(indexed, expected, "{selectors} by {limit}");
+        }
+    }
+    // A marker whose instance does not exist here: both start after its position.
+    let foreign = json!({"pipelineId": id, "sphere": "INSTANCE", "limit": 5,
+                         "marker": "3.0123456789abcdef"});
+    let mut in_memory = foreign.clone();
+    in_memory["query"] = json!({"selectors": [always]});
+    assert_eq!(
+        api.ok(ALICE, "QueryObjects", foreign).await,
+        api.ok(ALICE, "QueryObjects", in_memory).await
+    );
+}
+
+#[tokio::test]
+async fn instance_queries_from_the_indexes_page_as_in_memory() {
+    let api = quick().await;
+    let id = api.activated(ALICE, "two-days", TWO_DAYS).await;
+    // Runs in every state: finished, failed, running, waiting for a runner or a dependency.
+    for n in 0..30 {
+        let task = api.poll(ALICE, "wg-1").await;
+        let status = match n % 3 {
+            0 => "FAILED",
+            1 => "FINISHED",
+            _ => continue,
+        };
+        api.ok(
+            ALICE,
+            "SetTaskStatus",
+            json!({"taskId": task_id(&task), "taskStatus": status}),
+        )
+        .await;
+    }
+    let all = api.query(ALICE, &id, "INSTANCE", json!({})).await;
+    assert_eq!(all.len(), 98);
+    assert_indexed_pages_as_in_memory(&api, &id).await;
+
+    // The same pipeline without a scheduler: the records as stored.
+    let store = api.store.clone();
+    let mut record = store.pipeline(&id).await.unwrap().unwrap();
+    record.state = sluice_model::PipelineState::Pending;
+    record.version += 1;
+    store
+        .commit(&sluice_engine::ChangeSet {
+            pipelines: vec![record],
+            ..sluice_engine::ChangeSet::default()
+        })
+        .await
+        .unwrap();
+    let stored = Api::open(
+        store,
+        api.clock.clone(),
+        quick_options(),
+        ApiConfig::default(),
+    )
+    .await;
+    assert!(stored.service.scheduler(&id).is_none());
+    assert_eq!(stored.query(ALICE, &id, "INSTANCE", json!({})).await, all);
+    assert_indexed_pages_as_in_memory(&stored, &id).await;
+}
+
+#[tokio::test]
+async fn an_indexed_page_continues_after_the_marker_even_when_it_no_longer_matches() {
+    let api = quick().await;
+    let id = api.activated(ALICE, "hourly", HOURLY).await;
+    let waiting = json!([{"fieldName": "@status",
+                          "operator": {"type": "EQ", "values": ["WAITING_FOR_RUNNER"]}}]);
+    let first = api
+        .ok(
+            ALICE,
+            "QueryObjects",
+            json!({"pipelineId": id, "sphere": "INSTANCE", "limit": 2,
+                   "query": {"selectors": waiting}}),
+        )
+        .await;
+    assert_eq!(
+        strings(&first["ids"]),
+        ["@Step_2025-12-31T20:00:00", "@Step_2025-12-31T21:00:00"]
+    );
+    // Both instances of the first page start running: neither matches any more.
+    api.poll(ALICE, "wg-1").await;
+    api.poll(ALICE, "wg-1").await;
+    let next = api
+        .ok(
+            ALICE,
+            "QueryObjects",
+            json!({"pipelineId": id, "sphere": "INSTANCE", "limit": 2,
+                   "query": {"selectors": waiting}, "marker": first["marker"]}),
+        )
+        .await;
+    assert_eq!(
+        strings(&next["ids"]),
+        ["@Step_2025-12-31T22:00:00", "@Step_2025-12-31T23:00:00"]
+    );
 }
 
 #[tokio::test]

@@ -51,8 +51,8 @@ use sluice_catalog::{Catalog, common};
 use sluice_cli::local_run::{LocalRunConfig, Progress, run_local};
 use sluice_definition::{Limits, ResolvedPipeline, ValidateOptions, load};
 use sluice_engine::{
-    AttemptRecord, ChangeSet, Clock, Engine, EngineOptions, InstanceRecord, PipelineRecord, Plan,
-    Store, StoreError, Summary, SystemClock,
+    AttemptRecord, ChangeSet, Clock, Engine, EngineOptions, InstanceQuery, InstanceRecord,
+    PipelineRecord, Plan, Store, StoreError, Summary, SystemClock,
 };
 use sluice_executors::types::ShellCommandActivity;
 use sluice_executors::{AttemptContext, ExecFuture, Execute, Executors};
@@ -309,6 +309,22 @@ impl Store for TimedStore {
 
     async fn attempts(&self, pipeline_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
         self.inner.attempts(pipeline_id).await
+    }
+
+    async fn query_instances(
+        &self,
+        pipeline_id: &str,
+        query: &InstanceQuery,
+    ) -> Result<Vec<InstanceRecord>, StoreError> {
+        self.inner.query_instances(pipeline_id, query).await
+    }
+
+    async fn instances_with_id_hash(
+        &self,
+        pipeline_id: &str,
+        hash: u64,
+    ) -> Result<Vec<InstanceRecord>, StoreError> {
+        self.inner.instances_with_id_hash(pipeline_id, hash).await
     }
 
     async fn delete_pipeline(&self, pipeline_id: &str) -> Result<(), StoreError> {

@@ -165,4 +165,20 @@ impl crate::Store for FencedStore {
     async fn delete_pipeline(&self, pipeline_id: &str) -> StoreResult<()> {
         self.store.delete_pipeline(pipeline_id).await
     }
+
+    async fn query_instances(
+        &self,
+        pipeline_id: &str,
+        query: &crate::store::InstanceQuery,
+    ) -> StoreResult<Vec<crate::InstanceRecord>> {
+        self.store.query_instances(pipeline_id, query).await
+    }
+
+    async fn instances_with_id_hash(
+        &self,
+        pipeline_id: &str,
+        hash: u64,
+    ) -> StoreResult<Vec<crate::InstanceRecord>> {
+        self.store.instances_with_id_hash(pipeline_id, hash).await
+    }
 }

@@ -42,7 +42,10 @@ use sluice_model::{
     PipelineState, Status, TaskResult,
 };
 
-use crate::store::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord, Store, StoreError};
+use crate::store::{
+    AttemptRecord, ChangeSet, InstanceKey, InstanceQuery, InstanceRecord, PipelineRecord, Store,
+    StoreError, id_hash,
+};
 
 /// Instantiates the conformance suite: one `#[tokio::test]` per check in
 /// [`crate::conformance`]. `$make` is an expression giving a fresh, empty store per test (see
@@ -72,6 +75,11 @@ macro_rules! store_conformance_suite {
             ten_thousand_instances_round_trip_in_one_commit,
             concurrent_commits_to_different_pipelines_all_land,
             concurrent_writers_of_one_pipeline_conflict,
+            queries_select_by_status_component_and_start,
+            queries_page_after_a_key,
+            queries_that_select_nothing_return_nothing,
+            queries_see_upserts_and_deletes,
+            instances_are_found_by_id_hash,
         );
     };
     (@checks $make:expr; $($check:ident),* $(,)?) => {
@@ -981,4 +989,442 @@ pub async fn concurrent_writers_of_one_pipeline_conflict(store: &dyn Store) {
         Some(winner.pipelines[0].clone())
     );
     assert_eq!(instances_of(store, "df-1").await, winner.instances);
+}
+
+/// Instances for the query checks: five components (byte order puts `B` before `a`, and `Ünï`
+/// last), starts over ten days with equal starts across components, starts a nanosecond either
+/// side of midnight, and statuses cycling through eight values, so that every filter splits
+/// them unevenly.
+fn query_fixture(pipeline_id: &str) -> Vec<InstanceRecord> {
+    const STATUSES: [Status; 8] = [
+        Status::Finished,
+        Status::Failed,
+        Status::WaitingOnDependencies,
+        Status::WaitingForRunner,
+        Status::Running,
+        Status::Canceled,
+        Status::Paused,
+        Status::TimedOut,
+    ];
+    let components = ["A", "B", "a", "Ünï", "Z-9"];
+    let mut instances = Vec::new();
+    let mut n = 0;
+    for d in 1..=10 {
+        let starts = [
+            day(d),
+            at((2024, 1, d), (0, 0, 0), 1),
+            at((2024, 1, d), (23, 59, 59), 999_999_999),
+        ];
+        for (k, start) in starts.into_iter().enumerate() {
+            for (c, component) in components.iter().enumerate() {
+                if (d as usize + k + c).is_multiple_of(3) {
+                    continue;
+                }
+                instances.push(InstanceRecord {
+                    status: STATUSES[n % STATUSES.len()],
+                    ..instance_record(pipeline_id, component, start)
+                });
+                n += 1;
+            }
+        }
+    }
+    instances
+}
+
+/// Commits the fixture to `df-q` and, with the same ids and other statuses, to `df-other`.
+async fn commit_query_fixture(store: &dyn Store) -> Vec<InstanceRecord> {
+    let instances = query_fixture("df-q");
+    let others: Vec<InstanceRecord> = query_fixture("df-other")
+        .into_iter()
+        .map(|i| InstanceRecord {
+            status: Status::Finished,
+            ..i
+        })
+        .collect();
+    // Out of order, in two commits, so no store can pass by insertion order.
+    let (first, second): (Vec<_>, Vec<_>) = instances
+        .iter()
+        .rev()
+        .cloned()
+        .enumerate()
+        .partition(|(n, _)| n.is_multiple_of(2));
+    for (part, pipelines) in [
+        (
+            first,
+            vec![
+                minimal_pipeline_record("df-q", 1),
+                minimal_pipeline_record("df-other", 1),
+            ],
+        ),
+        (second, Vec::new()),
+    ] {
+        commit(
+            store,
+            ChangeSet {
+                pipelines,
+                instances: part.into_iter().map(|(_, i)| i).collect(),
+                ..ChangeSet::default()
+            },
+        )
+        .await;
+    }
+    commit(
+        store,
+        ChangeSet {
+            instances: others,
+            ..ChangeSet::default()
+        },
+    )
+    .await;
+    let mut sorted = instances;
+    sorted.sort_by_key(InstanceKey::of);
+    sorted
+}
+
+async fn query(store: &dyn Store, pipeline_id: &str, query: &InstanceQuery) -> Vec<InstanceRecord> {
+    store
+        .query_instances(pipeline_id, query)
+        .await
+        .unwrap_or_else(|e| panic!("{query:?}: {e}"))
+}
+
+fn ids(instances: &[InstanceRecord]) -> Vec<&str> {
+    instances.iter().map(|i| i.instance_id.as_str()).collect()
+}
+
+pub async fn queries_select_by_status_component_and_start(store: &dyn Store) {
+    let all = commit_query_fixture(store).await;
+    let statuses: [Option<Vec<Status>>; 5] = [
+        None,
+        Some(vec![Status::Finished]),
+        Some(vec![Status::Failed, Status::Finished]),
+        Some(vec![
+            Status::WaitingOnDependencies,
+            Status::WaitingForRunner,
+            Status::Running,
+            Status::Paused,
+            Status::Skipped,
+        ]),
+        Some(Status::ALL.to_vec()),
+    ];
+    let components: [Option<Vec<&str>>; 5] = [
+        None,
+        Some(vec!["a"]),
+        Some(vec!["B", "Ünï"]),
+        Some(vec!["Z-9", "A", "a"]),
+        Some(vec!["missing"]),
+    ];
+    let ranges = [
+        (None, None),
+        (Some(day(3)), None),
+        (None, Some(day(5))),
+        (Some(at((2024, 1, 3), (0, 0, 0), 1)), Some(day(5))),
+        (
+            Some(day(2)),
+            Some(at((2024, 1, 8), (23, 59, 59), 999_999_999)),
+        ),
+    ];
+    for statuses in &statuses {
+        for components in &components {
+            for (start_from, start_before) in ranges {
+                for limit in [usize::MAX, 4] {
+                    let q = InstanceQuery {
+                        statuses: statuses.clone(),
+                        components: components
+                            .as_ref()
+                            .map(|c| c.iter().map(|s| (*s).to_owned()).collect()),
+                        start_from,
+                        start_before,
+                        after: None,
+                        limit,
+                    };
+                    let expected: Vec<InstanceRecord> = all
+                        .iter()
+                        .filter(|i| q.selects(i))
+                        .take(limit)
+                        .cloned()
+                        .collect();
+                    assert_same(
+                        &query(store, "df-q", &q).await,
+                        &expected,
+                        &format!("{q:?}"),
+                    );
+                }
+            }
+        }
+    }
+
+    // The definition itself, on a few cases worked out by hand.
+    let finished_a = InstanceQuery {
+        statuses: Some(vec![Status::Finished]),
+        components: Some(vec!["A".to_owned()]),
+        ..InstanceQuery::default()
+    };
+    let expected: Vec<&str> = all
+        .iter()
+        .filter(|i| i.status == Status::Finished && i.component_id == "A")
+        .map(|i| i.instance_id.as_str())
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(ids(&query(store, "df-q", &finished_a).await), expected);
+    let day_two = InstanceQuery {
+        start_from: Some(day(2)),
+        start_before: Some(day(3)),
+        ..InstanceQuery::default()
+    };
+    let read = query(store, "df-q", &day_two).await;
+    assert!(
+        read.iter()
+            .all(|i| i.scheduled_start.date() == day(2).date())
+    );
+    assert_eq!(
+        read.len(),
+        all.iter()
+            .filter(|i| i.scheduled_start.date() == day(2).date())
+            .count()
+    );
+    // Equal starts come in id order, which is byte order.
+    let midnight: Vec<&str> = read
+        .iter()
+        .filter(|i| i.scheduled_start == day(2))
+        .map(|i| i.component_id.as_str())
+        .collect();
+    assert_eq!(
+        midnight,
+        ["A", "B", "Z-9", "a", "Ünï"]
+            .iter()
+            .copied()
+            .filter(|c| midnight.contains(c))
+            .collect::<Vec<_>>()
+    );
+    assert!(midnight.len() >= 3, "{midnight:?}");
+}
+
+pub async fn queries_page_after_a_key(store: &dyn Store) {
+    let all = commit_query_fixture(store).await;
+    let filters = [
+        InstanceQuery::default(),
+        InstanceQuery {
+            statuses: Some(vec![Status::Finished, Status::Running, Status::Paused]),
+            ..InstanceQuery::default()
+        },
+        InstanceQuery {
+            components: Some(vec!["a".to_owned(), "B".to_owned()]),
+            start_from: Some(day(4)),
+            ..InstanceQuery::default()
+        },
+        InstanceQuery {
+            statuses: Some(vec![Status::Failed]),
+            components: Some(vec!["A".to_owned(), "Ünï".to_owned()]),
+            start_before: Some(day(9)),
+            ..InstanceQuery::default()
+        },
+    ];
+    for filter in filters {
+        let expected: Vec<InstanceRecord> =
+            all.iter().filter(|i| filter.selects(i)).cloned().collect();
+        assert!(!expected.is_empty(), "{filter:?}");
+        for limit in [1, 3, 7] {
+            let mut pages = Vec::new();
+            let mut after = None;
+            loop {
+                let page = query(
+                    store,
+                    "df-q",
+                    &InstanceQuery {
+                        after: after.clone(),
+                        limit,
+                        ..filter.clone()
+                    },
+                )
+                .await;
+                assert!(page.len() <= limit);
+                let Some(last) = page.last() else { break };
+                after = Some(InstanceKey::of(last));
+                pages.extend(page);
+            }
+            assert_same(&pages, &expected, &format!("pages of {limit}, {filter:?}"));
+        }
+    }
+    // A key that is no instance's: between two starts, and within one start between two ids.
+    let between = InstanceKey {
+        scheduled_start: at((2024, 1, 5), (12, 0, 0), 0),
+        instance_id: String::new(),
+    };
+    let within = InstanceKey {
+        scheduled_start: day(5),
+        instance_id: "@B".to_owned(),
+    };
+    for after in [between, within] {
+        let q = InstanceQuery {
+            after: Some(after),
+            ..InstanceQuery::default()
+        };
+        let expected: Vec<InstanceRecord> = all.iter().filter(|i| q.selects(i)).cloned().collect();
+        assert_same(
+            &query(store, "df-q", &q).await,
+            &expected,
+            &format!("{q:?}"),
+        );
+    }
+}
+
+pub async fn queries_that_select_nothing_return_nothing(store: &dyn Store) {
+    let all = commit_query_fixture(store).await;
+    let nothing = [
+        InstanceQuery {
+            statuses: Some(Vec::new()),
+            ..InstanceQuery::default()
+        },
+        InstanceQuery {
+            components: Some(Vec::new()),
+            ..InstanceQuery::default()
+        },
+        InstanceQuery {
+            statuses: Some(vec![Status::Skipped, Status::Scheduled]),
+            ..InstanceQuery::default()
+        },
+        InstanceQuery {
+            start_from: Some(day(5)),
+            start_before: Some(day(5)),
+            ..InstanceQuery::default()
+        },
+        InstanceQuery {
+            start_from: Some(day(6)),
+            start_before: Some(day(5)),
+            ..InstanceQuery::default()
+        },
+        InstanceQuery {
+            limit: 0,
+            ..InstanceQuery::default()
+        },
+        InstanceQuery {
+            after: Some(InstanceKey::of(all.last().unwrap())),
+            ..InstanceQuery::default()
+        },
+    ];
+    for q in &nothing {
+        assert_eq!(query(store, "df-q", q).await, Vec::new(), "{q:?}");
+    }
+    for pipeline_id in ["df-none", "df-"] {
+        assert_eq!(
+            query(store, pipeline_id, &InstanceQuery::default()).await,
+            Vec::new()
+        );
+    }
+    // The other pipeline's instances share every id and are all FINISHED.
+    let finished = InstanceQuery {
+        statuses: Some(vec![Status::Finished]),
+        ..InstanceQuery::default()
+    };
+    assert_eq!(query(store, "df-other", &finished).await.len(), all.len());
+    let read = query(store, "df-q", &finished).await;
+    assert!(read.iter().all(|i| i.pipeline_id == "df-q"));
+    assert!(read.len() < all.len());
+}
+
+pub async fn queries_see_upserts_and_deletes(store: &dyn Store) {
+    let all = commit_query_fixture(store).await;
+    let failed = InstanceQuery {
+        statuses: Some(vec![Status::Failed]),
+        ..InstanceQuery::default()
+    };
+    let before = query(store, "df-q", &failed).await;
+    // Rerun: every failed instance waits again, and one instance moves to another start and
+    // component (no store may assume that an instance keeps them).
+    let mut moved = all[0].clone();
+    moved.scheduled_start = day(20);
+    moved.component_id = "Moved".to_owned();
+    moved.status = Status::Failed;
+    let mut changes: Vec<InstanceRecord> = before
+        .iter()
+        .map(|i| InstanceRecord {
+            status: Status::WaitingOnDependencies,
+            ..i.clone()
+        })
+        .collect();
+    changes.push(moved.clone());
+    commit(
+        store,
+        ChangeSet {
+            instances: changes,
+            ..ChangeSet::default()
+        },
+    )
+    .await;
+    assert_eq!(query(store, "df-q", &failed).await, vec![moved.clone()]);
+    let late = InstanceQuery {
+        start_from: Some(day(15)),
+        ..InstanceQuery::default()
+    };
+    assert_eq!(query(store, "df-q", &late).await, vec![moved.clone()]);
+    let by_component = |component: &str| InstanceQuery {
+        components: Some(vec![component.to_owned()]),
+        ..InstanceQuery::default()
+    };
+    assert_eq!(
+        query(store, "df-q", &by_component("Moved")).await,
+        vec![moved]
+    );
+    assert!(
+        !query(store, "df-q", &by_component(&all[0].component_id))
+            .await
+            .iter()
+            .any(|i| i.instance_id == all[0].instance_id)
+    );
+    store.delete_pipeline("df-q").await.unwrap();
+    assert_eq!(
+        query(store, "df-q", &InstanceQuery::default()).await,
+        Vec::new()
+    );
+    assert_eq!(
+        query(store, "df-other", &InstanceQuery::default())
+            .await
+            .len(),
+        all.len()
+    );
+}
+
+pub async fn instances_are_found_by_id_hash(store: &dyn Store) {
+    // FNV-1a, fixed: markers written by one version are read by the next.
+    assert_eq!(id_hash(""), 0xcbf2_9ce4_8422_2325);
+    assert_eq!(id_hash("a"), 0xaf63_dc4c_8601_ec8c);
+    let all = commit_query_fixture(store).await;
+    for instance in all.iter().step_by(7) {
+        let found = store
+            .instances_with_id_hash("df-q", id_hash(&instance.instance_id))
+            .await
+            .unwrap();
+        assert_eq!(found, vec![instance.clone()]);
+    }
+    let unknown = id_hash("@nobody_2024-01-01T00:00:00");
+    assert_eq!(
+        store.instances_with_id_hash("df-q", unknown).await.unwrap(),
+        Vec::new()
+    );
+    // Hashes whose top bit is set, stored in signed columns, still match.
+    let high = all
+        .iter()
+        .find(|i| id_hash(&i.instance_id) >> 63 == 1)
+        .expect("an id whose hash has the top bit set");
+    let low = all
+        .iter()
+        .find(|i| id_hash(&i.instance_id) >> 63 == 0)
+        .expect("an id whose hash has the top bit clear");
+    for instance in [high, low] {
+        assert_eq!(
+            store
+                .instances_with_id_hash("df-q", id_hash(&instance.instance_id))
+                .await
+                .unwrap(),
+            vec![instance.clone()]
+        );
+    }
+    assert_eq!(
+        store
+            .instances_with_id_hash("df-none", id_hash(&high.instance_id))
+            .await
+            .unwrap(),
+        Vec::new()
+    );
 }

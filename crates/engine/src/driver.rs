@@ -442,6 +442,20 @@ impl Scheduler {
         take_committed(&mut inner.resources, self.committed.load(Ordering::Acquire))
     }
 
+    /// Returns once every change the engine has made so far is committed, so that the store
+    /// holds at least what [`inspect`](Self::inspect) showed before the call (a step whose
+    /// commit is in flight, a progress report riding with the next commit, changes waiting
+    /// for a retry): for readers that go to the store rather than the engine. Fails as a
+    /// step's commit does, and once the scheduler has stepped down.
+    pub async fn sync(&self) -> EngineResult<()> {
+        let seq = {
+            let inner = self.inner.lock().await;
+            inner.ensure_owner()?;
+            inner.queued
+        };
+        self.flush(seq).await
+    }
+
     /// Reads the engine (for the CLI and the API).
     pub async fn inspect<R>(&self, f: impl FnOnce(&Engine) -> R) -> R {
         f(&self.inner.lock().await.engine)

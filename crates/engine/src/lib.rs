@@ -40,4 +40,7 @@ pub use plan::{
     ResourceFailureAction, ResourcePolicy, SERVICE_WORKER_GROUP, TaskFailureAction,
 };
 pub use schedule::{End, Interval, ScheduleSpec, ScheduleType, Start, Timeline};
-pub use store::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord, Store, StoreError};
+pub use store::{
+    AttemptRecord, ChangeSet, InstanceKey, InstanceQuery, InstanceRecord, PipelineRecord, Store,
+    StoreError, id_hash,
+};

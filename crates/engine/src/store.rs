@@ -15,6 +15,12 @@
 //! so new runtime fields need no migration. Implementations: `MemoryStore` here (tests),
 //! `sluice-store`'s SQLite store (embedded default) and PostgreSQL store (`sluice server
 //! --database`). Every method is exercised by one conformance suite run against each.
+//!
+//! Reads of whole pipelines serve restores. The API's object queries read pages instead
+//! ([`Store::query_instances`]), which the durable stores answer from indexes so that a page
+//! costs the same at a million instances as at ten; the trait's own implementation reads every
+//! instance, so a store without indexes (or a wrapper that forgets to forward) stays correct,
+//! only slower.
 
 use std::collections::BTreeMap;
 
@@ -140,6 +146,94 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// An instance's place in the order stores list instances in: scheduled start, then id (byte
+/// order).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InstanceKey {
+    pub scheduled_start: NaiveDateTime,
+    pub instance_id: String,
+}
+
+impl InstanceKey {
+    pub fn of(instance: &InstanceRecord) -> InstanceKey {
+        InstanceKey {
+            scheduled_start: instance.scheduled_start,
+            instance_id: instance.instance_id.clone(),
+        }
+    }
+}
+
+/// A page of a pipeline's instances: those passing every filter given, after `after`, at most
+/// `limit`, in [`InstanceKey`] order. A filter left `None` passes everything; an empty list
+/// passes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceQuery {
+    /// Any of these statuses.
+    pub statuses: Option<Vec<Status>>,
+    /// Instances of any of these components.
+    pub components: Option<Vec<String>>,
+    /// Scheduled start at or after this.
+    pub start_from: Option<NaiveDateTime>,
+    /// Scheduled start strictly before this.
+    pub start_before: Option<NaiveDateTime>,
+    /// Only instances that sort after this key (the last one of the previous page).
+    pub after: Option<InstanceKey>,
+    pub limit: usize,
+}
+
+impl Default for InstanceQuery {
+    /// Every instance.
+    fn default() -> Self {
+        InstanceQuery {
+            statuses: None,
+            components: None,
+            start_from: None,
+            start_before: None,
+            after: None,
+            limit: usize::MAX,
+        }
+    }
+}
+
+impl InstanceQuery {
+    /// Whether `instance` belongs to the result, `limit` aside: the definition every store's
+    /// answer must agree with.
+    pub fn selects(&self, instance: &InstanceRecord) -> bool {
+        let start = instance.scheduled_start;
+        self.statuses
+            .as_ref()
+            .is_none_or(|s| s.contains(&instance.status))
+            && self
+                .components
+                .as_ref()
+                .is_none_or(|c| c.contains(&instance.component_id))
+            && self.start_from.is_none_or(|from| start >= from)
+            && self.start_before.is_none_or(|before| start < before)
+            && self.after.as_ref().is_none_or(|after| {
+                (start, instance.instance_id.as_str())
+                    > (after.scheduled_start, after.instance_id.as_str())
+            })
+    }
+
+    /// Whether no instance can pass the filters (an empty list, an empty time range, a zero
+    /// limit), so a store can answer without reading.
+    pub fn selects_nothing(&self) -> bool {
+        self.limit == 0
+            || self.statuses.as_ref().is_some_and(Vec::is_empty)
+            || self.components.as_ref().is_some_and(Vec::is_empty)
+            || matches!((self.start_from, self.start_before), (Some(from), Some(before)) if from >= before)
+    }
+}
+
+/// The 64-bit FNV-1a hash of an instance id, by which [`Store::instances_with_id_hash`] finds
+/// instances. It is stable across processes and versions: stores keep it in their rows, and
+/// QueryObjects markers carry it.
+pub fn id_hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// Durable state of pipelines, instances and attempts.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -156,6 +250,38 @@ pub trait Store: Send + Sync {
 
     /// Every attempt of a pipeline, ordered by (instance id, number).
     async fn attempts(&self, pipeline_id: &str) -> StoreResult<Vec<AttemptRecord>>;
+
+    /// The instances of a pipeline that `query` selects, in [`InstanceKey`] order, at most
+    /// `query.limit` of them. The durable stores answer from indexes; this implementation
+    /// reads every instance, which keeps stores without them correct.
+    async fn query_instances(
+        &self,
+        pipeline_id: &str,
+        query: &InstanceQuery,
+    ) -> StoreResult<Vec<InstanceRecord>> {
+        if query.selects_nothing() {
+            return Ok(Vec::new());
+        }
+        let instances = self.instances(pipeline_id).await?;
+        Ok(instances
+            .into_iter()
+            .filter(|i| query.selects(i))
+            .take(query.limit)
+            .collect())
+    }
+
+    /// The instances of a pipeline whose id has this [`id_hash`] (as a rule one at most), in
+    /// [`InstanceKey`] order: how a caller that kept only the hash of an id (a QueryObjects
+    /// marker) finds the instance again. This implementation reads every instance.
+    async fn instances_with_id_hash(
+        &self,
+        pipeline_id: &str,
+        hash: u64,
+    ) -> StoreResult<Vec<InstanceRecord>> {
+        let mut instances = self.instances(pipeline_id).await?;
+        instances.retain(|i| id_hash(&i.instance_id) == hash);
+        Ok(instances)
+    }
 
     /// Removes a pipeline and everything it owns.
     async fn delete_pipeline(&self, pipeline_id: &str) -> StoreResult<()>;

@@ -349,6 +349,22 @@ impl Store for TestStore {
         self.inner.attempts(id).await
     }
 
+    async fn query_instances(
+        &self,
+        id: &str,
+        query: &sluice_engine::InstanceQuery,
+    ) -> sluice_engine::store::StoreResult<Vec<sluice_engine::InstanceRecord>> {
+        self.inner.query_instances(id, query).await
+    }
+
+    async fn instances_with_id_hash(
+        &self,
+        id: &str,
+        hash: u64,
+    ) -> sluice_engine::store::StoreResult<Vec<sluice_engine::InstanceRecord>> {
+        self.inner.instances_with_id_hash(id, hash).await
+    }
+
     async fn delete_pipeline(&self, id: &str) -> sluice_engine::store::StoreResult<()> {
         self.inner.delete_pipeline(id).await
     }
@@ -438,9 +454,8 @@ async fn steps_queued_during_a_commit_share_the_next_one_and_wait_for_it() {
     assert_eq!(stored_running(&store.inner).await, 3);
 }
 
-#[tokio::test]
-async fn progress_reports_ride_with_the_next_commit_unless_they_cancel() {
-    use std::sync::atomic::Ordering::SeqCst;
+/// A scheduler over a [`TestStore`] at the first interval's start, its first task handed out.
+async fn running_task() -> (Arc<TestStore>, Arc<VirtualClock>, Scheduler, TaskObject) {
     let store = TestStore::over(Arc::new(MemoryStore::new()));
     let clock = Arc::new(VirtualClock::new(at("2026-01-01T00:00:00")));
     let shared_clock: Arc<dyn Clock> = clock.clone();
@@ -453,6 +468,13 @@ async fn progress_reports_ride_with_the_next_commit_unless_they_cancel() {
         .await
         .unwrap()
         .unwrap();
+    (store, clock, scheduler, task)
+}
+
+#[tokio::test]
+async fn progress_reports_ride_with_the_next_commit_unless_they_cancel() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (store, clock, scheduler, task) = running_task().await;
     let lease_of = |attempts: &[sluice_engine::AttemptRecord]| {
         attempts
             .iter()
@@ -504,6 +526,39 @@ async fn progress_reports_ride_with_the_next_commit_unless_they_cancel() {
 }
 
 #[tokio::test]
+async fn sync_commits_what_the_engine_shows_and_nothing_more() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (store, clock, scheduler, task) = running_task().await;
+    let commits = store.commits.load(SeqCst);
+    scheduler.sync().await.unwrap();
+    assert_eq!(store.commits.load(SeqCst), commits, "nothing was queued");
+
+    // A progress report waits for the next commit; a reader of the store cannot wait.
+    clock.advance_to(at("2026-01-01T00:01:00"));
+    scheduler
+        .report_task_progress(&task.task_id, &[])
+        .await
+        .unwrap();
+    let attempt = |attempts: Vec<sluice_engine::AttemptRecord>| {
+        attempts
+            .into_iter()
+            .find(|a| a.attempt_id == task.attempt_id)
+            .unwrap()
+    };
+    let shown = attempt(scheduler.inspect(sluice_engine::Engine::attempts).await);
+    assert_ne!(
+        attempt(store.inner.attempts("df-DRIVER").await.unwrap()),
+        shown
+    );
+    scheduler.sync().await.unwrap();
+    assert_eq!(store.commits.load(SeqCst), commits + 1);
+    assert_eq!(
+        attempt(store.inner.attempts("df-DRIVER").await.unwrap()),
+        shown
+    );
+}
+
+#[tokio::test]
 async fn a_scheduler_whose_pipeline_another_writer_changed_steps_down() {
     use std::sync::atomic::Ordering::SeqCst;
     let shared = Arc::new(MemoryStore::new());
@@ -544,6 +599,7 @@ async fn a_scheduler_whose_pipeline_another_writer_changed_steps_down() {
             .await
             .map(|task| assert!(task.is_none())),
         first.deactivate(false).await,
+        first.sync().await,
     ];
     for result in results {
         assert!(

@@ -24,11 +24,11 @@ impl Page {
     }
 }
 
-/// FNV-1a: stable across processes, so markers survive a server restart.
+/// A key's hash in a marker: FNV-1a ([`sluice_engine::id_hash`]), stable across processes, so
+/// markers survive a server restart; for instances, it is the hash the stores index, by which
+/// QueryObjects finds a marker's instance without listing the others.
 fn key_hash(key: &str) -> u64 {
-    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    sluice_engine::id_hash(key)
 }
 
 fn decode(marker: &str) -> Option<(usize, u64)> {
@@ -39,17 +39,32 @@ fn decode(marker: &str) -> Option<(usize, u64)> {
     ))
 }
 
+/// A request's marker as the position and key hash of the previous page's last item; `None`
+/// for the first page.
+pub(crate) fn parse_marker(marker: Option<&str>) -> ApiResult<Option<(usize, u64)>> {
+    marker
+        .filter(|m| !m.is_empty())
+        .map(|marker| {
+            decode(marker)
+                .ok_or_else(|| ApiError::invalid(format!("'{marker}' is not a valid marker")))
+        })
+        .transpose()
+}
+
+/// The marker of a page whose last item is `key`, at `position`.
+pub(crate) fn marker(position: usize, key: &str) -> String {
+    format!("{position:x}.{:016x}", key_hash(key))
+}
+
 /// The page of at most `limit` items after `marker`, for items whose sort keys are `keys`.
 pub(crate) fn page<K: AsRef<str>>(
     keys: &[K],
     marker: Option<&str>,
     limit: usize,
 ) -> ApiResult<Page> {
-    let start = match marker.filter(|m| !m.is_empty()) {
+    let start = match parse_marker(marker)? {
         None => 0,
-        Some(marker) => {
-            let (position, hash) = decode(marker)
-                .ok_or_else(|| ApiError::invalid(format!("'{marker}' is not a valid marker")))?;
+        Some((position, hash)) => {
             let same = |i: usize| keys.get(i).is_some_and(|k| key_hash(k.as_ref()) == hash);
             if same(position) {
                 position + 1
@@ -62,8 +77,7 @@ pub(crate) fn page<K: AsRef<str>>(
         }
     };
     let end = start.saturating_add(limit.max(1)).min(keys.len());
-    let marker = (end < keys.len())
-        .then(|| format!("{:x}.{:016x}", end - 1, key_hash(keys[end - 1].as_ref())));
+    let marker = (end < keys.len()).then(|| self::marker(end - 1, keys[end - 1].as_ref()));
     Ok(Page {
         range: start..end,
         marker,

@@ -17,6 +17,14 @@
 //! when that differs from the latest one, which would otherwise double a large record written
 //! on every change of pipeline state.
 //!
+//! **Pages of instances from indexes.** QueryObjects reads a page of a pipeline's instances
+//! ([`Store::query_instances`](sluice_engine::Store::query_instances)) by status, component
+//! and scheduled start; migration 3 indexes `instances` for each, every index ending in the
+//! page order (scheduled start, id), so a page is a range read in order whatever the
+//! pipeline's size (`query.rs` holds the SQL both stores run). It also adds `id_hash`, the
+//! hash of the instance id by which a QueryObjects marker names the page's last instance.
+//! The status indexes cost a write on each status change, the price of these reads.
+//!
 //! **Write rules shared with every store.** A commit is one transaction. A pipeline record must
 //! carry a higher `version` than the stored one, or the commit fails with `Conflict`: a writer
 //! that read version *n* writes *n + 1*, and of two writers that read the same version only the
@@ -82,6 +90,7 @@
 mod copy;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod query;
 mod records;
 mod sqlite;
 mod writer;

@@ -90,13 +90,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use sluice_engine::store::StoreResult;
-use sluice_engine::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord, Store, StoreError};
+use sluice_engine::{
+    AttemptRecord, ChangeSet, InstanceQuery, InstanceRecord, PipelineRecord, Store, StoreError,
+};
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Row};
 
 mod cluster;
 
+use crate::query::{Dialect, Reader, Statement, id_hash_column};
 use crate::records::{
     self, PipelineData, StoredPipeline, encode, stale_version, time_key, version_from_column,
     version_to_column,
@@ -342,6 +345,7 @@ impl PostgresStore {
             .run_direct(&mut *connection)
             .await
             .map_err(|e| self.migration_error(e))?;
+        self.fill_id_hashes(&mut *connection).await?;
         sqlx::query("SELECT pg_advisory_unlock($1, hashtext($2))")
             .bind(MIGRATION_LOCK)
             .bind(key)
@@ -349,6 +353,38 @@ impl PostgresStore {
             .await
             .map_err(failed(self, "cannot release the migration lock of"))?;
         Ok(())
+    }
+
+    /// Gives the instances written before migration 3 their `id_hash` (see the migration),
+    /// under the migration lock, so that no two processes do it at once.
+    async fn fill_id_hashes(&self, connection: &mut PgConnection) -> StoreResult<()> {
+        const BATCH: i64 = 10_000;
+        let failed = |e: sqlx::Error| self.error("cannot fill in instance id hashes in", &e);
+        loop {
+            let batch: Vec<(String, String)> = sqlx::query_as(
+                "SELECT pipeline_id, instance_id FROM instances WHERE id_hash IS NULL LIMIT $1",
+            )
+            .bind(BATCH)
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(failed)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let hashes: Vec<i64> = batch.iter().map(|(_, id)| id_hash_column(id)).collect();
+            let (pipelines, ids): (Vec<String>, Vec<String>) = batch.into_iter().unzip();
+            sqlx::query(
+                "UPDATE instances AS i SET id_hash = u.id_hash \
+                 FROM UNNEST($1::text[], $2::text[], $3::int8[]) AS u (pipeline_id, instance_id, id_hash) \
+                 WHERE i.pipeline_id = u.pipeline_id AND i.instance_id = u.instance_id",
+            )
+            .bind(pipelines)
+            .bind(ids)
+            .bind(hashes)
+            .execute(&mut *connection)
+            .await
+            .map_err(failed)?;
+        }
     }
 
     fn migration_error(&self, error: MigrateError) -> StoreError {
@@ -417,6 +453,12 @@ impl PostgresStore {
                 .map_err(|e| self.error(&doing, &e))
         })
         .await
+    }
+
+    fn decode_instance(&self, row: &PgRow, pipeline_id: &str) -> StoreResult<InstanceRecord> {
+        self.decode(row, "instance", Some(pipeline_id), |i: &InstanceRecord| {
+            (i.pipeline_id.as_str(), i.instance_id.as_str())
+        })
     }
 
     fn decode<T: DeserializeOwned>(
@@ -696,8 +738,10 @@ WITH written_pipelines AS (
     WHERE pipelines.pipeline_id = ANY($6::text[])
     RETURNING pipeline_id
 ), written_instances AS (
-    INSERT INTO instances (pipeline_id, instance_id, component_id, status, scheduled_start, data)
-    SELECT * FROM UNNEST($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+    INSERT INTO instances
+        (pipeline_id, instance_id, component_id, status, scheduled_start, data, id_hash)
+    SELECT * FROM UNNEST($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+                         $22::int8[])
     ON CONFLICT (pipeline_id, instance_id) DO UPDATE SET
         component_id = excluded.component_id, status = excluded.status,
         scheduled_start = excluded.scheduled_start, data = excluded.data
@@ -798,6 +842,13 @@ fn write_statement<'q>(
                 .iter()
                 .map(|a| a.task_id.clone())
                 .collect::<Vec<Option<String>>>(),
+        )
+        // Parameters 21 and 22 came after the others, with the migrations adding them.
+        .bind(
+            instances
+                .iter()
+                .map(|i| id_hash_column(&i.instance_id))
+                .collect::<Vec<i64>>(),
         );
     Ok(query)
 }
@@ -818,6 +869,31 @@ impl PostgresStore {
             retrying!(self.try_commit(&plan))
         })
         .await
+    }
+}
+
+#[async_trait]
+impl Reader for PostgresStore {
+    const DIALECT: Dialect = Dialect::Postgres;
+
+    async fn read_instances(
+        &self,
+        pipeline_id: &str,
+        statement: Statement,
+    ) -> StoreResult<Vec<InstanceRecord>> {
+        let doing = format!("cannot read instances of pipeline {pipeline_id} from");
+        let rows = self
+            .within(&doing, async {
+                statement
+                    .query()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| self.error(&doing, &e))
+            })
+            .await?;
+        rows.iter()
+            .map(|row| self.decode_instance(row, pipeline_id))
+            .collect()
     }
 }
 
@@ -861,12 +937,24 @@ impl Store for PostgresStore {
             )
             .await?;
         rows.iter()
-            .map(|row| {
-                self.decode(row, "instance", Some(pipeline_id), |i: &InstanceRecord| {
-                    (i.pipeline_id.as_str(), i.instance_id.as_str())
-                })
-            })
+            .map(|row| self.decode_instance(row, pipeline_id))
             .collect()
+    }
+
+    async fn query_instances(
+        &self,
+        pipeline_id: &str,
+        query: &InstanceQuery,
+    ) -> StoreResult<Vec<InstanceRecord>> {
+        Reader::query_instances(self, pipeline_id, query).await
+    }
+
+    async fn instances_with_id_hash(
+        &self,
+        pipeline_id: &str,
+        hash: u64,
+    ) -> StoreResult<Vec<InstanceRecord>> {
+        Reader::instances_with_id_hash(self, pipeline_id, hash).await
     }
 
     async fn attempts(&self, pipeline_id: &str) -> StoreResult<Vec<AttemptRecord>> {

@@ -7,9 +7,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use sluice_engine::store::StoreResult;
-use sluice_engine::{AttemptRecord, ChangeSet, InstanceRecord, PipelineRecord, Store, StoreError};
+use sluice_engine::{
+    AttemptRecord, ChangeSet, InstanceQuery, InstanceRecord, PipelineRecord, Store, StoreError,
+};
 
 use crate::Durability;
+use crate::query::{self, Dialect, Reader, Statement};
 use crate::records::{self, PipelineData, StoredPipeline, encode, time_key};
 use crate::writer::{AttemptRow, InstanceRow, PART_ROWS, PipelineRow, Rows, Writer};
 use sqlx::Row;
@@ -116,6 +119,12 @@ impl SqliteStore {
             .map_err(|e| self.error(&format!("cannot read {what} from"), e))
     }
 
+    fn decode_instance(&self, row: &SqliteRow, pipeline_id: &str) -> StoreResult<InstanceRecord> {
+        self.decode(row, "instance", Some(pipeline_id), |i: &InstanceRecord| {
+            (i.pipeline_id.as_str(), i.instance_id.as_str())
+        })
+    }
+
     /// Decodes one row's `data`, checking that the record is the one the row is keyed by.
     fn decode<T: DeserializeOwned>(
         &self,
@@ -203,6 +212,31 @@ fn sql_error(location: &str, doing: &str, error: sqlx::Error) -> StoreError {
 }
 
 #[async_trait]
+impl Reader for SqliteStore {
+    const DIALECT: Dialect = Dialect::Sqlite;
+
+    async fn read_instances(
+        &self,
+        pipeline_id: &str,
+        statement: Statement,
+    ) -> StoreResult<Vec<InstanceRecord>> {
+        let rows = statement
+            .query()
+            .fetch_all(&self.readers)
+            .await
+            .map_err(|e| {
+                self.error(
+                    &format!("cannot read instances of pipeline {pipeline_id} from"),
+                    e,
+                )
+            })?;
+        rows.iter()
+            .map(|row| self.decode_instance(row, pipeline_id))
+            .collect()
+    }
+}
+
+#[async_trait]
 impl Store for SqliteStore {
     async fn commit(&self, changes: &ChangeSet) -> StoreResult<()> {
         if changes.is_empty() {
@@ -264,12 +298,24 @@ impl Store for SqliteStore {
             )
             .await?;
         rows.iter()
-            .map(|row| {
-                self.decode(row, "instance", Some(pipeline_id), |i: &InstanceRecord| {
-                    (i.pipeline_id.as_str(), i.instance_id.as_str())
-                })
-            })
+            .map(|row| self.decode_instance(row, pipeline_id))
             .collect()
+    }
+
+    async fn query_instances(
+        &self,
+        pipeline_id: &str,
+        query: &InstanceQuery,
+    ) -> StoreResult<Vec<InstanceRecord>> {
+        Reader::query_instances(self, pipeline_id, query).await
+    }
+
+    async fn instances_with_id_hash(
+        &self,
+        pipeline_id: &str,
+        hash: u64,
+    ) -> StoreResult<Vec<InstanceRecord>> {
+        Reader::instances_with_id_hash(self, pipeline_id, hash).await
     }
 
     async fn attempts(&self, pipeline_id: &str) -> StoreResult<Vec<AttemptRecord>> {
@@ -322,6 +368,7 @@ fn encode_rows(
                 component_id: i.component_id.clone(),
                 status: i.status.as_str(),
                 scheduled_start: time_key(i.scheduled_start),
+                id_hash: query::id_hash_column(&i.instance_id),
                 data: encode(i, "instance", &i.instance_id)?,
             })
         })
@@ -346,4 +393,133 @@ fn encode_rows(
         instances,
         attempts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_engine::InstanceKey;
+    use sluice_model::Status;
+
+    use super::*;
+    use crate::query::page;
+
+    /// SQLite's plan for a statement, one line per step.
+    async fn plan(store: &SqliteStore, statement: &Statement) -> String {
+        let explain = Statement {
+            sql: format!("EXPLAIN QUERY PLAN {}", statement.sql),
+            values: statement.values.clone(),
+        };
+        let rows = explain.query().fetch_all(&store.readers).await.unwrap();
+        rows.iter()
+            .map(|row| row.get::<String, _>(3))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Each kind of page reads one range of the index made for it, in order: no sort of the
+    /// pipeline's instances, whatever their number.
+    #[tokio::test]
+    async fn pages_read_ranges_of_indexes_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("sluice.db"))
+            .await
+            .unwrap();
+        let at = |day| {
+            chrono::NaiveDate::from_ymd_opt(2024, 1, day)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+        };
+        let after = Some(InstanceKey {
+            scheduled_start: at(2),
+            instance_id: "@A_2024-01-02T00:00:00".into(),
+        });
+        let one = |index: &str| vec![index.to_owned()];
+        let cases: Vec<(InstanceQuery, Vec<String>)> = vec![
+            (InstanceQuery::default(), one("instances_by_start")),
+            (
+                InstanceQuery {
+                    start_from: Some(at(1)),
+                    start_before: Some(at(9)),
+                    after: after.clone(),
+                    ..InstanceQuery::default()
+                },
+                one("instances_by_start"),
+            ),
+            (
+                InstanceQuery {
+                    statuses: Some(vec![Status::Finished]),
+                    start_from: Some(at(3)),
+                    after: after.clone(),
+                    limit: 100,
+                    ..InstanceQuery::default()
+                },
+                one("instances_by_status"),
+            ),
+            (
+                InstanceQuery {
+                    statuses: Some(vec![Status::Failed]),
+                    components: Some(vec!["A".into()]),
+                    start_before: Some(at(3)),
+                    ..InstanceQuery::default()
+                },
+                one("instances_by_status"),
+            ),
+            (
+                InstanceQuery {
+                    components: Some(vec!["A".into()]),
+                    start_from: Some(at(1)),
+                    after: after.clone(),
+                    ..InstanceQuery::default()
+                },
+                one("instances_by_component"),
+            ),
+        ];
+        for (query, indexes) in cases {
+            let statement = page(Dialect::Sqlite, "df-1", &query).unwrap();
+            let plan = plan(&store, &statement).await;
+            for index in indexes {
+                assert!(
+                    plan.contains(&format!("INDEX {index} (")),
+                    "{query:?}:\n{plan}"
+                );
+            }
+            assert!(!plan.contains("TEMP B-TREE"), "{query:?}:\n{plan}");
+        }
+
+        let statement = crate::query::with_id_hash(Dialect::Sqlite, "df-1", 1 << 63);
+        let found = plan(&store, &statement).await;
+        assert!(
+            found.contains("INDEX instances_by_id_hash (pipeline_id=? AND id_hash=?)"),
+            "{found}"
+        );
+
+        // Several values: one ordered range per value, then a sort of what the ranges gave.
+        let several = [
+            InstanceQuery {
+                statuses: Some(vec![Status::Finished, Status::Failed, Status::Running]),
+                limit: 100,
+                ..InstanceQuery::default()
+            },
+            InstanceQuery {
+                components: Some(vec!["A".into(), "B".into(), "C".into()]),
+                after,
+                limit: 100,
+                ..InstanceQuery::default()
+            },
+        ];
+        for query in several {
+            let statement = page(Dialect::Sqlite, "df-1", &query).unwrap();
+            let plan = plan(&store, &statement).await;
+            let ranges = plan.matches("USING INDEX instances_by_").count()
+                + plan.matches("USING COVERING INDEX instances_by_").count();
+            assert!(ranges >= 3, "{query:?}:\n{plan}");
+            assert!(!plan.contains("SCAN instances"), "{query:?}:\n{plan}");
+            // The page's records by primary key, only once the page is known.
+            assert!(
+                plan.contains("(pipeline_id=? AND instance_id=?)") && plan.contains("SCAN k"),
+                "{query:?}:\n{plan}"
+            );
+        }
+    }
 }

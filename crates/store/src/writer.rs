@@ -18,6 +18,7 @@ use sluice_engine::store::StoreResult;
 use tokio::sync::oneshot;
 
 use crate::Durability;
+use crate::query::id_hash_column;
 use crate::records::{stale_version, version_from_column, version_to_column};
 
 /// One pipeline record, encoded.
@@ -36,6 +37,7 @@ pub(crate) struct InstanceRow {
     pub(crate) component_id: String,
     pub(crate) status: &'static str,
     pub(crate) scheduled_start: String,
+    pub(crate) id_hash: i64,
     pub(crate) data: String,
 }
 
@@ -95,11 +97,19 @@ const UPSERT_PIPELINE: &str = "INSERT INTO pipelines (pipeline_id, state, versio
      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (pipeline_id) DO UPDATE SET \
      state = excluded.state, version = excluded.version, created_at = excluded.created_at, \
      data = excluded.data";
+// An instance's component and start do not change once it exists, so the update leaves them
+// alone: SQLite rewrites the entries of every index holding a column the update sets, changed
+// or not, and a status change then touches only the status index, not `instances_by_start`
+// and `instances_by_component`. Should they differ after all, the update is skipped (no row
+// changes) and `MOVE_INSTANCE` writes the whole row. `id_hash` is a function of the key.
 const UPSERT_INSTANCE: &str = "INSERT INTO instances \
-     (pipeline_id, instance_id, component_id, status, scheduled_start, data) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (pipeline_id, instance_id) DO UPDATE SET \
-     component_id = excluded.component_id, status = excluded.status, \
-     scheduled_start = excluded.scheduled_start, data = excluded.data";
+     (pipeline_id, instance_id, component_id, status, scheduled_start, data, id_hash) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (pipeline_id, instance_id) DO UPDATE SET \
+     status = excluded.status, data = excluded.data \
+     WHERE component_id = excluded.component_id AND scheduled_start = excluded.scheduled_start";
+const MOVE_INSTANCE: &str = "UPDATE instances SET \
+     component_id = ?3, status = ?4, scheduled_start = ?5, data = ?6 \
+     WHERE pipeline_id = ?1 AND instance_id = ?2";
 const UPSERT_ATTEMPT: &str = "INSERT INTO attempts \
      (pipeline_id, attempt_id, instance_id, number, status, worker_group, lease_expires_at, data) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (pipeline_id, attempt_id) DO UPDATE SET \
@@ -128,6 +138,7 @@ impl Writer {
             Ok(c)
         })
         .map_err(|e| sqlite_error(location, "cannot open", &e))?;
+        fill_id_hashes(&connection, location)?;
         let (jobs, receiver) = mpsc::channel::<Job>();
         let thread_location = location.to_owned();
         let thread = std::thread::Builder::new()
@@ -211,6 +222,40 @@ impl Writer {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
     }
+}
+
+/// Gives the instances written before migration 3 their `id_hash` (see the migration), in one
+/// transaction, before any other write: SQL cannot compute the hash.
+fn fill_id_hashes(connection: &Connection, location: &str) -> StoreResult<()> {
+    const BATCH: usize = 10_000;
+    let failed =
+        |e: rusqlite::Error| sqlite_error(location, "cannot fill in instance id hashes in", &e);
+    let tx = connection.unchecked_transaction().map_err(failed)?;
+    loop {
+        let batch: Vec<(i64, String)> = tx
+            .prepare_cached(
+                "SELECT rowid, instance_id FROM instances INDEXED BY instances_without_id_hash \
+                 WHERE id_hash IS NULL LIMIT ?1",
+            )
+            .and_then(|mut select| {
+                select
+                    .query_map([BATCH as i64], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect()
+            })
+            .map_err(failed)?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut update = tx
+            .prepare_cached("UPDATE instances SET id_hash = ?1 WHERE rowid = ?2")
+            .map_err(failed)?;
+        for (rowid, instance_id) in &batch {
+            update
+                .execute(params![id_hash_column(instance_id), rowid])
+                .map_err(failed)?;
+        }
+    }
+    tx.commit().map_err(failed)
 }
 
 fn serve(mut connection: Connection, location: &str, jobs: &mpsc::Receiver<Job>) {
@@ -306,25 +351,41 @@ fn write_records(tx: &Connection, location: &str, rows: &Rows) -> StoreResult<()
         .prepare_cached(UPSERT_INSTANCE)
         .map_err(|e| sqlite_error(location, "cannot write instances to", &e))?;
     for i in &rows.instances {
-        instances
+        let failed = |e: rusqlite::Error| {
+            sqlite_error(
+                location,
+                &format!(
+                    "cannot write instance {} of pipeline {} to",
+                    i.instance_id, i.pipeline_id
+                ),
+                &e,
+            )
+        };
+        let written = instances
             .execute(params![
                 i.pipeline_id,
                 i.instance_id,
                 i.component_id,
                 i.status,
                 i.scheduled_start,
-                i.data
+                i.data,
+                i.id_hash
             ])
-            .map_err(|e| {
-                sqlite_error(
-                    location,
-                    &format!(
-                        "cannot write instance {} of pipeline {} to",
-                        i.instance_id, i.pipeline_id
-                    ),
-                    &e,
-                )
-            })?;
+            .map_err(failed)?;
+        if written == 0 {
+            tx.prepare_cached(MOVE_INSTANCE)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        i.pipeline_id,
+                        i.instance_id,
+                        i.component_id,
+                        i.status,
+                        i.scheduled_start,
+                        i.data
+                    ])
+                })
+                .map_err(failed)?;
+        }
     }
     let mut attempts = tx
         .prepare_cached(UPSERT_ATTEMPT)

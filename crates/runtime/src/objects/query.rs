@@ -11,10 +11,15 @@
 //! * `LE`, `GE` and `BETWEEN` (inclusive, `[low, high]`) compare text; on the four time
 //!   fields the values must be `YYYY-MM-DDTHH:MM:SS`, whose text order is time order.
 //! * `name` and `@id` may be selected although they are object members rather than fields.
+//! * [`instance_query`] turns the selectors on an instance's indexed columns into a store
+//!   query that selects the same instances; the objects are still checked with [`matches`],
+//!   so the store only has to find them, never to judge them.
 
+use chrono::TimeDelta;
+use sluice_engine::InstanceQuery;
 use sluice_model::ops::{OperatorType, Selector};
-use sluice_model::time::parse_datetime;
-use sluice_model::{FieldValue, PipelineObject};
+use sluice_model::time::{format_datetime, parse_datetime};
+use sluice_model::{FieldValue, PipelineObject, Status};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -141,6 +146,77 @@ impl Condition {
     }
 }
 
+/// The store query selecting the instances `conditions` select, when every condition is on a
+/// column the stores index: `@status`, `@componentParent` or `@sphere` with EQ or REF_EQ, and
+/// `@scheduledStartTime` with LE, GE, BETWEEN or an EQ of one value, its values in the
+/// `YYYY-MM-DDTHH:MM:SS` form text comparison assumes. `None` otherwise.
+pub(crate) fn instance_query(conditions: &[Condition]) -> Option<InstanceQuery> {
+    let mut query = InstanceQuery::default();
+    for condition in conditions {
+        match (condition.field.as_str(), &condition.test) {
+            ("@status", Test::OneOf(wanted)) => {
+                let statuses = Status::ALL
+                    .into_iter()
+                    .filter(|s| wanted.iter().any(|w| status_matches(s.as_str(), w)))
+                    .collect();
+                narrow(&mut query.statuses, statuses);
+            }
+            ("@componentParent", Test::OneOf(wanted)) => {
+                narrow(&mut query.components, wanted.clone());
+            }
+            // An instance's `@sphere` is INSTANCE; another value selects nothing.
+            ("@sphere", Test::OneOf(wanted)) => {
+                if !wanted.iter().any(|w| w == "INSTANCE") {
+                    query.statuses = Some(Vec::new());
+                }
+            }
+            ("@scheduledStartTime", test) => {
+                let (from, before) = start_range(test)?;
+                query.start_from = query.start_from.max(from);
+                query.start_before = match (query.start_before, before) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            _ => return None,
+        }
+    }
+    Some(query)
+}
+
+/// Keeps in `selected` only what `wanted` also holds.
+fn narrow<T: PartialEq>(selected: &mut Option<Vec<T>>, wanted: Vec<T>) {
+    *selected = Some(match selected.take() {
+        None => wanted,
+        Some(mut kept) => {
+            kept.retain(|k| wanted.contains(k));
+            kept
+        }
+    });
+}
+
+/// The scheduled starts a test on `@scheduledStartTime` passes, as `[from, before)`. The field
+/// shows the start to the second, so `LE t` passes starts before `t` plus one second.
+fn start_range(
+    test: &Test,
+) -> Option<(Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>)> {
+    let at = |text: &str| {
+        parse_datetime(text)
+            .ok()
+            .filter(|t| format_datetime(*t) == text)
+    };
+    let after = |text: &str| at(text)?.checked_add_signed(TimeDelta::seconds(1));
+    match test {
+        Test::AtLeast(low) => Some((Some(at(low)?), None)),
+        Test::AtMost(high) => Some((None, Some(after(high)?))),
+        Test::Between(low, high) => Some((Some(at(low)?), Some(after(high)?))),
+        Test::OneOf(values) => match values.as_slice() {
+            [only] => Some((Some(at(only)?), Some(after(only)?))),
+            _ => None,
+        },
+    }
+}
+
 fn status_matches(actual: &str, wanted: &str) -> bool {
     if wanted.eq_ignore_ascii_case("CANCELLED") {
         return actual == "CANCELED";
@@ -216,6 +292,70 @@ mod tests {
             selector("@componentParent", RefEq, &["A"]),
             selector("@status", Eq, &["RUNNING"])
         ]));
+    }
+
+    #[test]
+    fn selectors_on_indexed_columns_become_store_queries() {
+        use OperatorType::*;
+        let at = |text: &str| parse_datetime(text).unwrap();
+        let query = |selectors: &[Selector]| instance_query(&conditions(selectors).unwrap());
+        assert_eq!(query(&[]), Some(InstanceQuery::default()));
+        let q = query(&[
+            selector("@status", Eq, &["waiting", "Cancelled", "NOPE"]),
+            selector("@status", RefEq, &["WAITING_FOR_RUNNER", "CANCELED"]),
+            selector("@componentParent", RefEq, &["A", "B"]),
+            selector("@componentParent", Eq, &["B", "C"]),
+            selector("@scheduledStartTime", Ge, &["2026-01-01T00:00:00"]),
+            selector(
+                "@scheduledStartTime",
+                Between,
+                &["2025-12-01T00:00:00", "2026-01-31T23:59:59"],
+            ),
+            selector("@sphere", Eq, &["INSTANCE"]),
+        ])
+        .unwrap();
+        assert_eq!(
+            q.statuses,
+            Some(vec![Status::WaitingForRunner, Status::Canceled])
+        );
+        assert_eq!(q.components, Some(vec!["B".to_owned()]));
+        // The field shows whole seconds: at most 23:59:59 is anything before midnight.
+        assert_eq!(q.start_from, Some(at("2026-01-01T00:00:00")));
+        assert_eq!(q.start_before, Some(at("2026-02-01T00:00:00")));
+        let one = query(&[selector(
+            "@scheduledStartTime",
+            Eq,
+            &["2026-01-01T10:00:00"],
+        )])
+        .unwrap();
+        assert_eq!(
+            (one.start_from, one.start_before),
+            (
+                Some(at("2026-01-01T10:00:00")),
+                Some(at("2026-01-01T10:00:01"))
+            )
+        );
+        let other_sphere = query(&[selector("@sphere", Eq, &["ATTEMPT"])]).unwrap();
+        assert!(other_sphere.selects_nothing());
+
+        // Anything else is left to the in-memory path.
+        for selectors in [
+            vec![selector("@scheduledEndTime", Ge, &["2026-01-01T00:00:00"])],
+            vec![selector("@status", Le, &["RUNNING"])],
+            vec![selector("@componentParent", Ge, &["A"])],
+            vec![selector("errorMessage", Eq, &["boom"])],
+            vec![selector(
+                "@scheduledStartTime",
+                Eq,
+                &["2026-01-01T00:00:00", "2026-01-02T00:00:00"],
+            )],
+            vec![
+                selector("@status", Eq, &["FINISHED"]),
+                selector("name", Eq, &["x"]),
+            ],
+        ] {
+            assert_eq!(query(&selectors), None, "{selectors:?}");
+        }
     }
 
     #[test]

@@ -74,6 +74,7 @@ impl Runs for Engine {
 }
 
 /// Records read from the store, for pipelines without a scheduler.
+#[derive(Default)]
 pub(crate) struct StoredRuns {
     pub(crate) instances: Vec<InstanceRecord>,
     pub(crate) attempts: Vec<AttemptRecord>,

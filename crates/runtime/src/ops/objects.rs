@@ -1,18 +1,50 @@
 //! DescribeObjects and QueryObjects.
+//!
+//! Design decisions:
+//! * **Instance queries read pages from the store's indexes** when every selector is on an
+//!   indexed column (`@status`, `@componentParent`, `@sphere`, `@scheduledStartTime`; see
+//!   `objects::query::instance_query`): a page costs the same at a million instances as at
+//!   ten, where building and filtering every object grew with the pipeline. Other queries,
+//!   components and attempts take the in-memory path: a view of every object of the sphere,
+//!   filtered.
+//! * **Both paths give the same pages.** The store only proposes instances, in the same
+//!   (scheduled start, id) order; each is then shown and judged as the in-memory path would:
+//!   through the engine's copy when the pipeline has a scheduler (an instance the engine did
+//!   not restore is left out, as there), else as stored, and in both cases only if its
+//!   definition still has its component. Before reading, the scheduler commits what it has
+//!   queued, so the store holds everything the engine showed at the time of the call.
+//! * **Markers are the same.** A marker names the page's last instance by position and the
+//!   hash of its id; the stores index that hash, so the next page starts right after that
+//!   instance without counting the ones before it. The position then counts on from the
+//!   marker's, which is where the instance stands unless objects were added before it
+//!   meanwhile; only the in-memory path uses it. An instance that no longer matches (it left
+//!   the status queried) still marks where its page ended, so the next page neither repeats
+//!   nor skips anything, where the in-memory path would start at the old position of a list
+//!   that has shrunk. A marker whose instance is gone, a scheduler that cannot commit or a
+//!   store that fails sends the query down the in-memory path, which answers as before.
+//! * **Attempts stay in memory.** Their selectors are on the attempt's own status and times and
+//!   on its instance's scheduled times, which would need an index per attempt column and a
+//!   join to instances; attempts are read in full for a restore anyway, and a pipeline's
+//!   attempts are listed far less often than its runs.
 
+use sluice_engine::{InstanceKey, InstanceQuery, InstanceRecord};
 use sluice_model::ops::{
     DescribeObjectsInput, DescribeObjectsOutput, QueryObjectsInput, QueryObjectsOutput,
 };
 
 use crate::accounts::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::objects::query::{conditions, matches};
-use crate::objects::view::Found;
-use crate::paging::page;
+use crate::objects::Source;
+use crate::objects::query::{Condition, conditions, instance_query, matches};
+use crate::objects::view::{Found, PipelineView, StoredRuns};
+use crate::paging::{self, page};
 use crate::service::Service;
 
 /// QueryObjects' default `limit`.
 const DEFAULT_QUERY_LIMIT: usize = 100;
+
+/// Most instances one read of an indexed query asks the store for.
+const MAX_BATCH: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sphere {
@@ -101,29 +133,29 @@ impl Service {
             }
         };
         let marker = input.marker.as_deref();
+        if sphere == Sphere::Instance
+            && let Some(query) = instance_query(&conditions)
+            && let Some(output) = self
+                .query_indexed(&input.pipeline_id, query, &conditions, marker, limit)
+                .await?
+        {
+            return Ok(output);
+        }
         self.with_view(&input.pipeline_id, |view| {
-            let no_health = Default::default();
-            let keep = |found: &Found<'_>| {
-                conditions.is_empty()
-                    || matches(&view.object(found, false, &no_health), &conditions)
-            };
+            let keep = |found: Found<'_>| selected(view, &found, &conditions);
             let ids: Vec<String> = match sphere {
                 Sphere::Component => view
                     .resolved
                     .objects
                     .iter()
-                    .filter(|c| keep(&Found::Component(c)))
+                    .filter(|c| keep(Found::Component(c)))
                     .map(|c| c.id.clone())
                     .collect(),
                 Sphere::Instance => view
                     .runs
                     .all_instances()
                     .into_iter()
-                    .filter_map(|i| {
-                        let component = view.pipeline_for(&i.fields).get(&i.component_id)?;
-                        let id = i.instance_id.clone();
-                        keep(&Found::Instance(component, i)).then_some(id)
-                    })
+                    .filter_map(|i| instance_selected(view, i, &conditions))
                     .collect(),
                 Sphere::Attempt => {
                     let instances: std::collections::HashMap<String, _> = view
@@ -140,7 +172,7 @@ impl Service {
                             let component =
                                 view.pipeline_for(&a.fields).get(&instance.component_id)?;
                             let id = a.attempt_id.clone();
-                            keep(&Found::Attempt(component, instance, a)).then_some(id)
+                            keep(Found::Attempt(component, instance, a)).then_some(id)
                         })
                         .collect()
                 }
@@ -155,6 +187,105 @@ impl Service {
         })
         .await?
     }
+
+    /// QueryObjects over instances from the store's indexes (see the module documentation);
+    /// `None` when the in-memory path must answer instead.
+    async fn query_indexed(
+        &self,
+        pipeline_id: &str,
+        filter: InstanceQuery,
+        conditions: &[Condition],
+        marker: Option<&str>,
+        limit: usize,
+    ) -> ApiResult<Option<QueryObjectsOutput>> {
+        let marker = paging::parse_marker(marker)?;
+        let source = self.view_source(pipeline_id).await?;
+        if let Source::Live(scheduler) = &source
+            && scheduler.sync().await.is_err()
+        {
+            return Ok(None);
+        }
+        let (mut position, mut after) = (0, None);
+        if let Some((previous, hash)) = marker {
+            let Ok(found) = self.store.instances_with_id_hash(pipeline_id, hash).await else {
+                return Ok(None);
+            };
+            // Two ids with one hash are as good as unheard of; the one the query selects is
+            // the likelier.
+            let Some(last) = found.iter().find(|i| filter.selects(i)).or(found.first()) else {
+                return Ok(None);
+            };
+            position = previous + 1;
+            after = Some(InstanceKey::of(last));
+        }
+        // One more than the page, to learn whether another page follows.
+        let wanted = limit.saturating_add(1);
+        let mut ids: Vec<String> = Vec::with_capacity(wanted.min(1024));
+        let mut batch_size = 0;
+        loop {
+            // Instances the check leaves out (of components a new definition dropped) come in
+            // runs; doubling the reads gets past a long one in few of them.
+            batch_size = (wanted - ids.len()).max(batch_size * 2).min(MAX_BATCH);
+            let query = InstanceQuery {
+                after: after.clone(),
+                limit: batch_size,
+                ..filter.clone()
+            };
+            let Ok(batch) = self.store.query_instances(pipeline_id, &query).await else {
+                return Ok(None);
+            };
+            let exhausted = batch.len() < query.limit;
+            if let Some(last) = batch.last() {
+                after = Some(InstanceKey::of(last));
+            }
+            let kept: Vec<String> = source
+                .view(&self.catalog, &StoredRuns::default(), |view, live| {
+                    batch
+                        .into_iter()
+                        .filter_map(|candidate| {
+                            let instance = if live {
+                                view.runs.instance(&candidate.instance_id)?
+                            } else {
+                                candidate
+                            };
+                            instance_selected(view, instance, conditions)
+                        })
+                        .collect()
+                })
+                .await;
+            ids.extend(kept);
+            if exhausted || ids.len() >= wanted {
+                break;
+            }
+        }
+        let more = ids.len() > limit;
+        ids.truncate(limit);
+        let marker = more.then(|| paging::marker(position + limit - 1, &ids[limit - 1]));
+        Ok(Some(QueryObjectsOutput {
+            ids: Some(ids),
+            marker,
+            has_more_results: Some(more),
+        }))
+    }
+}
+
+/// Whether the object passes every condition, as QueryObjects shows it (unevaluated).
+fn selected(view: &PipelineView<'_>, found: &Found<'_>, conditions: &[Condition]) -> bool {
+    conditions.is_empty() || matches(&view.object(found, false, &Default::default()), conditions)
+}
+
+/// The instance's id when QueryObjects lists it: its definition still has its component, and
+/// it passes every condition.
+fn instance_selected(
+    view: &PipelineView<'_>,
+    instance: InstanceRecord,
+    conditions: &[Condition],
+) -> Option<String> {
+    let component = view
+        .pipeline_for(&instance.fields)
+        .get(&instance.component_id)?;
+    let id = instance.instance_id.clone();
+    selected(view, &Found::Instance(component, instance), conditions).then_some(id)
 }
 
 fn found_id(found: &Found<'_>) -> String {
