@@ -82,6 +82,9 @@ pub(crate) struct Membership {
     /// The pipelines this server holds, with their grants.
     pub(crate) held: Mutex<HashMap<String, Fence>>,
     pub(crate) members: Mutex<Vec<Member>>,
+    /// The live owner of each leased pipeline, as the last round read them (pipeline id →
+    /// server id): where polls for other servers' tasks go without asking the database.
+    pub(crate) owners: Mutex<HashMap<String, String>>,
     /// Serialises taking pipelines in and giving them up.
     pub(crate) moving: tokio::sync::Mutex<()>,
     /// When the leases were last renewed.
@@ -99,6 +102,7 @@ impl Membership {
             lease: settings.lease,
             held: Mutex::new(HashMap::new()),
             members: Mutex::new(Vec::new()),
+            owners: Mutex::new(HashMap::new()),
             moving: tokio::sync::Mutex::new(()),
             renewed: Mutex::new(None),
         }
@@ -193,6 +197,30 @@ impl Service {
         Err(ApiError::internal(format!(
             "pipeline {pipeline_id} is changing hands between servers; retry the call"
         )))
+    }
+
+    /// Where a poll for `pipeline_id`'s tasks goes: to the owner the last round saw, if that
+    /// is another live server, without reading the lease again (a poll asks every pipeline
+    /// with ready work, and a stale answer only costs that poll one pipeline); otherwise as
+    /// [`Service::place`].
+    pub(crate) async fn place_for_poll(&self, pipeline_id: &str) -> ApiResult<Placement> {
+        if let Some(m) = self.membership()
+            && m.fence(pipeline_id).is_none()
+        {
+            let owner = lock(&m.owners).get(pipeline_id).cloned();
+            let url = owner
+                .filter(|owner| *owner != m.me.server_id && owner != NOBODY)
+                .and_then(|owner| {
+                    lock(&m.members)
+                        .iter()
+                        .find(|member| member.server_id == owner)
+                        .map(|member| member.url.clone())
+                });
+            if let Some(url) = url {
+                return Ok(Placement::Elsewhere(url));
+            }
+        }
+        self.place(pipeline_id).await
     }
 
     async fn member_url(&self, server_id: &str) -> ApiResult<Option<String>> {

@@ -100,6 +100,11 @@ impl Service {
         };
         m.backend.lease_orphans().await?;
         let leases = m.backend.leases().await?;
+        *lock(&m.owners) = leases
+            .iter()
+            .filter(|l| l.live)
+            .map(|l| (l.pipeline_id.clone(), l.owner.clone()))
+            .collect();
         let servers = lock(&m.members).len().max(1);
         let total = leases.iter().filter(|l| l.owner != NOBODY).count();
         let share = total.div_ceil(servers);

@@ -189,7 +189,7 @@ impl Service {
             if !ours {
                 continue;
             }
-            match self.place(&pipeline_id).await? {
+            match self.place_for_poll(&pipeline_id).await? {
                 Placement::Here => {
                     let Some(scheduler) = self.scheduler(&pipeline_id) else {
                         continue;
@@ -203,10 +203,17 @@ impl Service {
                     }
                 }
                 Placement::Elsewhere(url) => {
-                    if asked.insert(url.clone())
-                        && let Some(task) = forwarder.poll_at(&url).await?
-                    {
-                        return Ok(Some(task));
+                    if !asked.insert(url.clone()) {
+                        continue;
+                    }
+                    // An owner that cannot be reached (it died; its lease has not lapsed yet)
+                    // must not keep the others' tasks from this poll.
+                    match forwarder.poll_at(&url).await {
+                        Ok(Some(task)) => return Ok(Some(task)),
+                        Ok(None) => {}
+                        Err(error) => {
+                            tracing::debug!(%url, "polling another server: {}", error.message())
+                        }
                     }
                 }
             }
