@@ -189,7 +189,7 @@ fn a_failing_command_exits_1_and_points_at_its_logs() {
         "events.log:\n{events}"
     );
     for expected in [
-        "received task",
+        "received attempt",
         "type ShellCommandActivity",
         "FAILED [ShellCommandFailed] command exited with status 3",
         "result reported",

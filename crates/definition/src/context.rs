@@ -12,7 +12,8 @@
 //! fields. Parameter values are already final ([`Binding::Value`], typed by the declared
 //! `type`) unless they themselves hold `#{...}`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::NaiveDateTime;
 use sluice_catalog::{Catalog, ValueType};
@@ -31,6 +32,9 @@ pub struct DefinitionContext<'a> {
     current: String,
     runtime: HashMap<String, HashMap<String, Value>>,
     global: HashMap<String, Value>,
+    /// The secret (`*`) parameters evaluation has looked up, with their values: whoever
+    /// receives the evaluated text needs them to mask it. Shared by clones.
+    revealed: Arc<Mutex<BTreeMap<String, Vec<String>>>>,
 }
 
 impl<'a> DefinitionContext<'a> {
@@ -46,7 +50,16 @@ impl<'a> DefinitionContext<'a> {
             current: current.into(),
             runtime: HashMap::new(),
             global: HashMap::new(),
+            revealed: Arc::default(),
         }
+    }
+
+    /// The secret parameters looked up so far, by id (`*myPassword`), with their values.
+    pub fn revealed_secrets(&self) -> BTreeMap<String, Vec<String>> {
+        self.revealed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Sets runtime field `name` (e.g. `@scheduledStartTime`) of `object`.
@@ -113,6 +126,12 @@ impl<'a> DefinitionContext<'a> {
 
     fn parameter(&self, object: &str, name: &str) -> Option<Vec<Binding>> {
         let values = self.pipeline.parameters.get(name)?;
+        if crate::params::is_secret(name) {
+            self.revealed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(name.to_owned(), values.to_vec());
+        }
         let declared = self.pipeline.parameters.decl(name).map(|d| d.param_type);
         let kind = match declared {
             Some(ParameterType::Integer) => ScalarKind::Integer,

@@ -10,6 +10,7 @@ pub mod api;
 pub mod file;
 pub mod ops;
 pub mod period;
+pub mod secret;
 pub mod time;
 
 pub use api::{
@@ -20,6 +21,7 @@ pub use file::{
     FileError, ParsedFile, parse_any_definition, parse_definition_file, to_definition_file,
 };
 pub use period::{Period, PeriodError, PeriodUnit};
+pub use secret::{Redactor, Secret};
 pub mod task;
 
 pub use task::{TaskObject, TaskResult, TaskStatus};

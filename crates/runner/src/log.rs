@@ -3,26 +3,30 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use sluice_model::{FieldValue, PipelineObject};
+use sluice_model::secret::{MASK, is_secret_key};
+use sluice_model::{FieldValue, PipelineObject, Redactor};
 
-/// Appends timestamped lines to one attempt's `runner.log`.
+/// Appends timestamped lines to one attempt's `runner.log`, with the attempt's secrets
+/// masked.
 pub(crate) struct RunnerLog {
     path: PathBuf,
+    redactor: Redactor,
 }
 
 impl RunnerLog {
-    pub(crate) fn new(path: PathBuf) -> Self {
-        RunnerLog { path }
+    pub(crate) fn new(path: PathBuf, redactor: Redactor) -> Self {
+        RunnerLog { path, redactor }
     }
 
     /// Appends one event. A failure to write is logged and otherwise ignored: losing a log
     /// line must not fail the task.
     pub(crate) fn event(&self, message: &str) {
         let line = format!(
-            "{} {message}\n",
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            "{} {}\n",
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            self.redactor.redact(message)
         );
         // Lines are short and rare (receipt, progress, result), so a blocking append is cheaper
         // than handing each one to the blocking pool.
@@ -37,8 +41,38 @@ impl RunnerLog {
     }
 }
 
-/// The object's fields as `key="value"` / `key->id`, with every secret (`*`-prefixed) value
-/// masked.
+/// Masks the secrets in an attempt's log file in place. The file is only read when it holds
+/// none (the usual case); otherwise a masked copy replaces it.
+pub(crate) async fn mask_file(path: &Path, redactor: &Redactor) -> std::io::Result<()> {
+    if redactor.is_empty() {
+        return Ok(());
+    }
+    let path = path.to_path_buf();
+    let redactor = redactor.clone();
+    tokio::task::spawn_blocking(move || {
+        let open = || std::fs::File::open(&path).map(std::io::BufReader::new);
+        let found = match open() {
+            Ok(file) => redactor.redact_stream(file, std::io::sink())?,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(err),
+        };
+        if found == 0 {
+            return Ok(());
+        }
+        let masked = path.with_extension("masking");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&masked)?);
+        redactor.redact_stream(open()?, &mut out)?;
+        out.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?
+            .sync_all()?;
+        std::fs::rename(&masked, &path)
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// The object's fields as `key="value"` / `key->id`, with every secret (`*`-prefixed) field
+/// masked whole. Secret values expanded into other fields are masked by the log itself.
 pub(crate) fn describe_fields(object: &PipelineObject) -> String {
     let mut out = String::new();
     for field in &object.fields {
@@ -46,8 +80,8 @@ pub(crate) fn describe_fields(object: &PipelineObject) -> String {
             out.push(' ');
         }
         match &field.value {
-            _ if field.key.starts_with('*') => {
-                let _ = write!(out, "{}=****", field.key);
+            _ if is_secret_key(&field.key) => {
+                let _ = write!(out, "{}={MASK}", field.key);
             }
             FieldValue::String(value) => {
                 let _ = write!(out, "{}={value:?}", field.key);
@@ -79,5 +113,34 @@ mod tests {
         };
         let text = describe_fields(&object);
         assert_eq!(text, r#"command="echo hi" *password=**** input->In"#);
+    }
+
+    #[tokio::test]
+    async fn attempt_output_is_masked_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stdout.log");
+        std::fs::write(&path, "user=etl password=hunter2\n").unwrap();
+        mask_file(&path, &Redactor::new(["hunter2"])).await.unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "user=etl password=****\n"
+        );
+        mask_file(&dir.path().join("absent.log"), &Redactor::new(["x"]))
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn expanded_secrets_are_masked_in_every_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runner.log");
+        let log = RunnerLog::new(path.clone(), Redactor::new(["hunter2"]));
+        log.event(r#"fields: command="echo hunter2 > /dev/null""#);
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(
+            text.ends_with(" fields: command=\"echo **** > /dev/null\"\n"),
+            "{text}"
+        );
     }
 }

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_executors::{AttemptContext, Execute, Executors, RunnerSettings};
-use sluice_model::{Period, TaskObject, TaskResult, TaskStatus};
+use sluice_model::{Period, Redactor, TaskObject, TaskResult, TaskStatus};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::layout::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, attempt_dir};
-use crate::log::{RunnerLog, describe_fields};
+use crate::log::{RunnerLog, describe_fields, mask_file};
 use crate::log_upload::{log_destination, upload_attempt_logs};
 use crate::source::{SourceError, TaskSource};
 
@@ -270,11 +270,8 @@ impl Runner {
                 Ok(Some(task)) => {
                     outage.ended();
                     stats.received += 1;
-                    let span = tracing::info_span!(
-                        "task",
-                        task_id = %task.task_id,
-                        attempt = %task.attempt_id,
-                    );
+                    // Not the task id: it is the bearer token of its attempt.
+                    let span = tracing::info_span!("task", attempt = %task.attempt_id);
                     tasks.spawn(
                         run_task(Arc::clone(&shared), task, slot, stop_tasks.clone())
                             .instrument(span),
@@ -373,18 +370,25 @@ async fn run_task(
         &task.pipeline_id,
         &task.attempt_id,
     );
-    let outcome = execute_and_report(&shared, &task, &dir, slot, shutdown).await;
-    publish_logs(&shared, &task, &dir).await;
+    let redactor = Redactor::for_task(&task);
+    let outcome = execute_and_report(&shared, &task, &dir, &redactor, slot, shutdown).await;
+    publish_logs(&shared, &task, &dir, &redactor).await;
     outcome
 }
 
 /// Copies the attempt's logs to the log location, if there is one. Failing to do so is
 /// logged and does not change the attempt's result, which is already reported.
-async fn publish_logs(shared: &Shared, task: &TaskObject, dir: &std::path::Path) {
+async fn publish_logs(
+    shared: &Shared,
+    task: &TaskObject,
+    dir: &std::path::Path,
+    redactor: &Redactor,
+) {
     let Some(destination) = log_destination(task, shared.options.log_uri.as_deref()) else {
         return;
     };
-    RunnerLog::new(dir.join(RUNNER_LOG)).event(&format!("copying logs to {destination}"));
+    RunnerLog::new(dir.join(RUNNER_LOG), redactor.clone())
+        .event(&format!("copying logs to {destination}"));
     match upload_attempt_logs(dir, &destination, &shared.settings).await {
         Ok(files) => tracing::info!(%destination, files, "attempt logs copied"),
         Err(err) => tracing::warn!(%destination, %err, "cannot copy the attempt's logs"),
@@ -397,11 +401,12 @@ async fn execute_and_report(
     shared: &Shared,
     task: &TaskObject,
     dir: &std::path::Path,
+    redactor: &Redactor,
     slot: OwnedSemaphorePermit,
     shutdown: CancellationToken,
 ) -> TaskOutcome {
     let dir = dir.to_path_buf();
-    let log = RunnerLog::new(dir.join(RUNNER_LOG));
+    let log = RunnerLog::new(dir.join(RUNNER_LOG), redactor.clone());
     let type_name = task
         .attempt()
         .and_then(|a| a.object_type())
@@ -418,8 +423,8 @@ async fn execute_and_report(
         return finish(shared, task, &log, result).await;
     }
     log.event(&format!(
-        "received task {} for attempt {} (type {type_name}) of pipeline {} on {}",
-        task.task_id, task.attempt_id, task.pipeline_id, shared.options.hostname
+        "received attempt {} (type {type_name}) of pipeline {} on {}",
+        task.attempt_id, task.pipeline_id, shared.options.hostname
     ));
     if let Some(attempt) = task.attempt() {
         log.event(&format!("fields: {}", describe_fields(attempt)));
@@ -440,7 +445,7 @@ async fn execute_and_report(
         task: task.clone(),
         stdout_log: dir.join(STDOUT_LOG),
         stderr_log: dir.join(STDERR_LOG),
-        attempt_dir: dir,
+        attempt_dir: dir.clone(),
         cancel: cancel.clone(),
         settings: Arc::clone(&shared.settings),
     };
@@ -504,12 +509,20 @@ async fn execute_and_report(
     };
 
     drop(slot);
-    let mut result = joined.unwrap_or_else(|err| {
+    let result = joined.unwrap_or_else(|err| {
         TaskResult::failed(
             "ExecutorCrashed",
             format!("the {type_name} executor stopped unexpectedly: {err}"),
         )
     });
+    // The attempt's own output is masked too: a command may print what it was given.
+    for name in [STDOUT_LOG, STDERR_LOG] {
+        if let Err(err) = mask_file(&dir.join(name), redactor).await {
+            log.event(&format!("cannot mask secrets in {name}: {err}"));
+            tracing::warn!(file = name, %err, "cannot mask secrets in an attempt log");
+        }
+    }
+    let mut result = masked_result(result, redactor);
     log.event(&format!("executor ended: {}", describe_result(&result)));
     match stop {
         Some(Stop::CanceledByService) => {
@@ -608,6 +621,20 @@ async fn finish(
     }
     log.event(&format!("result could not be reported: {description}"));
     TaskOutcome::Unreported
+}
+
+/// The result with the attempt's secrets masked in its message and stack trace: they are
+/// stored by the service and shown by every client.
+fn masked_result(mut result: TaskResult, redactor: &Redactor) -> TaskResult {
+    for text in [&mut result.error_message, &mut result.error_stack_trace]
+        .into_iter()
+        .flatten()
+    {
+        if let std::borrow::Cow::Owned(masked) = redactor.redact(text) {
+            *text = masked;
+        }
+    }
+    result
 }
 
 fn describe_result(result: &TaskResult) -> String {

@@ -369,7 +369,14 @@ async fn shell_tasks_leave_their_logs_in_the_attempt_directory() {
     assert_eq!(fs::read_to_string(dir.join("stdout.log")).unwrap(), "out\n");
     assert_eq!(fs::read_to_string(dir.join("stderr.log")).unwrap(), "err\n");
     let log = fs::read_to_string(dir.join("runner.log")).unwrap();
-    assert!(log.contains("received task task-1"), "{log}");
+    assert!(
+        log.contains("received attempt @Job1_2024-01-01T00:00:00_Attempt=1"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("task-1"),
+        "the task id reached runner.log: {log}"
+    );
     assert!(log.contains("result reported: FINISHED"), "{log}");
     assert!(log.contains("*password=****"), "{log}");
     assert!(

@@ -93,6 +93,7 @@ use sluice_engine::store::StoreResult;
 use sluice_engine::{
     AttemptRecord, ChangeSet, InstanceQuery, InstanceRecord, PipelineRecord, Store, StoreError,
 };
+use sluice_model::Redactor;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Row};
@@ -161,7 +162,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// The database, for messages: `postgres://user@host:port/db`, and the schema.
     location: String,
-    secret: Secret,
+    /// The URL's password, masked in every message.
+    passwords: Redactor,
     operation_timeout: Duration,
     /// For connections of their own (migrations, outside the pool).
     connect: PgConnectOptions,
@@ -194,11 +196,14 @@ impl PostgresStore {
         url: &str,
         options: PostgresOptions,
     ) -> Result<PostgresStore, StoreError> {
-        let secret = Secret::of(url);
+        let passwords = url_passwords(url);
         let parsed = PgConnectOptions::from_str(url).map_err(|e| {
-            secret.scrub(StoreError::Unavailable(format!(
-                "cannot open the PostgreSQL database: invalid URL: {e}"
-            )))
+            scrub(
+                &passwords,
+                StoreError::Unavailable(format!(
+                    "cannot open the PostgreSQL database: invalid URL: {e}"
+                )),
+            )
         })?;
         let location = location(&parsed, options.schema.as_deref());
         if let Some(schema) = &options.schema {
@@ -238,7 +243,7 @@ impl PostgresStore {
                 })
                 .connect_lazy_with(connect.clone()),
             location,
-            secret,
+            passwords,
             operation_timeout: options.operation_timeout,
             connect: connect.clone(),
             connect_timeout: options.connect_timeout,
@@ -404,14 +409,15 @@ impl PostgresStore {
             MigrateError::Dirty(version) => StoreError::Corrupt(format!(
                 "{location}: schema migration {version} was left half-applied"
             )),
-            other => self.secret.scrub(StoreError::Unavailable(format!(
-                "cannot migrate {location}: {other}"
-            ))),
+            other => scrub(
+                &self.passwords,
+                StoreError::Unavailable(format!("cannot migrate {location}: {other}")),
+            ),
         }
     }
 
     fn error(&self, doing: &str, error: &sqlx::Error) -> StoreError {
-        self.secret.scrub(pg_error(&self.location, doing, error))
+        scrub(&self.passwords, pg_error(&self.location, doing, error))
     }
 
     fn failed(&self, doing: &str, error: &sqlx::Error) -> Failed {
@@ -1066,57 +1072,36 @@ fn quote(identifier: &str) -> String {
     format!("\"{identifier}\"")
 }
 
-/// The URL's password, in the forms a message could quote it in, to scrub from messages.
-#[derive(Clone, Default)]
-struct Secret(Vec<String>);
-
-impl Secret {
-    /// Passwords shorter than this are not scrubbed: they would garble every message.
-    const MIN_LEN: usize = 4;
-
-    fn of(url: &str) -> Secret {
-        let mut found = Vec::new();
-        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        if let Some((userinfo, _)) = authority.rsplit_once('@')
-            && let Some((_, password)) = userinfo.split_once(':')
-        {
-            found.push(password.to_owned());
-        }
-        if let Some((_, query)) = url.split_once('?') {
-            for pair in query.split(['&', '#']) {
-                if let Some(password) = pair.strip_prefix("password=") {
-                    found.push(password.to_owned());
-                }
+/// The URL's password, in every form a message could quote it in (as written and
+/// percent-decoded).
+fn url_passwords(url: &str) -> Redactor {
+    let mut found = Vec::new();
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if let Some((userinfo, _)) = authority.rsplit_once('@')
+        && let Some((_, password)) = userinfo.split_once(':')
+    {
+        found.push(password.to_owned());
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for pair in query.split(['&', '#']) {
+            if let Some(password) = pair.strip_prefix("password=") {
+                found.push(password.to_owned());
             }
         }
-        let decoded: Vec<String> = found.iter().map(|p| percent_decode(p)).collect();
-        found.extend(decoded);
-        found.retain(|p| p.chars().count() >= Secret::MIN_LEN);
-        found.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        found.dedup();
-        Secret(found)
     }
-
-    fn scrub(&self, error: StoreError) -> StoreError {
-        let clean = |mut message: String| {
-            for password in &self.0 {
-                message = message.replace(password.as_str(), "***");
-            }
-            message
-        };
-        match error {
-            StoreError::Unavailable(m) => StoreError::Unavailable(clean(m)),
-            StoreError::Corrupt(m) => StoreError::Corrupt(clean(m)),
-            StoreError::Conflict(m) => StoreError::Conflict(clean(m)),
-            other => other,
-        }
-    }
+    let decoded: Vec<String> = found.iter().map(|p| percent_decode(p)).collect();
+    Redactor::new(found.into_iter().chain(decoded))
 }
 
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
+/// `error` with the password masked in its message.
+fn scrub(passwords: &Redactor, error: StoreError) -> StoreError {
+    let clean = |message: String| passwords.redact(&message).into_owned();
+    match error {
+        StoreError::Unavailable(m) => StoreError::Unavailable(clean(m)),
+        StoreError::Corrupt(m) => StoreError::Corrupt(clean(m)),
+        StoreError::Conflict(m) => StoreError::Conflict(clean(m)),
+        other => other,
     }
 }
 
@@ -1143,22 +1128,28 @@ fn percent_decode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use sluice_model::secret::MASK;
+
     use super::*;
 
     #[test]
     fn the_password_is_found_in_every_place_a_url_holds_it() {
-        let secret = Secret::of("postgres://sluice:p%40ss-word@db:5432/state?sslmode=prefer");
-        assert_eq!(secret.0, ["p%40ss-word", "p@ss-word"]);
-        let secret = Secret::of("postgres://sluice@db/state?password=hunter22&sslmode=disable");
-        assert_eq!(secret.0, ["hunter22"]);
-        assert!(Secret::of("postgres://sluice@db/state").0.is_empty());
-        assert!(Secret::of("postgres://sluice:abc@db/state").0.is_empty());
-        let scrubbed = Secret::of("postgres://u:s3cr3t!@h/d").scrub(StoreError::Unavailable(
-            "cannot open: s3cr3t! and s3cr3t!".into(),
-        ));
+        let masked = |url: &str, text: &str| url_passwords(url).redact(text).into_owned();
+        let url = "postgres://sluice:p%40ss-word@db:5432/state?sslmode=prefer";
+        assert_eq!(
+            masked(url, "p%40ss-word p@ss-word"),
+            format!("{MASK} {MASK}")
+        );
+        let url = "postgres://sluice@db/state?password=hunter22&sslmode=disable";
+        assert_eq!(masked(url, "x hunter22"), format!("x {MASK}"));
+        assert!(url_passwords("postgres://sluice@db/state").is_empty());
+        let scrubbed = scrub(
+            &url_passwords("postgres://u:s3cr3t!@h/d"),
+            StoreError::Unavailable("cannot open: s3cr3t! and s3cr3t!".into()),
+        );
         assert_eq!(
             scrubbed,
-            StoreError::Unavailable("cannot open: *** and ***".into())
+            StoreError::Unavailable(format!("cannot open: {MASK} and {MASK}"))
         );
     }
 

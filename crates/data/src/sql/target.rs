@@ -5,25 +5,8 @@ use std::path::PathBuf;
 
 use super::{Engine, SqlError, SqlSettings};
 
-/// A password: never printed.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"***\"")
-    }
-}
+pub use sluice_model::Secret;
+use sluice_model::secret::MASK;
 
 /// Where and as whom to connect.
 #[derive(Clone, Debug)]
@@ -61,7 +44,7 @@ impl ConnectTarget {
     /// parameters in their messages).
     pub fn redact(&self, text: &str) -> String {
         match self.password.as_ref().map(Secret::expose) {
-            Some(p) if !p.is_empty() => text.replace(p, "***"),
+            Some(p) if !p.is_empty() => text.replace(p, MASK),
             _ => text.to_string(),
         }
     }
@@ -91,7 +74,7 @@ impl fmt::Debug for DatabaseFields<'_> {
             .field("id", &self.id)
             .field("connection_string", &self.connection_string)
             .field("username", &self.username)
-            .field("password", &self.password.map(|_| "***"))
+            .field("password", &self.password.map(|_| MASK))
             .field("rds_instance_id", &self.rds_instance_id)
             .field("cluster_id", &self.cluster_id)
             .field("database_name", &self.database_name)
@@ -307,7 +290,7 @@ mod tests {
         assert_eq!(t.describe(), "mysql://u@10.0.0.5/shop");
         assert!(!format!("{t:?}").contains("hunter2"));
         assert!(!format!("{rds:?}").contains("hunter2"));
-        assert_eq!(t.redact("bad hunter2 x"), "bad *** x");
+        assert_eq!(t.redact("bad hunter2 x"), format!("bad {MASK} x"));
 
         let wh = DatabaseFields {
             type_name: "RedshiftDatabase",

@@ -1,7 +1,6 @@
 //! How `s3://` URIs are reached: from a settings file, the AWS environment variables, or the
 //! embedded default.
 
-use std::fmt;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -37,33 +36,7 @@ pub struct S3Settings {
     pub allow_http: Option<bool>,
 }
 
-/// A credential that must never be printed: `Debug` and `Display` show `***`.
-#[derive(Clone, Default, PartialEq, Eq, Hash, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for handing to a client; never for messages.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use sluice_model::Secret;
 
 /// Where `s3://` URIs go, decided from [`S3Settings`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,8 +66,8 @@ impl S3Settings {
             region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
             path_style: get(PATH_STYLE_ENV).and_then(|v| parse_bool(&v)),
             access_key_id: get("AWS_ACCESS_KEY_ID"),
-            secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(Secret),
-            session_token: get("AWS_SESSION_TOKEN").map(Secret),
+            secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(Secret::new),
+            session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
             allow_http: None,
         }
     }

@@ -15,6 +15,9 @@
 //!   `#{input.directoryPath}` and the input object's own `directoryPath` agree.
 //! * In expressions `@id` is the attempt id and `node` (for checks) the checked component,
 //!   seen with the checked instance's runtime fields.
+//! * The secret parameters (`*myPassword`) that evaluating these fields looked up are added
+//!   to the attempt object as fields of the same name, so a runner knows every secret value
+//!   the evaluated fields may hold and masks it in what it logs and reports.
 //! * Evaluation happens only when some involved field contains `#{` (decided once per
 //!   component by the plan); otherwise fields are copied.
 
@@ -117,6 +120,19 @@ impl Engine {
                 ref_fields.extend(self.instance_fields(j));
             }
             objects.insert(target.id.clone(), object(target.id.clone(), ref_fields));
+        }
+        // The secret parameters the fields were evaluated with travel as `*` fields of the
+        // attempt, so that the runner can mask them wherever the evaluated text goes.
+        if let Some(ctx) = ctx
+            && let Some(attempt) = objects.get_mut(&att.id)
+        {
+            for (name, values) in ctx.revealed_secrets() {
+                if attempt.fields.iter().all(|f| f.key != name) {
+                    attempt
+                        .fields
+                        .extend(values.into_iter().map(|v| Field::string(name.clone(), v)));
+                }
+            }
         }
         Ok(TaskObject {
             task_id: task_id.to_owned(),

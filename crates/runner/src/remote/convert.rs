@@ -18,21 +18,21 @@ pub(crate) fn task_from_sdk(task: sdk::TaskObject) -> Result<TaskObject, String>
     let pipeline_id = task
         .pipeline_id
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| format!("task {task_id} has no pipelineId"))?;
+        .ok_or("the task has no pipelineId")?;
     let attempt_id = task
         .attempt_id
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| format!("task {task_id} has no attemptId"))?;
+        .ok_or_else(|| format!("the task of pipeline {pipeline_id} has no attemptId"))?;
     let objects = task
         .objects
         .unwrap_or_default()
         .into_iter()
         .map(|(key, object)| object_from_sdk(object).map(|object| (key, object)))
         .collect::<Result<BTreeMap<_, _>, _>>()
-        .map_err(|e| format!("task {task_id}: {e}"))?;
+        .map_err(|e| format!("the task of attempt {attempt_id}: {e}"))?;
     if !objects.contains_key(&attempt_id) {
         return Err(format!(
-            "task {task_id} does not include its attempt object {attempt_id}"
+            "the task does not include its attempt object {attempt_id}"
         ));
     }
     Ok(TaskObject {

@@ -180,7 +180,7 @@ impl RemoteTaskSource {
             .send()
             .await;
         if let Err(err) = refused {
-            tracing::warn!(%task_id, err = %error_chain(&err), "cannot fail an unreadable task");
+            tracing::warn!(err = %error_chain(&err), "cannot fail an unreadable task");
         }
     }
 }
