@@ -84,6 +84,11 @@ pub(crate) struct StoreCopyArgs {
     /// Copy into a target that already holds pipelines; those it holds are left as they are.
     #[arg(long)]
     pub(crate) into_non_empty: bool,
+
+    /// The key that seals secret values on both sides (see `sluice server --help`). Default:
+    /// secret.key beside the SQLite side's database, generated when it has none.
+    #[arg(long, value_name = "FILE", env = "SLUICE_SECRET_KEY_FILE")]
+    pub(crate) secret_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -179,6 +184,12 @@ pub(crate) struct ServerArgs {
     )]
     pub(crate) database: Option<String>,
 
+    /// The key that seals secret values (`*` fields and parameters) in the state database: a
+    /// file of 64 hexadecimal digits. Default: secret.key in the data directory, generated on
+    /// first start. Back it up with the database; servers sharing a database need the same.
+    #[arg(long, value_name = "FILE", env = "SLUICE_SECRET_KEY_FILE")]
+    pub(crate) secret_key_file: Option<PathBuf>,
+
     /// A JSON file of access keys by account: {"accounts": [{"accountId": "…", "keys":
     /// [{"accessKeyId": "…", "secretAccessKey": "…"}]}]}.
     #[arg(long, value_name = "FILE")]
@@ -267,6 +278,12 @@ pub(crate) struct RunArgs {
     /// Discard what this data directory recorded for the file and start over.
     #[arg(long)]
     pub(crate) fresh: bool,
+
+    /// The key that seals secret values (`*` fields and parameters) in the state database: a
+    /// file of 64 hexadecimal digits. Default: secret.key in the data directory, generated on
+    /// first start. Back it up with the database; servers sharing a database need the same.
+    #[arg(long, value_name = "FILE", env = "SLUICE_SECRET_KEY_FILE")]
+    pub(crate) secret_key_file: Option<PathBuf>,
 
     /// Flush the state database to disk at every commit, so that it also survives an
     /// operating-system crash or power loss (by default it survives the process being killed

@@ -4,11 +4,30 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use sluice_engine::Store;
-use sluice_store::{Durability, SqliteStore};
+use sluice_store::{Durability, Sealer, SqliteStore};
 
 use crate::commands::STATE_FILE;
+
+/// The key file a data directory holds when none is named.
+pub(crate) const SECRET_KEY_FILE: &str = "secret.key";
+
+/// The key that seals secrets at rest: `key_file`, else `default_dir`'s `secret.key`,
+/// generated there on first use.
+pub(crate) fn secret_key(key_file: Option<&Path>, default_dir: &Path) -> Result<Arc<Sealer>> {
+    let path = key_file.map_or_else(|| default_dir.join(SECRET_KEY_FILE), Path::to_path_buf);
+    let (sealer, created) = Sealer::load_or_create(&path)
+        .with_context(|| format!("the secret key {}", path.display()))?;
+    if created {
+        tracing::info!(
+            path = %path.display(),
+            key = sealer.key_id(),
+            "generated the key that seals secrets in the state database; back it up with the database"
+        );
+    }
+    Ok(Arc::new(sealer))
+}
 
 /// A state database, as the command line names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +40,14 @@ pub(crate) enum StateLocation {
 }
 
 impl StateLocation {
+    /// The directory of a SQLite database (where its key file lives by default).
+    pub(crate) fn sqlite_dir(&self) -> Option<&Path> {
+        match self {
+            StateLocation::Sqlite(path) => Some(path.parent().unwrap_or_else(|| Path::new("."))),
+            StateLocation::Postgres(_) => None,
+        }
+    }
+
     /// `postgres://…` / `postgresql://…` is a database; anything else a path: a directory
     /// (a data directory, whose `sluice.db` is meant) or a SQLite file.
     pub(crate) fn parse(text: &str) -> StateLocation {
@@ -50,14 +77,17 @@ enum Backend {
 }
 
 impl OpenStore {
-    /// Opens (creating and migrating as needed) the store at `location`.
+    /// Opens (creating and migrating as needed) the store at `location`, sealing secrets
+    /// with `sealer`.
     pub(crate) async fn open(
         location: &StateLocation,
         durability: Durability,
+        sealer: Arc<Sealer>,
     ) -> Result<OpenStore> {
         match location {
             StateLocation::Sqlite(path) => {
-                let store = Arc::new(SqliteStore::open_with(path, durability).await?);
+                let store = SqliteStore::open_with(path, durability).await?;
+                let store = Arc::new(store.seal_with(sealer).await?);
                 Ok(OpenStore {
                     store: store.clone(),
                     backend: Backend::Sqlite(store, path.clone()),
@@ -65,7 +95,8 @@ impl OpenStore {
             }
             #[cfg(feature = "postgres")]
             StateLocation::Postgres(url) => {
-                let store = Arc::new(sluice_store::PostgresStore::connect(url).await?);
+                let store = sluice_store::PostgresStore::connect(url).await?;
+                let store = Arc::new(store.seal_with(sealer).await?);
                 Ok(OpenStore {
                     store: store.clone(),
                     backend: Backend::Postgres(store),
@@ -81,13 +112,16 @@ impl OpenStore {
 
     /// Opens an existing store only: a SQLite file that is not there is an error rather than
     /// a new empty database.
-    pub(crate) async fn open_existing(location: &StateLocation) -> Result<OpenStore> {
+    pub(crate) async fn open_existing(
+        location: &StateLocation,
+        sealer: Arc<Sealer>,
+    ) -> Result<OpenStore> {
         if let StateLocation::Sqlite(path) = location
             && !path.is_file()
         {
             bail!("{} does not exist", path.display());
         }
-        OpenStore::open(location, Durability::default()).await
+        OpenStore::open(location, Durability::default(), sealer).await
     }
 
     /// The coordination of several servers sharing the database: PostgreSQL's; `None` for

@@ -55,8 +55,15 @@ fn aws_cli_walks_a_pipeline_through_its_life() {
 #[test]
 fn aws_cli_walks_a_pipeline_through_its_life_across_two_servers() {
     let db = sluice_testsupport::databases::PgDatabase::create("sluice_cli_two_servers");
+    // Servers sharing a database share the key that seals its secrets.
+    let keys = tempfile::tempdir().unwrap();
     let config = ServerConfig {
-        args: vec!["--database".into(), db.url()],
+        args: vec![
+            "--database".into(),
+            db.url(),
+            "--secret-key-file".into(),
+            keys.path().join("secret.key").display().to_string(),
+        ],
         ..ServerConfig::default()
     };
     let one = Server::start_with(config.clone());

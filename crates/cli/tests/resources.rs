@@ -594,8 +594,19 @@ fn a_server_keeps_its_state_in_postgres() {
     // The task waits for a runner of `wg`: a second server on the same database (another
     // data directory) runs one in-process, and takes the pipeline over once the first leaves.
     let sb2 = Sandbox::new();
-    let (_server2, endpoint2) =
-        sb2.server_with(&[], &["--database", &url, "--local-worker-group", "wg"]);
+    // The first server's key, which sealed the pipeline's secrets in the shared database.
+    let key = sb.path("data").join("secret.key").display().to_string();
+    let (_server2, endpoint2) = sb2.server_with(
+        &[],
+        &[
+            "--database",
+            &url,
+            "--local-worker-group",
+            "wg",
+            "--secret-key-file",
+            &key,
+        ],
+    );
     let api2 = Api::new(&endpoint2);
     server.stop(DEADLINE);
     api2.wait_instance(&pipeline, "Hello", "FINISHED");

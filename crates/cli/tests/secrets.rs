@@ -1,8 +1,9 @@
 //! Secrets stay secret: a canary value planted as a secret parameter and as a database's
 //! `*password`, expanded into a shell command, its output and a SQL script, must not appear
-//! in anything `sluice run` writes outside its state database — runner logs, the attempts'
-//! own output, uploaded logs, error messages, its stdout and stderr. The real binary, the
-//! machine's PostgreSQL (trust authentication, so the planted password is sent and unused).
+//! in anything `sluice run` writes — the state database and its WAL, runner logs, the
+//! attempts' own output, uploaded logs, error messages, its stdout and stderr. The real
+//! binary, the machine's PostgreSQL (trust authentication, so the planted password is sent
+//! and unused).
 
 mod common;
 
@@ -94,16 +95,24 @@ fn a_planted_secret_reaches_no_log_output_or_message() {
         "{stdout_logs:?}"
     );
 
+    // Everything: the state database (and its WAL, if one is left) too, where the secrets
+    // are sealed.
     let mut searched = vec![sb.root().join("run1.out"), sb.root().join("run1.err")];
-    searched.extend(
-        logs.into_iter()
-            // The state database holds the definition as given; see docs/security.md.
-            .filter(|p| {
-                !p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("sluice.db"))
-            }),
+    searched.extend(logs);
+    assert!(
+        searched.iter().any(|p| p.ends_with("sluice.db")),
+        "{searched:?}"
     );
+
+    // Only their owner can read the data directory, the database and the key.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: PathBuf| std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(sb.data_dir()), 0o700);
+        assert_eq!(mode(sb.data_dir().join("sluice.db")), 0o600);
+        assert_eq!(mode(sb.data_dir().join("secret.key")), 0o600);
+    }
     let mut leaks = Vec::new();
     for path in &searched {
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

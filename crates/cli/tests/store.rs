@@ -75,7 +75,14 @@ fn a_data_directory_moves_to_postgres_and_back_without_loss() {
     );
 
     let back = sb.path("back.db");
-    let out = store_copy(&db.url(), back.to_str().unwrap(), &[]);
+    // Back with the key the data directory's runs generated, which sealed the secrets.
+    let key = data_dir.join("secret.key");
+    assert!(key.is_file());
+    let out = store_copy(
+        &db.url(),
+        back.to_str().unwrap(),
+        &["--secret-key-file", key.to_str().unwrap()],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -25,6 +25,12 @@
 //! hash of the instance id by which a QueryObjects marker names the page's last instance.
 //! The status indexes cost a write on each status change, the price of these reads.
 //!
+//! **Secrets sealed at rest.** Given a [`Sealer`] (`with_sealer`), a store seals the values of
+//! `*` fields and `*` parameters in every pipeline row with AES-256-GCM and opens them as it
+//! reads (`seal.rs`): the database, its WAL and its dumps hold no secret in clear text. The
+//! `sluice` binary always gives one, from `--secret-key-file` or the data directory's
+//! generated `secret.key`.
+//!
 //! **Write rules shared with every store.** A commit is one transaction. A pipeline record must
 //! carry a higher `version` than the stored one, or the commit fails with `Conflict`: a writer
 //! that read version *n* writes *n + 1*, and of two writers that read the same version only the
@@ -92,12 +98,14 @@ mod copy;
 mod postgres;
 mod query;
 mod records;
+mod seal;
 mod sqlite;
 mod writer;
 
 pub use copy::{CopyError, CopyOptions, CopyReport, copy};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use seal::Sealer;
 pub use sqlite::SqliteStore;
 
 /// What a commit must survive once it has returned.

@@ -85,6 +85,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -105,6 +106,7 @@ use crate::records::{
     self, PipelineData, StoredPipeline, encode, stale_version, time_key, version_from_column,
     version_to_column,
 };
+use crate::seal::{SEALED_LIKE, Sealer};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -164,6 +166,8 @@ pub struct PostgresStore {
     location: String,
     /// The URL's password, masked in every message.
     passwords: Redactor,
+    /// Seals the secret values of pipeline rows; none in tests that need no key.
+    sealer: Option<Arc<Sealer>>,
     operation_timeout: Duration,
     /// For connections of their own (migrations, outside the pool).
     connect: PgConnectOptions,
@@ -244,6 +248,7 @@ impl PostgresStore {
                 .connect_lazy_with(connect.clone()),
             location,
             passwords,
+            sealer: None,
             operation_timeout: options.operation_timeout,
             connect: connect.clone(),
             connect_timeout: options.connect_timeout,
@@ -488,7 +493,26 @@ impl PostgresStore {
         self.decode(row, "pipeline", None, |p: &StoredPipeline| {
             (p.pipeline_id(), p.pipeline_id())
         })
-        .map(StoredPipeline::into_record)
+        .and_then(|p| p.into_record(self.sealer.as_deref(), &self.location))
+    }
+
+    /// Seals the secret values of every pipeline written from now on with `sealer`, and
+    /// opens those read. Fails (`Corrupt`, naming both keys) when the database holds secrets
+    /// sealed with another key, so a server given the wrong key file stops at start rather
+    /// than at its first read.
+    pub async fn seal_with(mut self, sealer: Arc<Sealer>) -> StoreResult<Self> {
+        self.sealer = Some(sealer);
+        let rows = self
+            .read_rows(
+                "pipelines with sealed secrets",
+                "SELECT pipeline_id, data FROM pipelines WHERE data LIKE $1 LIMIT 1",
+                Some(SEALED_LIKE),
+            )
+            .await?;
+        if let Some(row) = rows.first() {
+            self.decode_pipeline(row)?;
+        }
+        Ok(self)
     }
 
     /// One run of a commit's transaction.
@@ -571,10 +595,16 @@ impl PostgresStore {
             let batch = |len: usize| (k * BATCH_ROWS).min(len)..((k + 1) * BATCH_ROWS).min(len);
             let instances = &plan.instances[batch(plan.instances.len())];
             let attempts = &plan.attempts[batch(plan.attempts.len())];
-            let written: Vec<String> = write_statement(&pipelines, &locked, instances, attempts)?
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| self.failed("cannot write to", &e))?;
+            let written: Vec<String> = write_statement(
+                self.sealer.as_deref(),
+                &pipelines,
+                &locked,
+                instances,
+                attempts,
+            )?
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.failed("cannot write to", &e))?;
             if written.len() < pipelines.len() {
                 let written: BTreeSet<&str> = written.iter().map(String::as_str).collect();
                 let id = pipelines
@@ -773,6 +803,7 @@ type WriteQuery<'q> = sqlx::query::QueryScalar<
 
 /// [`WRITE`] with the records encoded as one array per column.
 fn write_statement<'q>(
+    sealer: Option<&Sealer>,
     pipelines: &[&PipelineRecord],
     locked: &[&str],
     instances: &[&InstanceRecord],
@@ -795,7 +826,7 @@ fn write_statement<'q>(
         .bind(
             pipelines
                 .iter()
-                .map(|p| encode(&PipelineData::of(p), "pipeline", &p.pipeline_id))
+                .map(|p| encode(&PipelineData::of(p, sealer), "pipeline", &p.pipeline_id))
                 .collect::<StoreResult<Vec<String>>>()?,
         )
         .bind(locked.iter().map(|id| (*id).to_owned()).collect::<Vec<_>>());

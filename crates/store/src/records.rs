@@ -6,6 +6,7 @@
 //! most of the record, and the record is written on every change of pipeline state. Rows
 //! written before the flag existed carry both definitions, and read back as they were.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Display;
 
@@ -15,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use sluice_engine::store::StoreResult;
 use sluice_engine::{PipelineRecord, StoreError};
 use sluice_model::{PipelineDefinition, PipelineState};
+
+use crate::seal::{Sealer, holds_sealed};
 
 /// A time as an indexed column: fixed-width, so that text order (byte order) is time order
 /// (for years 0 to 9999), down to the nanosecond.
@@ -78,7 +81,8 @@ pub(crate) fn decode_row<T: DeserializeOwned, E: Display>(
     Ok(record)
 }
 
-/// What a pipeline row's `data` holds, borrowed from the record: encoding copies no definition.
+/// What a pipeline row's `data` holds, borrowed from the record: encoding copies no definition
+/// unless it has secrets to seal.
 #[derive(Serialize)]
 pub(crate) struct PipelineData<'a> {
     pipeline_id: &'a str,
@@ -87,9 +91,9 @@ pub(crate) struct PipelineData<'a> {
     account_id: &'a str,
     state: &'a PipelineState,
     created_at: &'a NaiveDateTime,
-    definition: &'a Option<PipelineDefinition>,
+    definition: Option<Cow<'a, PipelineDefinition>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    active_definition: Option<&'a PipelineDefinition>,
+    active_definition: Option<Cow<'a, PipelineDefinition>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     active_is_latest: bool,
     fields: &'a BTreeMap<String, String>,
@@ -97,9 +101,15 @@ pub(crate) struct PipelineData<'a> {
 }
 
 impl<'a> PipelineData<'a> {
-    pub(crate) fn of(record: &'a PipelineRecord) -> Self {
+    /// The row of `record`, its secret values sealed by `sealer` (kept as they are without
+    /// one: stores in tests and in memory).
+    pub(crate) fn of(record: &'a PipelineRecord, sealer: Option<&Sealer>) -> Self {
         let same =
             record.active_definition.is_some() && record.active_definition == record.definition;
+        let seal = |definition: &'a PipelineDefinition| match sealer {
+            Some(sealer) => sealer.seal_definition(&record.pipeline_id, definition),
+            None => Cow::Borrowed(definition),
+        };
         PipelineData {
             pipeline_id: &record.pipeline_id,
             name: &record.name,
@@ -107,11 +117,11 @@ impl<'a> PipelineData<'a> {
             account_id: &record.account_id,
             state: &record.state,
             created_at: &record.created_at,
-            definition: &record.definition,
+            definition: record.definition.as_ref().map(seal),
             active_definition: if same {
                 None
             } else {
-                record.active_definition.as_ref()
+                record.active_definition.as_ref().map(seal)
             },
             active_is_latest: same,
             fields: &record.fields,
@@ -143,13 +153,37 @@ impl StoredPipeline {
         &self.pipeline_id
     }
 
-    pub(crate) fn into_record(self) -> PipelineRecord {
+    /// The record, with its sealed values opened by `sealer`; `location` names the database
+    /// in errors.
+    pub(crate) fn into_record(
+        mut self,
+        sealer: Option<&Sealer>,
+        location: &str,
+    ) -> StoreResult<PipelineRecord> {
+        let pipeline_id = &self.pipeline_id;
+        for definition in [&mut self.definition, &mut self.active_definition]
+            .into_iter()
+            .flatten()
+        {
+            let opened = match sealer {
+                Some(sealer) => sealer.open_definition(pipeline_id, definition),
+                None if holds_sealed(definition) => {
+                    Err("its secrets are sealed, and this process has no secret key".to_owned())
+                }
+                None => Ok(()),
+            };
+            opened.map_err(|why| {
+                StoreError::Corrupt(format!(
+                    "pipeline {pipeline_id} cannot be read (in {location}): {why}"
+                ))
+            })?;
+        }
         let active_definition = if self.active_is_latest {
             self.definition.clone()
         } else {
             self.active_definition
         };
-        PipelineRecord {
+        Ok(PipelineRecord {
             pipeline_id: self.pipeline_id,
             name: self.name,
             unique_id: self.unique_id,
@@ -160,7 +194,7 @@ impl StoredPipeline {
             active_definition,
             fields: self.fields,
             version: self.version,
-        }
+        })
     }
 }
 
@@ -206,7 +240,8 @@ mod tests {
     fn decode(data: &str) -> PipelineRecord {
         serde_json::from_str::<StoredPipeline>(data)
             .unwrap_or_else(|e| panic!("{e}: {data}"))
-            .into_record()
+            .into_record(None, "test")
+            .unwrap()
     }
 
     #[test]
@@ -247,7 +282,7 @@ mod tests {
         ];
         for (latest, active, stored, flag) in cases {
             let record = record(latest, active);
-            let data = serde_json::to_string(&PipelineData::of(&record)).unwrap();
+            let data = serde_json::to_string(&PipelineData::of(&record, None)).unwrap();
             assert_eq!(
                 data.matches("\"pipelineObjects\"").count(),
                 stored,

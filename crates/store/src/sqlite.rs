@@ -14,6 +14,7 @@ use sluice_engine::{
 use crate::Durability;
 use crate::query::{self, Dialect, Reader, Statement};
 use crate::records::{self, PipelineData, StoredPipeline, encode, time_key};
+use crate::seal::{SEALED_LIKE, Sealer};
 use crate::writer::{AttemptRow, InstanceRow, PART_ROWS, PipelineRow, Rows, Writer};
 use sqlx::Row;
 use sqlx::migrate::{MigrateError, Migrator};
@@ -39,6 +40,8 @@ pub struct SqliteStore {
     /// The file's path, for error messages.
     location: String,
     path: Option<PathBuf>,
+    /// Seals the secret values of pipeline rows; none in tests that need no key.
+    sealer: Option<Arc<Sealer>>,
 }
 
 impl SqliteStore {
@@ -92,6 +95,7 @@ impl SqliteStore {
             readers,
             location,
             path: Some(path.to_owned()),
+            sealer: None,
         })
     }
 
@@ -147,7 +151,26 @@ impl SqliteStore {
         self.decode(row, "pipeline", None, |p: &StoredPipeline| {
             (p.pipeline_id(), p.pipeline_id())
         })
-        .map(StoredPipeline::into_record)
+        .and_then(|p| p.into_record(self.sealer.as_deref(), &self.location))
+    }
+
+    /// Seals the secret values of every pipeline written from now on with `sealer`, and
+    /// opens those read. Fails (`Corrupt`, naming both keys) when the database holds secrets
+    /// sealed with another key, so a server given the wrong key file stops at start rather
+    /// than at its first read.
+    pub async fn seal_with(mut self, sealer: Arc<Sealer>) -> StoreResult<Self> {
+        self.sealer = Some(sealer);
+        let rows = self
+            .read_rows(
+                "pipelines with sealed secrets",
+                "SELECT pipeline_id, data FROM pipelines WHERE data LIKE ? LIMIT 1",
+                SEALED_LIKE,
+            )
+            .await?;
+        if let Some(row) = rows.first() {
+            self.decode_pipeline(row)?;
+        }
+        Ok(self)
     }
 }
 
@@ -245,6 +268,7 @@ impl Store for SqliteStore {
         let (instances, attempts) = (changes.instances.len(), changes.attempts.len());
         let instance_parts = instances.div_ceil(PART_ROWS);
         let parts = (instance_parts + attempts.div_ceil(PART_ROWS)).max(1);
+        let sealer = self.sealer.as_deref();
         self.writer
             .commit(parts, |k| {
                 let range =
@@ -262,7 +286,7 @@ impl Store for SqliteStore {
                         &changes.attempts[range(attempts, k - instance_parts)],
                     )
                 };
-                encode_rows(pipelines, instances, attempts)
+                encode_rows(pipelines, instances, attempts, sealer)
             })
             .await
     }
@@ -346,6 +370,7 @@ fn encode_rows(
     pipelines: &[PipelineRecord],
     instances: &[InstanceRecord],
     attempts: &[AttemptRecord],
+    sealer: Option<&Sealer>,
 ) -> StoreResult<Rows> {
     let pipelines = pipelines
         .iter()
@@ -355,7 +380,7 @@ fn encode_rows(
                 state: p.state.as_str(),
                 version: p.version,
                 created_at: time_key(p.created_at),
-                data: encode(&PipelineData::of(p), "pipeline", &p.pipeline_id)?,
+                data: encode(&PipelineData::of(p, sealer), "pipeline", &p.pipeline_id)?,
             })
         })
         .collect::<StoreResult<_>>()?;

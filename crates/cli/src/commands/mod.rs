@@ -37,6 +37,34 @@ pub(crate) const EXIT_USAGE: u8 = 2;
 /// The state database inside the data directory, shared by `sluice run` and `sluice server`.
 pub(crate) const STATE_FILE: &str = "sluice.db";
 
+/// Creates the data directory (and its parents) readable by its owner only, and, when the
+/// state lives there (`with_state`), the SQLite database file likewise (SQLite gives its WAL
+/// and shared-memory files the database file's permissions). What exists is left as it is.
+pub(crate) fn create_data_dir(data_dir: &std::path::Path, with_state: bool) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let mut dirs = std::fs::DirBuilder::new();
+    dirs.recursive(true);
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+        dirs.mode(0o700);
+        file.mode(0o600);
+    }
+    dirs.create(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    if !with_state {
+        return Ok(());
+    }
+    let state = data_dir.join(STATE_FILE);
+    match file.open(&state) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", state.display())),
+    }
+}
+
 /// SIGINT's number, the conventional exit status of an interrupted command being 128 + it.
 pub(crate) const SIGINT: u8 = 2;
 /// SIGTERM's number.

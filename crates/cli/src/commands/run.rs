@@ -23,6 +23,7 @@ use crate::cli::{OutputFormat, RunArgs};
 use crate::commands::{EXIT_INVALID, EXIT_USAGE, STATE_FILE, durability, stop_signal};
 use crate::definition_input::read_definition;
 use crate::local_pipeline::pipeline_id_for;
+use crate::state_store::secret_key;
 
 pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let input = match read_definition(&args.file, &args.parameters) {
@@ -57,8 +58,13 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
+        super::create_data_dir(&args.data_dir, true)?;
         let store_path = args.data_dir.join(STATE_FILE);
-        let store = SqliteStore::open_with(&store_path, durability(args.fsync)).await?;
+        let sealer = secret_key(args.secret_key_file.as_deref(), &args.data_dir)?;
+        let store = SqliteStore::open_with(&store_path, durability(args.fsync))
+            .await?
+            .seal_with(sealer)
+            .await?;
         // Held until the process ends; released by the kernel even after `kill -9`.
         let _lock = match lock_pipeline(&args.data_dir, &pipeline_id)? {
             Ok(lock) => lock,

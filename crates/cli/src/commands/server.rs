@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::ServerArgs;
 use crate::commands::{EXIT_USAGE, STATE_FILE, stop_signal};
 use crate::server_settings::ServerSettings;
-use crate::state_store::{OpenStore, StateLocation};
+use crate::state_store::{OpenStore, StateLocation, secret_key};
 
 pub(crate) fn run(args: &ServerArgs) -> Result<ExitCode> {
     init_logging();
@@ -104,13 +104,13 @@ async fn run_server(
     credentials: CredentialStore,
     settings: ServerSettings,
 ) -> Result<ExitCode> {
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    super::create_data_dir(&args.data_dir, args.database.is_none())?;
     let location = match &args.database {
         Some(url) => StateLocation::parse(url),
         None => StateLocation::Sqlite(args.data_dir.join(STATE_FILE)),
     };
-    let store = OpenStore::open(&location, super::durability(args.fsync)).await?;
+    let sealer = secret_key(args.secret_key_file.as_deref(), &args.data_dir)?;
+    let store = OpenStore::open(&location, super::durability(args.fsync), sealer).await?;
     let state = store.describe();
     let shared: Arc<dyn Store> = store.store.clone();
     let mut options = ServiceOptions {

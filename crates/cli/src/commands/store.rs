@@ -7,7 +7,7 @@ use sluice_store::{CopyError, CopyOptions, Durability};
 
 use crate::cli::{StoreArgs, StoreCommand, StoreCopyArgs};
 use crate::commands::{EXIT_INVALID, EXIT_USAGE};
-use crate::state_store::{OpenStore, StateLocation};
+use crate::state_store::{OpenStore, StateLocation, secret_key};
 
 pub(crate) fn run(args: &StoreArgs) -> Result<ExitCode> {
     match &args.command {
@@ -21,15 +21,35 @@ fn copy(args: &StoreCopyArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let from = match OpenStore::open_existing(&StateLocation::parse(&args.from)).await {
+        let (source, target) = (StateLocation::parse(&args.from), StateLocation::parse(&args.to));
+        if let StateLocation::Sqlite(path) = &source
+            && !path.is_file()
+        {
+            eprintln!("sluice: --from: {} does not exist", path.display());
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+        let Some(key_dir) = source.sqlite_dir().or(target.sqlite_dir()) else {
+            eprintln!(
+                "sluice: copying between two PostgreSQL databases needs --secret-key-file (the \
+                 key their servers share)"
+            );
+            return Ok(ExitCode::from(EXIT_USAGE));
+        };
+        let sealer = match secret_key(args.secret_key_file.as_deref(), key_dir) {
+            Ok(sealer) => sealer,
+            Err(error) => {
+                eprintln!("sluice: {error:#}");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        };
+        let from = match OpenStore::open_existing(&source, sealer.clone()).await {
             Ok(store) => store,
             Err(error) => {
                 eprintln!("sluice: --from: {error:#}");
                 return Ok(ExitCode::from(EXIT_USAGE));
             }
         };
-        let to = match OpenStore::open(&StateLocation::parse(&args.to), Durability::default()).await
-        {
+        let to = match OpenStore::open(&target, Durability::default(), sealer).await {
             Ok(store) => store,
             Err(error) => {
                 from.close().await;
