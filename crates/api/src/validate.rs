@@ -12,6 +12,7 @@
 //!   its diagnostics would be worse.
 
 use sluice_model::Field;
+use sluice_model::api::{MAX_ID_CHARS, xml_safe};
 use sluice_model::ops::{
     ActivatePipelineInput, AddTagsInput, CreatePipelineInput, DeactivatePipelineInput,
     DeletePipelineInput, DescribeObjectsInput, DescribePipelinesInput, EvaluateExpressionInput,
@@ -30,7 +31,7 @@ pub(crate) const MAX_DESCRIBE_OBJECTS_IDS: usize = 100;
 /// Most selectors per QueryObjects query.
 pub(crate) const MAX_SELECTORS: usize = 10;
 
-const ID: (usize, usize) = (1, 1024);
+const ID: (usize, usize) = (1, MAX_ID_CHARS);
 const STRING: (usize, usize) = (0, 1024);
 const TASK_ID: (usize, usize) = (1, 2048);
 const FIELD_NAME: (usize, usize) = (1, 256);
@@ -158,11 +159,6 @@ impl Checker {
 
 /// The model's pattern: any character but the C0 controls other than tab, CR and LF, and the
 /// non-characters U+FFFE and U+FFFF (a Rust `char` is never a lone surrogate).
-fn xml_safe(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
-        || c >= '\u{10000}'
-}
-
 impl Validate for CreatePipelineInput {
     fn check(&self, c: &mut Checker) {
         c.text("name", &self.name, ID, true);

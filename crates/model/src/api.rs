@@ -158,6 +158,23 @@ pub struct ParameterAttribute {
     pub string_value: String,
 }
 
+/// The longest id (of a pipeline, an object, a task runner…) the service model allows, in
+/// characters.
+pub const MAX_ID_CHARS: usize = 1024;
+
+/// Whether the service model's string pattern allows `c` (the characters XML 1.0 can carry).
+pub fn xml_safe(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+        || c >= '\u{10000}'
+}
+
+/// Whether every operation taking an id accepts `id`: 1 to [`MAX_ID_CHARS`] characters, all
+/// [`xml_safe`].
+pub fn is_model_id(id: &str) -> bool {
+    let chars = id.chars().count();
+    (1..=MAX_ID_CHARS).contains(&chars) && id.chars().all(xml_safe)
+}
+
 /// A value for a parameter (`ParameterValue`); an array parameter repeats the id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

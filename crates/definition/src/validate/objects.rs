@@ -47,6 +47,28 @@ impl Validator<'_> {
                 );
             }
         }
+        if !id.is_empty() && !sluice_model::api::is_model_id(id) {
+            // Reported under the pipeline: an id no other operation accepts cannot name the
+            // object in DescribeObjects or SetStatus either.
+            self.out.error(
+                PIPELINE_ID,
+                Code::InvalidFieldValue,
+                format!(
+                    "object {} (name '{}') has an id of {} characters{}: an id has 1 to {} \
+                     characters, none of them control characters other than tab, newline and \
+                     carriage return",
+                    i + 1,
+                    abbreviated(&object.name.replace(char::is_control, "")),
+                    id.chars().count(),
+                    if id.chars().all(sluice_model::api::xml_safe) {
+                        ""
+                    } else {
+                        " with a control character"
+                    },
+                    sluice_model::api::MAX_ID_CHARS,
+                ),
+            );
+        }
         if id.len() > self.limits.max_name_bytes {
             self.limit(id, self.name_too_long("the id", id.len()));
         }

@@ -87,6 +87,31 @@ fn empty_id_and_name() {
     );
 }
 
+#[test]
+fn ids_other_operations_refuse_are_refused_at_put() {
+    let long = "L".repeat(1025);
+    let report = with(vec![
+        obj(&long, &[("type", "CSV")]),
+        obj("Bell\u{7}", &[("type", "CSV")]),
+        obj(&"M".repeat(1024), &[("type", "CSV")]),
+    ]);
+    let rule = "an id has 1 to 1024 characters, none of them control characters other than \
+                tab, newline and carriage return";
+    assert_eq!(
+        errors(&report, PIPELINE_ID),
+        [
+            format!(
+                "INVALID_FIELD_VALUE: object 4 (name '{}…') has an id of 1025 characters: {rule}",
+                "L".repeat(40)
+            ),
+            format!(
+                "INVALID_FIELD_VALUE: object 5 (name 'Bell') has an id of 5 characters with a \
+                 control character: {rule}"
+            ),
+        ]
+    );
+}
+
 // ---- types -------------------------------------------------------------------------------
 
 #[test]
