@@ -13,12 +13,24 @@ use crate::auth::{self, AuthError, AuthErrorKind, CredentialStore, Principal, Si
 /// over a [`CredentialStore`]; the trait lets embedders put another scheme in front.
 pub trait Authenticator: Send + Sync + 'static {
     fn authenticate(&self, request: &SignedRequest<'_>) -> Result<Principal, AuthError>;
+
+    /// Refuses, before its body is read, a request that cannot be authentic whatever its body
+    /// holds (`request.body` is empty here). The default lets every request through to
+    /// [`Authenticator::authenticate`].
+    fn precheck(&self, request: &SignedRequest<'_>) -> Result<(), AuthError> {
+        let _ = request;
+        Ok(())
+    }
 }
 
 impl Authenticator for CredentialStore {
     fn authenticate(&self, request: &SignedRequest<'_>) -> Result<Principal, AuthError> {
         // Signatures are judged against the wall clock, whatever clock drives the engine.
         auth::verify(request, self, Utc::now())
+    }
+
+    fn precheck(&self, request: &SignedRequest<'_>) -> Result<(), AuthError> {
+        auth::precheck(request, self, Utc::now())
     }
 }
 
@@ -29,6 +41,16 @@ impl Authenticator for KeyRing {
         match auth::verify(request, self.permanent(), now) {
             Err(error) if error.kind() == AuthErrorKind::UnrecognizedClient => {
                 auth::verify(request, &self.ephemeral(), now)
+            }
+            other => other,
+        }
+    }
+
+    fn precheck(&self, request: &SignedRequest<'_>) -> Result<(), AuthError> {
+        let now = Utc::now();
+        match auth::precheck(request, self.permanent(), now) {
+            Err(error) if error.kind() == AuthErrorKind::UnrecognizedClient => {
+                auth::precheck(request, &self.ephemeral(), now)
             }
             other => other,
         }

@@ -28,6 +28,9 @@ pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         // A forwarded PollForTask answers at once; every other call is short.
         .timeout(std::time::Duration::from_secs(60))
+        // Well inside the other server's idle limit (its header timeout, 30 s by default), so
+        // a pooled connection is not reused just as that server closes it.
+        .pool_idle_timeout(std::time::Duration::from_secs(10))
         .build()
         .unwrap_or_default()
 }

@@ -12,7 +12,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -37,17 +37,32 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// The request-id response header.
 pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
 
-/// Protocol settings.
+/// Protocol settings, and the bounds that keep clients that never finish a request from
+/// exhausting the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiConfig {
     /// Largest request body accepted, in bytes (EvaluateExpression alone may carry 20 MiB).
     pub body_limit: usize,
+    /// Most bytes buffered at once, across all connections, for bodies whose signature is not
+    /// verified yet; a request waits (up to `body_timeout`) for its share.
+    pub unverified_bytes: usize,
+    /// How long a request's body may take to arrive once its headers have.
+    pub body_timeout: Duration,
+    /// How long a client has to send a request's headers, and how long a kept-alive
+    /// connection may sit idle before its next request.
+    pub header_timeout: Duration,
+    /// Most connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             body_limit: 32 * 1024 * 1024,
+            unverified_bytes: 64 * 1024 * 1024,
+            body_timeout: Duration::from_secs(60),
+            header_timeout: Duration::from_secs(30),
+            max_connections: 1024,
         }
     }
 }
@@ -59,6 +74,8 @@ struct AppState {
     config: ApiConfig,
     /// For calls answered by another server (a shared deployment).
     client: reqwest::Client,
+    /// Bytes of not-yet-verified bodies being read, bounded by `config.unverified_bytes`.
+    unverified: Arc<tokio::sync::Semaphore>,
 }
 
 /// The API as an axum router (every path and method is handled, most of them with an error).
@@ -72,6 +89,7 @@ pub fn router(
         authenticator,
         config,
         client: forward::client(),
+        unverified: Arc::new(tokio::sync::Semaphore::new(config.unverified_bytes)),
     })
 }
 
@@ -155,10 +173,21 @@ async fn process(
         ))));
     }
     check_content_type(headers).map_err(fail)?;
-    let body = read_body(headers, body, state.config.body_limit)
+    let header_pairs = auth::header_pairs(headers);
+    let unsigned = SignedRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &header_pairs,
+        body: &[],
+    };
+    state
+        .authenticator
+        .precheck(&unsigned)
+        .map_err(|e| fail(e.into()))?;
+    let (body, reading) = read_body(headers, body, &state.config, &state.unverified)
         .await
         .map_err(fail)?;
-    let header_pairs = auth::header_pairs(headers);
     let signed = SignedRequest {
         method: method.as_str(),
         path: uri.path(),
@@ -170,6 +199,7 @@ async fn process(
         .authenticator
         .authenticate(&signed)
         .map_err(|e| fail(e.into()))?;
+    drop(reading);
     let operation = target(headers).map_err(fail)?;
     let failed = |error: ApiError| (Some(operation), error);
     let forwarded = headers.contains_key(forward::FORWARDED_HEADER);
@@ -273,7 +303,15 @@ fn check_content_type(headers: &HeaderMap) -> ApiResult<()> {
     }
 }
 
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Vec<u8>> {
+/// Reads the body, holding its share of the budget for unverified bodies until the caller
+/// drops the returned permit (once the signature is checked).
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    config: &ApiConfig,
+    unverified: &Arc<tokio::sync::Semaphore>,
+) -> ApiResult<(Vec<u8>, tokio::sync::OwnedSemaphorePermit)> {
+    let limit = config.body_limit;
     let too_large = || {
         ApiError::PayloadTooLarge(format!(
             "The request body is larger than the limit of {limit} bytes"
@@ -286,10 +324,31 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<V
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit)
+    // A body of unknown length may take up to the limit.
+    let share = declared
+        .map_or(limit, |n| usize::try_from(n).unwrap_or(limit))
+        .min(config.unverified_bytes);
+    let share = u32::try_from(share).unwrap_or(u32::MAX);
+    let permit = tokio::time::timeout(
+        config.body_timeout,
+        Arc::clone(unverified).acquire_many_owned(share),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .ok_or_else(|| {
+        ApiError::internal("the server is busy reading other requests' bodies; retry the call")
+    })?;
+    let seconds = config.body_timeout.as_secs();
+    let bytes = tokio::time::timeout(config.body_timeout, axum::body::to_bytes(body, limit))
         .await
-        .map(|bytes| bytes.to_vec())
-        .map_err(|_| too_large())
+        .map_err(|_| {
+            ApiError::InvalidRequest(format!(
+                "The request body did not arrive within {seconds} seconds"
+            ))
+        })?
+        .map_err(|_| too_large())?;
+    Ok((bytes.to_vec(), permit))
 }
 
 /// The operation named by `X-Amz-Target`.

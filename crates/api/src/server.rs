@@ -7,10 +7,16 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use sluice_runtime::Service;
 use sluice_runtime::background::{Background, BackgroundOptions};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::authn::Authenticator;
@@ -53,18 +59,67 @@ pub async fn serve(
         },
     );
     let app = router(Arc::clone(&service), authenticator, options.api);
-    let stopping = {
-        let service = Arc::clone(&service);
-        let shutdown = shutdown.clone();
-        async move {
-            shutdown.cancelled().await;
-            tracing::info!("shutting down");
-            service.begin_shutdown();
-        }
-    };
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(stopping)
-        .await;
+    let stopping = shutdown.clone();
+    let served = serve_connections(listener, app, &options.api, stopping, &service).await;
     let stopped = background.stop().await.map_err(ServerError::Runner);
     served.map_err(ServerError::from).and(stopped)
+}
+
+/// Accepts connections until `shutdown`, then lets those open finish the request in hand.
+///
+/// hyper's HTTP/1 server directly rather than `axum::serve`, for what that does not offer: a
+/// deadline on a request's headers (which also closes a kept-alive connection left idle, and
+/// one that never finishes its headers) and a cap on connections.
+async fn serve_connections(
+    listener: TcpListener,
+    app: axum::Router,
+    config: &ApiConfig,
+    shutdown: CancellationToken,
+    service: &Service,
+) -> std::io::Result<()> {
+    let slots = Arc::new(Semaphore::new(config.max_connections));
+    let mut connections = JoinSet::new();
+    loop {
+        while connections.try_join_next().is_some() {}
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => {
+                slot.expect("the connection semaphore is never closed")
+            }
+            () = shutdown.cancelled() => break,
+        };
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: pause rather than spin.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.header_timeout)
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let stop = shutdown.clone();
+        connections.spawn(async move {
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = stop.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+            drop(slot);
+        });
+    }
+    tracing::info!("shutting down");
+    service.begin_shutdown();
+    while connections.join_next().await.is_some() {}
+    Ok(())
 }

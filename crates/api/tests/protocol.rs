@@ -256,7 +256,14 @@ async fn error_bodies_are_exactly_type_and_message() {
 
 #[tokio::test]
 async fn oversized_bodies_are_refused() {
-    let api = Api::with(ServiceOptions::default(), ApiConfig { body_limit: 1024 }).await;
+    let api = Api::with(
+        ServiceOptions::default(),
+        ApiConfig {
+            body_limit: 1024,
+            ..ApiConfig::default()
+        },
+    )
+    .await;
     let big = json!({"name": "n", "uniqueId": "u", "description": "d".repeat(2000)});
     let reply = api.call(ALICE, "CreatePipeline", big).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);

@@ -29,6 +29,16 @@ pub(crate) struct ServerSettings {
     max_pipelines_per_account: Option<usize>,
     /// Largest request body in bytes (default 32 MiB).
     body_limit_bytes: Option<usize>,
+    /// Most bytes of not-yet-verified request bodies buffered at once, across all
+    /// connections (default 64 MiB).
+    unverified_body_bytes: Option<usize>,
+    /// Seconds a request's body may take to arrive (default 60).
+    body_timeout_seconds: Option<u64>,
+    /// Seconds a client has to send a request's headers; also how long an idle kept-alive
+    /// connection stays open (default 30).
+    header_timeout_seconds: Option<u64>,
+    /// Most connections served at once (default 1024).
+    max_connections: Option<usize>,
     /// Seconds a runner has to acknowledge a task (AWS: 120).
     first_report_timeout_seconds: Option<i64>,
     /// Seconds between progress reports before a lease lapses, unless the object sets
@@ -59,6 +69,18 @@ impl ServerSettings {
             ("listPageSize", self.list_page_size),
             ("queryMaxLimit", self.query_max_limit),
             ("bodyLimitBytes", self.body_limit_bytes),
+            ("unverifiedBodyBytes", self.unverified_body_bytes),
+            ("maxConnections", self.max_connections),
+            (
+                "bodyTimeoutSeconds",
+                self.body_timeout_seconds
+                    .and_then(|s| usize::try_from(s).ok()),
+            ),
+            (
+                "headerTimeoutSeconds",
+                self.header_timeout_seconds
+                    .and_then(|s| usize::try_from(s).ok()),
+            ),
         ] {
             if value == Some(0) {
                 bail!("{name} must be positive");
@@ -104,6 +126,18 @@ impl ServerSettings {
         }
         if let Some(bytes) = self.body_limit_bytes {
             api.body_limit = bytes;
+        }
+        if let Some(bytes) = self.unverified_body_bytes {
+            api.unverified_bytes = bytes;
+        }
+        if let Some(seconds) = self.body_timeout_seconds {
+            api.body_timeout = Duration::from_secs(seconds);
+        }
+        if let Some(seconds) = self.header_timeout_seconds {
+            api.header_timeout = Duration::from_secs(seconds);
+        }
+        if let Some(n) = self.max_connections {
+            api.max_connections = n;
         }
         if let Some(seconds) = self.first_report_timeout_seconds {
             options.engine.first_report_timeout = chrono::Duration::seconds(seconds);

@@ -108,7 +108,7 @@ pub use error::{
 };
 pub use sigv4::{
     ALGORITHM, MAX_CLOCK_SKEW, MAX_PRESIGNED_EXPIRES_SECS, SERVICE, SignedRequest, header_pairs,
-    verify,
+    precheck, verify,
 };
 pub use sluice_runtime::accounts::{
     AccessKey, CredentialError, CredentialStore, DEFAULT_ACCOUNT_ID, ENV_ROOT_ACCESS_KEY_ID,

@@ -108,6 +108,26 @@ pub fn verify(
     )
 }
 
+/// What can be judged before the body is read: the signature's structure, a known access key
+/// and the request time. A request failing here is refused without reading its body, so a
+/// caller without a key cannot make the server buffer what it announces. `request.body` is
+/// not looked at.
+pub fn precheck(
+    request: &SignedRequest<'_>,
+    store: &CredentialStore,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    let settings = Settings {
+        service: SERVICE,
+        normalize_path: true,
+    };
+    let prepared = prepare(request, &settings)?;
+    if store.get(&prepared.scope.access_key_id).is_none() {
+        return Err(AuthError::unrecognized());
+    }
+    check_time(&prepared, now)
+}
+
 /// What differs between services: the signing name and (S3 only) path normalisation.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Settings<'s> {

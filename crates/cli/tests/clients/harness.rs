@@ -135,6 +135,11 @@ impl Server {
         }
     }
 
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     /// The server's directory (its data directory is `data/` inside).
     pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
