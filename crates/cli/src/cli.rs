@@ -226,7 +226,8 @@ pub(crate) struct ServerArgs {
     pub(crate) provisioner: String,
 
     /// A named worker group whose tasks the in-process runner takes too (repeatable). By
-    /// default it takes only work that names no group and the checks the service performs.
+    /// default it takes work that names no group, the group `local` (which definitions
+    /// written for `sluice run` name) and the checks the service performs.
     #[arg(long = "local-worker-group", value_name = "NAME")]
     pub(crate) local_worker_groups: Vec<String>,
 

@@ -17,8 +17,8 @@ use aws_sdk_datapipeline::types::{
 };
 use harness::{
     AwsCli, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, Server, ServerConfig, SlowClock, api_form, field,
-    greet_definition, normalise_definition, raw_post, run_python, sdk_client, sdk_config,
-    signed_headers,
+    greet_definition, normalise_definition, raw_post, run_python, run_shell, sdk_client,
+    sdk_config, signed_headers,
 };
 use serde_json::{Value, json};
 use sluice_testsupport::files::lines;
@@ -70,6 +70,65 @@ fn aws_cli_walks_a_pipeline_through_its_life_across_two_servers() {
     let two = Server::start_with(config);
     let aws = AwsCli::alternating(&[&one, &two]);
     walk_a_pipeline_through_its_life(&aws, &one.dir().join("greetings.txt"));
+}
+
+/// The value of `export NAME=value` in `text`.
+fn exported<'t>(text: &'t str, name: &str) -> &'t str {
+    let prefix = format!("export {name}=");
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("the README exports {name}"))
+}
+
+/// The README's AWS CLI walkthrough, run as written against a server started with the
+/// README's example keys (only the address differs: the test's server takes a free port).
+#[test]
+fn the_readme_aws_cli_walkthrough_works_as_written() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let section = &readme[readme
+        .find("### With the AWS CLI")
+        .expect("the walkthrough")..];
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("its shell block");
+    let server_block = &readme[readme.find("export SLUICE_ROOT_ACCESS_KEY_ID=").unwrap()..];
+    let (key, secret) = (
+        exported(server_block, "SLUICE_ROOT_ACCESS_KEY_ID"),
+        exported(server_block, "SLUICE_ROOT_SECRET_ACCESS_KEY"),
+    );
+    assert_eq!(exported(block, "AWS_ACCESS_KEY_ID"), key);
+    let server = Server::start_with(ServerConfig {
+        root_env: false,
+        credentials: Some(json!({ "accounts": [{ "accountId": "000000000000",
+            "keys": [{ "accessKeyId": key, "secretAccessKey": secret }] }] })),
+        ..ServerConfig::default()
+    });
+    let script = block.replace("http://127.0.0.1:8080", &server.endpoint);
+    let run = run_shell(&script, &root);
+    assert_eq!(run.code, 0, "{run:?}");
+    let id = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("df-"))
+        .unwrap_or_else(|| panic!("the pipeline id is echoed: {run:?}"))
+        .trim()
+        .to_owned();
+    assert!(
+        run.stdout.contains("Report"),
+        "list-runs lists the run: {run:?}"
+    );
+    let aws = AwsCli::new(&server, key, secret);
+    wait_for("the README's run to finish", RUN_DEADLINE, || {
+        let runs = aws.run_plain(&["list-runs", "--pipeline-id", &id]);
+        if runs.stdout.contains("FINISHED") {
+            Ok(())
+        } else {
+            Err(runs.stdout)
+        }
+    });
 }
 
 fn walk_a_pipeline_through_its_life(aws: &AwsCli, out_file: &Path) {

@@ -34,6 +34,10 @@ pub(crate) const EXIT_INVALID: u8 = 1;
 /// Exit status for usage errors and unreadable input.
 pub(crate) const EXIT_USAGE: u8 = 2;
 
+/// The worker group that names this machine: what `sluice run`'s definitions use, and a
+/// group `sluice server`'s in-process runner always takes.
+pub(crate) const LOCAL_WORKER_GROUP: &str = "local";
+
 /// The state database inside the data directory, shared by `sluice run` and `sluice server`.
 pub(crate) const STATE_FILE: &str = "sluice.db";
 

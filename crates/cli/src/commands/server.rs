@@ -115,7 +115,7 @@ async fn run_server(
     let shared: Arc<dyn Store> = store.store.clone();
     let mut options = ServiceOptions {
         data_dir: Some(args.data_dir.clone()),
-        local_worker_groups: args.local_worker_groups.clone(),
+        local_worker_groups: local_worker_groups(&args.local_worker_groups),
         ..ServiceOptions::default()
     };
     let mut api = ApiConfig::default();
@@ -266,4 +266,18 @@ fn advertised_endpoint(addr: std::net::SocketAddr) -> String {
         ip => ip,
     };
     format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+}
+
+/// The groups the in-process runner takes besides groupless work: `local` (the group
+/// definitions written for `sluice run` name, so that they run on a server unchanged) and
+/// those named with `--local-worker-group`.
+fn local_worker_groups(named: &[String]) -> Vec<String> {
+    let mut groups = vec![crate::commands::LOCAL_WORKER_GROUP.to_owned()];
+    groups.extend(
+        named
+            .iter()
+            .filter(|g| *g != crate::commands::LOCAL_WORKER_GROUP)
+            .cloned(),
+    );
+    groups
 }

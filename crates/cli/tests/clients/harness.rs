@@ -312,6 +312,26 @@ fn isolated(command: &mut Command, home: &Path, keys: Option<(&str, &str)>) {
     }
 }
 
+/// Runs `script` with `bash -e` in `dir`, with the venv's `aws` first on the `PATH` and no AWS
+/// configuration but what the script sets itself.
+pub(crate) fn run_shell(script: &str, dir: &Path) -> Run {
+    let home = tempfile::tempdir().unwrap();
+    let mut command = Command::new("bash");
+    isolated(&mut command, home.path(), None);
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![venv().join("bin")];
+    paths.extend(std::env::split_paths(&path));
+    command
+        .env("PATH", std::env::join_paths(paths).unwrap())
+        .env_remove("AWS_DEFAULT_REGION")
+        .args(["-e", "-c", script])
+        .current_dir(dir);
+    Run::from(
+        "bash -e -c <script>".to_owned(),
+        run_with_deadline(command, "bash"),
+    )
+}
+
 /// What a CLI or script run printed, with its exit code.
 #[derive(Debug)]
 pub(crate) struct Run {
