@@ -93,7 +93,36 @@ pub fn router(
     })
 }
 
+/// `GET /healthz` (the process answers) and `GET /readyz` (and its state store does), for
+/// load balancers and orchestrators: unsigned, and saying nothing about any account.
+async fn health(state: &AppState, path: &str) -> Option<Response> {
+    let (status, body) = match path {
+        "/healthz" => (StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),
+        "/readyz" => match state.service.store().pipeline("readyz-probe").await {
+            Ok(_) => (StatusCode::OK, r#"{"status":"ready"}"#.to_owned()),
+            Err(error) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "status": "unavailable", "reason": error.to_string() })
+                    .to_string(),
+            ),
+        },
+        _ => return None,
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Some(response)
+}
+
 async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    if request.method() == Method::GET
+        && let Some(response) = health(&state, request.uri().path()).await
+    {
+        return response;
+    }
     let request_id = new_request_id();
     let started = Instant::now();
     let (parts, body) = request.into_parts();

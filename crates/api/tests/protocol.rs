@@ -291,3 +291,28 @@ async fn unsupported_content_types_are_refused() {
         "SerializationException"
     );
 }
+
+#[tokio::test]
+async fn health_and_readiness_answer_unsigned() {
+    let api = Api::new().await;
+    for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let request = Request::builder()
+            .method("GET")
+            .uri(path)
+            .body(Body::empty())
+            .unwrap();
+        let reply = api.send(request).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        assert_eq!(reply.body["status"], status, "{path}");
+    }
+    // Any other GET is still refused as the protocol refuses it.
+    let request = Request::builder()
+        .method("GET")
+        .uri("/metrics-nope")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        api.send(request).await.error_type(),
+        "UnknownOperationException"
+    );
+}

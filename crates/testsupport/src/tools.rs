@@ -74,6 +74,13 @@ pub fn install_once(
     }
     let _lock = lock(name)?;
     if !target.exists() {
+        // Past the test harness's capture, so a wait of minutes is explained as it starts.
+        let note = format!(
+            "sluice tests: installing {name} into {} (once per machine; log in {})\n",
+            tools_dir().display(),
+            logs_dir().join(format!("{name}.log")).display()
+        );
+        let _ = io::Write::write_all(&mut io::stderr(), note.as_bytes());
         install()?;
     }
     if target.exists() {

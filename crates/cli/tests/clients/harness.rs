@@ -167,7 +167,8 @@ pub(crate) fn ready_url(text: &str) -> Option<String> {
 // The Python tools: AWS CLI v1 and boto3
 // ---------------------------------------------------------------------------------------------
 
-/// The venv holding `awscli` and `boto3`: `$SLUICE_VENV`, else `/var/tmp/sluice-tools/venv`.
+/// The venv holding `awscli` and `boto3`: `$SLUICE_VENV`, else `venv` in the tools directory
+/// (`$SLUICE_TOOLS`, default `/var/tmp/sluice-tools`).
 /// Created (`python3 -m venv` + `pip install awscli boto3`) when missing, once per test binary
 /// and under a file lock so that concurrent test binaries do not build it twice.
 pub(crate) fn venv() -> &'static Path {
@@ -176,7 +177,7 @@ pub(crate) fn venv() -> &'static Path {
         let dir = std::env::var_os("SLUICE_VENV")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/var/tmp/sluice-tools/venv"));
+            .unwrap_or_else(|| sluice_testsupport::tools::tools_dir().join("venv"));
         if !venv_ready(&dir) {
             create_venv(&dir);
         }
@@ -212,10 +213,12 @@ fn create_venv(dir: &Path) {
     if venv_ready(dir) {
         return;
     }
-    eprintln!(
-        "creating {} with awscli and boto3 (once per machine)",
+    // Printed past the test harness's capture: this takes a minute or two.
+    let note = format!(
+        "sluice tests: installing awscli and boto3 into {} (once per machine, a minute or two)\n",
         dir.display()
     );
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
     let run = |program: &Path, args: &[&str]| {
         let output = Command::new(program)
             .args(args)
