@@ -63,12 +63,11 @@ fn a_planted_secret_reaches_no_log_output_or_message() {
                 json!({ "maximumRetries": "0" }),
             ),
         ]),
-        json!({
-            "parameters": [{ "id": "*myPassword", "type": "String" }],
-            "values": { "*myPassword": CANARY_PARAM }
-        }),
+        json!({ "parameters": [{ "id": "*myPassword", "type": "String" }] }),
     );
-    let out = sb.run(&def, &["--output", "json"]);
+    // Given without the `*`, as the AWS samples' documented commands spell it.
+    let value = format!("myPassword={CANARY_PARAM}");
+    let out = sb.run(&def, &["--output", "json", "--parameter-values", &value]);
     out.assert_code(1);
     let report = out.report();
     assert_eq!(report.one("Use").status, "FINISHED");

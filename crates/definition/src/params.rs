@@ -175,11 +175,18 @@ pub(crate) fn resolve_parameters(def: &PipelineDefinition) -> (Parameters, Vec<P
         }
     }
 
+    let mut consumed = vec![false; given.len()];
     for decl in &params.declared {
-        let values = given
-            .iter()
-            .find(|(id, _)| *id == decl.id)
-            .map(|(_, v)| v.clone());
+        // The exact id first, else the same id with or without its `*`.
+        let found = given.iter().position(|(id, _)| *id == decl.id).or_else(|| {
+            given
+                .iter()
+                .position(|(id, _)| same_parameter(&decl.id, id))
+        });
+        let values = found.map(|i| {
+            consumed[i] = true;
+            given[i].1.clone()
+        });
         let values = match (values, &decl.default) {
             (Some(values), _) => values,
             (None, Some(default)) => vec![default.clone()],
@@ -218,10 +225,23 @@ pub(crate) fn resolve_parameters(def: &PipelineDefinition) -> (Parameters, Vec<P
         }
         params.values.insert(decl.id.clone(), values);
     }
-    for (id, values) in given {
-        params.values.entry(id).or_insert(values);
+    // A value taken by a declared parameter under its other spelling is not also an
+    // undeclared one: `myPassword` must not carry `*myPassword`'s secret unmarked.
+    for ((id, values), taken) in given.into_iter().zip(consumed) {
+        if !taken {
+            params.values.entry(id).or_insert(values);
+        }
     }
     (params, problems)
+}
+
+/// Whether a value given for `given` is one for the parameter declared as `declared`: the same
+/// id, or the same but for a leading `*`. The public AWS samples document commands passing
+/// `myRDSPassword=…` for a parameter declared `*myRDSPassword`, which AWS accepts.
+fn same_parameter(declared: &str, given: &str) -> bool {
+    declared == given
+        || declared.strip_prefix('*') == Some(given)
+        || given.strip_prefix('*') == Some(declared)
 }
 
 fn declare(object: &sluice_model::ParameterObject, problems: &mut Vec<Problem>) -> ParameterDecl {

@@ -232,7 +232,22 @@ pub(crate) fn holds_sealed(definition: &mut PipelineDefinition) -> bool {
     found
 }
 
+/// The ids (without their `*`) of the secret parameters `definition` declares: a value given
+/// for one without the `*` (`myPassword=…`, which AWS accepts) is as secret as the rest.
+fn declared_secrets(definition: &PipelineDefinition) -> Vec<String> {
+    definition
+        .parameter_objects
+        .iter()
+        .filter_map(|p| p.id.strip_prefix('*').map(str::to_owned))
+        .collect()
+}
+
+fn is_secret_value(id: &str, declared: &[String]) -> bool {
+    is_secret_key(id) || declared.iter().any(|d| d == id)
+}
+
 fn has_secret(definition: &PipelineDefinition) -> bool {
+    let declared = declared_secrets(definition);
     definition.pipeline_objects.iter().any(|o| {
         o.fields
             .iter()
@@ -240,7 +255,7 @@ fn has_secret(definition: &PipelineDefinition) -> bool {
     }) || definition
         .parameter_values
         .iter()
-        .any(|v| is_secret_key(&v.id))
+        .any(|v| is_secret_value(&v.id, &declared))
         || definition.parameter_objects.iter().any(|p| {
             is_secret_key(&p.id)
                 && p.attributes
@@ -251,6 +266,7 @@ fn has_secret(definition: &PipelineDefinition) -> bool {
 
 /// Calls `f` on every secret value of `definition`.
 fn for_each_secret(definition: &mut PipelineDefinition, mut f: impl FnMut(&mut String)) {
+    let declared = declared_secrets(definition);
     for object in &mut definition.pipeline_objects {
         for field in &mut object.fields {
             if is_secret_key(&field.key)
@@ -261,7 +277,7 @@ fn for_each_secret(definition: &mut PipelineDefinition, mut f: impl FnMut(&mut S
         }
     }
     for value in &mut definition.parameter_values {
-        if is_secret_key(&value.id) {
+        if is_secret_value(&value.id, &declared) {
             f(&mut value.string_value);
         }
     }
@@ -336,6 +352,11 @@ mod tests {
                     id: "myName".into(),
                     string_value: "plain".into(),
                 },
+                // Given without its `*`, as AWS accepts it: sealed all the same.
+                ParameterValue {
+                    id: "myPassword".into(),
+                    string_value: "hunter2-unstarred".into(),
+                },
             ],
         }
     }
@@ -348,7 +369,7 @@ mod tests {
         let text = serde_json::to_string(&sealed).unwrap();
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("etl") && text.contains("plain") && text.contains("String"));
-        assert_eq!(text.matches(PREFIX).count(), 3);
+        assert_eq!(text.matches(PREFIX).count(), 4);
 
         let mut opened = sealed.clone();
         sealer.open_definition("df-1", &mut opened).unwrap();

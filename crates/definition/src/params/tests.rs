@@ -40,6 +40,38 @@ fn values_win_over_defaults_and_defaults_fill_in() {
 }
 
 #[test]
+fn a_secret_parameter_takes_its_value_with_or_without_the_star() {
+    let (params, problems) = run(
+        vec![
+            param("*myRDSPassword", &[]),
+            param("myUser", &[]),
+            param("*myToken", &[]),
+        ],
+        vec![
+            value("myRDSPassword", "hunter2"),
+            value("*myUser", "etl"),
+            value("*myToken", "exact"),
+            value("myToken", "other spelling"),
+        ],
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(
+        params.get("*myRDSPassword"),
+        Some(&["hunter2".to_owned()][..])
+    );
+    assert_eq!(params.get("myUser"), Some(&["etl".to_owned()][..]));
+    // The exact spelling wins; the other stays an undeclared value of its own.
+    assert_eq!(params.get("*myToken"), Some(&["exact".to_owned()][..]));
+    assert_eq!(
+        params.get("myToken"),
+        Some(&["other spelling".to_owned()][..])
+    );
+    // A value taken under its other spelling is not also an undeclared (unmasked) one.
+    assert_eq!(params.get("myRDSPassword"), None);
+    assert_eq!(params.get("*myUser"), None);
+}
+
+#[test]
 fn required_parameters_need_a_value() {
     let (params, problems) = run(vec![param("myA", &[("description", "needed")])], vec![]);
     assert_eq!(
