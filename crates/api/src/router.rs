@@ -407,7 +407,7 @@ fn decode<I: DeserializeOwned>(body: &[u8]) -> ApiResult<I> {
         }
     };
     serde_json::from_slice(body).map_err(|error| {
-        let message = error.to_string();
+        let message = aws_wording(&error);
         match error.classify() {
             Category::Data if !message.starts_with("invalid type") => {
                 ApiError::InvalidRequest(message)
@@ -418,6 +418,26 @@ fn decode<I: DeserializeOwned>(body: &[u8]) -> ApiResult<I> {
             }
         }
     })
+}
+
+/// A decoding error as AWS words it: a missing member is a validation error naming it, and
+/// no message carries the JSON reader's position ("at line 1 column 13").
+fn aws_wording(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let message = match message.rfind(" at line ") {
+        Some(at) if message[at..].contains(" column ") => message[..at].to_owned(),
+        _ => message,
+    };
+    match message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        Some(member) => format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy \
+             constraint: Member must not be null"
+        ),
+        None => message,
+    }
 }
 
 async fn run<I, O, F, Fut>(body: &[u8], f: F) -> ApiResult<Vec<u8>>

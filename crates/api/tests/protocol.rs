@@ -316,3 +316,30 @@ async fn health_and_readiness_answer_unsigned() {
         "UnknownOperationException"
     );
 }
+
+#[tokio::test]
+async fn decoding_errors_are_worded_as_aws_words_them() {
+    let api = Api::new().await;
+    let reply = api
+        .call(ALICE, "CreatePipeline", json!({ "name": "no-unique-id" }))
+        .await;
+    assert_eq!(reply.error_type(), "InvalidRequestException");
+    assert_eq!(
+        reply.message(),
+        "1 validation error detected: Value null at 'uniqueId' failed to satisfy constraint: \
+         Member must not be null"
+    );
+    let reply = api
+        .call(
+            ALICE,
+            "CreatePipeline",
+            json!({ "name": 7, "uniqueId": "u" }),
+        )
+        .await;
+    assert_eq!(reply.error_type(), "SerializationException");
+    assert!(
+        !reply.message().contains(" at line "),
+        "{}",
+        reply.message()
+    );
+}
