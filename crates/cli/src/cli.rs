@@ -95,6 +95,11 @@ pub(crate) struct StoreCopyArgs {
 // Parsed in every build so that the help is the same; read only where the command is built in.
 #[cfg_attr(not(feature = "taskrunner"), allow(dead_code))]
 pub(crate) struct TaskRunnerArgs {
+    /// How log lines are written to stderr: text, or one JSON object per line (for log
+    /// collectors).
+    #[arg(long, value_enum, value_name = "FORMAT", env = "SLUICE_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+
     /// The service URL, e.g. http://127.0.0.1:8080. Default: AWS's endpoint for the region.
     #[arg(long, value_name = "URL")]
     pub(crate) endpoint: Option<String>,
@@ -189,6 +194,11 @@ pub(crate) struct ServerArgs {
     /// first start. Back it up with the database; servers sharing a database need the same.
     #[arg(long, value_name = "FILE", env = "SLUICE_SECRET_KEY_FILE")]
     pub(crate) secret_key_file: Option<PathBuf>,
+
+    /// How log lines are written to stderr: text, or one JSON object per line (for log
+    /// collectors).
+    #[arg(long, value_enum, value_name = "FORMAT", env = "SLUICE_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
 
     /// A JSON file of access keys by account: {"accounts": [{"accountId": "…", "keys":
     /// [{"accessKeyId": "…", "secretAccessKey": "…"}]}]}.
@@ -295,6 +305,12 @@ pub(crate) struct RunArgs {
 
 fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -72,6 +72,37 @@ fn aws_cli_walks_a_pipeline_through_its_life_across_two_servers() {
     walk_a_pipeline_through_its_life(&aws, &one.dir().join("greetings.txt"));
 }
 
+/// `--log-format json`: every line the server logs is one JSON object a log collector can read,
+/// with its level, message and fields.
+#[test]
+fn a_server_asked_for_json_logs_writes_one_object_per_line() {
+    let server = Server::start_with(ServerConfig {
+        args: vec!["--log-format".into(), "json".into()],
+        ..ServerConfig::default()
+    });
+    AwsCli::root(&server).json(&["list-pipelines"]);
+    let log = server.stderr();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?} is not JSON"))
+        })
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["level"] == "INFO"
+            && l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("sluice server listening on"))),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["operation"] == "ListPipelines"),
+        "the request is logged with its operation: {log}"
+    );
+}
+
 /// The value of `export NAME=value` in `text`.
 fn exported<'t>(text: &'t str, name: &str) -> &'t str {
     let prefix = format!("export {name}=");

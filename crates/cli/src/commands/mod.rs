@@ -69,6 +69,23 @@ pub(crate) fn create_data_dir(data_dir: &std::path::Path, with_state: bool) -> a
     }
 }
 
+/// Logs go to stderr, as text (coloured on a terminal) or one JSON object per line;
+/// `RUST_LOG` filters them (default `info`).
+pub(crate) fn init_logging(format: crate::cli::LogFormat) {
+    use std::io::IsTerminal as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        crate::cli::LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        crate::cli::LogFormat::Json => builder.json().with_ansi(false).try_init(),
+    };
+}
+
 /// SIGINT's number, the conventional exit status of an interrupted command being 128 + it.
 pub(crate) const SIGINT: u8 = 2;
 /// SIGTERM's number.

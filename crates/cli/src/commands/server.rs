@@ -3,7 +3,7 @@
 //! `--no-local-runner`, and a task runner process per managed resource (`--provisioner
 //! local-process`, the default).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -27,7 +27,7 @@ use crate::server_settings::ServerSettings;
 use crate::state_store::{OpenStore, StateLocation, secret_key};
 
 pub(crate) fn run(args: &ServerArgs) -> Result<ExitCode> {
-    init_logging();
+    super::init_logging(args.log_format);
     let settings = match args
         .settings
         .as_deref()
@@ -52,17 +52,6 @@ pub(crate) fn run(args: &ServerArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(run_server(args, credentials, settings))
-}
-
-/// Logs go to stderr; `RUST_LOG` filters them (default `info`).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
 }
 
 /// The access keys the server accepts: the environment's root pair, a credentials file, and

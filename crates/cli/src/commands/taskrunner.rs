@@ -1,7 +1,7 @@
 //! `sluice taskrunner`: a task runner on another machine (or process), taking the tasks of one
 //! worker group from a Sluice or AWS endpoint over HTTP — the role of AWS's Task Runner.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use crate::commands::{EXIT_USAGE, stop_signal};
 pub(crate) const READY: &str = "sluice taskrunner ready";
 
 pub(crate) fn run(args: &TaskRunnerArgs) -> Result<ExitCode> {
-    init_logging();
+    super::init_logging(args.log_format);
     let config = match args.config.as_deref().map(ConfigFile::load).transpose() {
         Ok(config) => config.unwrap_or_default(),
         Err(message) => {
@@ -101,17 +101,6 @@ impl ConfigFile {
             log_uri: raw.log_uri,
         })
     }
-}
-
-/// Logs go to stderr; `RUST_LOG` filters them (default `info`).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
 }
 
 /// The runner's options from the command line, or what is wrong with it.

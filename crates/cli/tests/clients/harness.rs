@@ -145,6 +145,11 @@ impl Server {
         self.dir.path()
     }
 
+    /// What the server wrote to stderr so far (its log).
+    pub(crate) fn stderr(&self) -> String {
+        self.process.stderr()
+    }
+
     /// Everything the server printed so far.
     pub(crate) fn output(&self) -> String {
         self.process.output()
