@@ -34,10 +34,6 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl fmt::Debug for Secret {
@@ -131,36 +127,6 @@ impl Redactor {
         Cow::Owned(out)
     }
 
-    /// [`Redactor::redact`] for bytes that may not be UTF-8 (a child process's output).
-    pub fn redact_bytes<'t>(&self, bytes: &'t [u8]) -> Cow<'t, [u8]> {
-        let found = |haystack: &[u8], needle: &[u8]| {
-            haystack.windows(needle.len()).position(|w| w == needle)
-        };
-        if !self
-            .values
-            .iter()
-            .any(|v| found(bytes, v.as_bytes()).is_some())
-        {
-            return Cow::Borrowed(bytes);
-        }
-        let mut out = bytes.to_vec();
-        for value in &self.values {
-            let needle = value.as_bytes();
-            let mut masked = Vec::with_capacity(out.len());
-            let mut rest = &out[..];
-            while let Some(at) = found(rest, needle) {
-                masked.extend_from_slice(&rest[..at]);
-                masked.extend_from_slice(MASK.as_bytes());
-                rest = &rest[at + needle.len()..];
-            }
-            masked.extend_from_slice(rest);
-            out = masked;
-        }
-        Cow::Owned(out)
-    }
-}
-
-impl Redactor {
     /// The length of the secret that starts `bytes`, if one does (longest first).
     fn match_at(&self, bytes: &[u8]) -> Option<usize> {
         self.values
@@ -245,10 +211,6 @@ mod tests {
             format!("x {MASK} y {MASK} z {MASK}{MASK}")
         );
         assert!(matches!(redactor.redact("nothing here"), Cow::Borrowed(_)));
-        assert_eq!(
-            redactor.redact_bytes(b"\xff abcdef\xfe abc"),
-            [&b"\xff "[..], MASK.as_bytes(), b"\xfe ", MASK.as_bytes()].concat()
-        );
         assert_eq!(redactor.longest(), 6);
         assert!(Redactor::default().is_empty());
     }
