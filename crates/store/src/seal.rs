@@ -226,70 +226,93 @@ impl Sealer {
 }
 
 /// Whether a definition read without a key holds sealed values (it cannot be used then).
-pub(crate) fn holds_sealed(definition: &mut PipelineDefinition) -> bool {
-    let mut found = false;
-    for_each_secret(definition, |value| found |= value.starts_with(PREFIX));
-    found
-}
-
-/// The ids (without their `*`) of the secret parameters `definition` declares: a value given
-/// for one without the `*` (`myPassword=…`, which AWS accepts) is as secret as the rest.
-fn declared_secrets(definition: &PipelineDefinition) -> Vec<String> {
-    definition
-        .parameter_objects
+pub(crate) fn holds_sealed(definition: &PipelineDefinition) -> bool {
+    secrets(definition)
         .iter()
-        .filter_map(|p| p.id.strip_prefix('*').map(str::to_owned))
-        .collect()
-}
-
-fn is_secret_value(id: &str, declared: &[String]) -> bool {
-    is_secret_key(id) || declared.iter().any(|d| d == id)
+        .any(|&at| at.value(definition).starts_with(PREFIX))
 }
 
 fn has_secret(definition: &PipelineDefinition) -> bool {
-    let declared = declared_secrets(definition);
-    definition.pipeline_objects.iter().any(|o| {
-        o.fields
-            .iter()
-            .any(|f| is_secret_key(&f.key) && matches!(f.value, FieldValue::String(_)))
-    }) || definition
-        .parameter_values
-        .iter()
-        .any(|v| is_secret_value(&v.id, &declared))
-        || definition.parameter_objects.iter().any(|p| {
-            is_secret_key(&p.id)
-                && p.attributes
-                    .iter()
-                    .any(|a| VALUE_ATTRIBUTES.contains(&a.key.as_str()))
-        })
+    !secrets(definition).is_empty()
 }
 
 /// Calls `f` on every secret value of `definition`.
 fn for_each_secret(definition: &mut PipelineDefinition, mut f: impl FnMut(&mut String)) {
-    let declared = declared_secrets(definition);
-    for object in &mut definition.pipeline_objects {
-        for field in &mut object.fields {
-            if is_secret_key(&field.key)
-                && let FieldValue::String(value) = &mut field.value
-            {
-                f(value);
+    for at in secrets(definition) {
+        f(at.value_mut(definition));
+    }
+}
+
+/// Where a secret value sits in a definition: the one rule for what is secret, which sealing,
+/// opening and checking all follow.
+#[derive(Clone, Copy)]
+enum SecretAt {
+    /// A `*` field's string value: (object, field).
+    Field(usize, usize),
+    /// A value of a `*` parameter, given with or without its `*`.
+    Value(usize),
+    /// A `default` or `allowedValues` attribute of a `*` parameter: (parameter, attribute).
+    Attribute(usize, usize),
+}
+
+impl SecretAt {
+    fn value(self, definition: &PipelineDefinition) -> &str {
+        match self {
+            SecretAt::Field(o, f) => match &definition.pipeline_objects[o].fields[f].value {
+                FieldValue::String(value) | FieldValue::Ref(value) => value,
+            },
+            SecretAt::Value(v) => &definition.parameter_values[v].string_value,
+            SecretAt::Attribute(p, a) => {
+                &definition.parameter_objects[p].attributes[a].string_value
             }
         }
     }
-    for value in &mut definition.parameter_values {
-        if is_secret_value(&value.id, &declared) {
-            f(&mut value.string_value);
+
+    fn value_mut(self, definition: &mut PipelineDefinition) -> &mut String {
+        match self {
+            SecretAt::Field(o, f) => match &mut definition.pipeline_objects[o].fields[f].value {
+                FieldValue::String(value) | FieldValue::Ref(value) => value,
+            },
+            SecretAt::Value(v) => &mut definition.parameter_values[v].string_value,
+            SecretAt::Attribute(p, a) => {
+                &mut definition.parameter_objects[p].attributes[a].string_value
+            }
         }
     }
-    for parameter in &mut definition.parameter_objects {
+}
+
+/// Every secret value of `definition`.
+fn secrets(definition: &PipelineDefinition) -> Vec<SecretAt> {
+    let mut found = Vec::new();
+    for (o, object) in definition.pipeline_objects.iter().enumerate() {
+        for (f, field) in object.fields.iter().enumerate() {
+            if is_secret_key(&field.key) && matches!(field.value, FieldValue::String(_)) {
+                found.push(SecretAt::Field(o, f));
+            }
+        }
+    }
+    // A value given for a secret parameter without its `*` (`myPassword=…`, which AWS
+    // accepts) is as secret as the rest.
+    let declared: Vec<&str> = definition
+        .parameter_objects
+        .iter()
+        .filter_map(|p| p.id.strip_prefix('*'))
+        .collect();
+    for (v, value) in definition.parameter_values.iter().enumerate() {
+        if is_secret_key(&value.id) || declared.contains(&value.id.as_str()) {
+            found.push(SecretAt::Value(v));
+        }
+    }
+    for (p, parameter) in definition.parameter_objects.iter().enumerate() {
         if is_secret_key(&parameter.id) {
-            for attribute in &mut parameter.attributes {
+            for (a, attribute) in parameter.attributes.iter().enumerate() {
                 if VALUE_ATTRIBUTES.contains(&attribute.key.as_str()) {
-                    f(&mut attribute.string_value);
+                    found.push(SecretAt::Attribute(p, a));
                 }
             }
         }
     }
+    found
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -387,7 +410,7 @@ mod tests {
             err.contains(sealer.key_id()) && err.contains(other.key_id()),
             "{err}"
         );
-        assert!(holds_sealed(&mut sealed.clone()));
+        assert!(holds_sealed(&sealed));
     }
 
     #[test]
