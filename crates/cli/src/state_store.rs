@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use sluice_engine::Store;
 use sluice_store::{Durability, Sealer, SqliteStore};
 
@@ -103,25 +103,11 @@ impl OpenStore {
                 })
             }
             #[cfg(not(feature = "postgres"))]
-            StateLocation::Postgres(_) => bail!(
+            StateLocation::Postgres(_) => anyhow::bail!(
                 "{}",
                 sluice_data::left_out("a PostgreSQL state database", "PostgreSQL", "postgres")
             ),
         }
-    }
-
-    /// Opens an existing store only: a SQLite file that is not there is an error rather than
-    /// a new empty database.
-    pub(crate) async fn open_existing(
-        location: &StateLocation,
-        sealer: Arc<Sealer>,
-    ) -> Result<OpenStore> {
-        if let StateLocation::Sqlite(path) = location
-            && !path.is_file()
-        {
-            bail!("{} does not exist", path.display());
-        }
-        OpenStore::open(location, Durability::default(), sealer).await
     }
 
     /// The coordination of several servers sharing the database: PostgreSQL's; `None` for

@@ -22,6 +22,8 @@ fn copy(args: &StoreCopyArgs) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let (source, target) = (StateLocation::parse(&args.from), StateLocation::parse(&args.to));
+        // Checked before the key, so that a mistyped source leaves no key file behind, and
+        // before opening, which would create an empty database there.
         if let StateLocation::Sqlite(path) = &source
             && !path.is_file()
         {
@@ -42,7 +44,7 @@ fn copy(args: &StoreCopyArgs) -> Result<ExitCode> {
                 return Ok(ExitCode::from(EXIT_USAGE));
             }
         };
-        let from = match OpenStore::open_existing(&source, sealer.clone()).await {
+        let from = match OpenStore::open(&source, Durability::default(), sealer.clone()).await {
             Ok(store) => store,
             Err(error) => {
                 eprintln!("sluice: --from: {error:#}");
