@@ -817,3 +817,143 @@ async fn pipelines_of_sluice_run_are_left_to_it() {
     )
     .await;
 }
+
+/// Every value of `key` in an API object's `fields`.
+fn values(object: &Value, key: &str) -> Vec<String> {
+    object["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["key"] == key)
+        .filter_map(|f| f.get("stringValue").or_else(|| f.get("refValue")))
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn runtime_fields_follow_the_runs() {
+    let api = quick().await;
+    let daily = r##"{"objects": [
+      {"id": "Default", "name": "Default", "scheduleType": "cron", "schedule": {"ref": "Daily"},
+       "workerGroup": "wg-1", "maximumRetries": "1"},
+      {"id": "Daily", "name": "Daily", "type": "Schedule", "period": "1 days",
+       "startDateTime": "2026-01-01T00:00:00", "endDateTime": "2026-01-03T00:00:00"},
+      {"id": "Step", "name": "Step", "type": "ShellCommandActivity", "command": "true"}
+    ]}"##;
+    let id = api.activated(ALICE, "runtime", daily).await;
+    let first = "@Step_2026-01-01T00:00:00";
+    let second = "@Step_2026-01-02T00:00:00";
+    let describe = |ids: Vec<&str>| {
+        let api = &api;
+        let id = id.clone();
+        let ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
+        async move {
+            let reply = api
+                .ok(
+                    ALICE,
+                    "DescribeObjects",
+                    json!({"pipelineId": id, "objectIds": ids}),
+                )
+                .await;
+            reply["pipelineObjects"].as_array().unwrap().clone()
+        }
+    };
+
+    let task = api.poll(ALICE, "wg-1").await;
+    let attempt_id = task["taskObject"]["attemptId"].as_str().unwrap().to_owned();
+    let attempt = &task["taskObject"]["objects"][&attempt_id];
+    assert_eq!(field(attempt, "@id").as_deref(), Some(attempt_id.as_str()));
+
+    let objects = describe(vec!["Step", first]).await;
+    let (step, instance) = (&objects[0], &objects[1]);
+    assert_eq!(values(step, "@activeInstances"), [first]);
+    assert_eq!(values(step, "@latestRunTime"), ["2026-01-01T00:00:00"]);
+    assert_eq!(values(step, "@nextRunTime"), ["2026-01-02T00:00:00"]);
+    assert!(values(step, "@healthStatus").is_empty(), "{step}");
+    assert_eq!(values(instance, "@triesLeft"), ["1"]);
+
+    api.clock.advance(chrono::Duration::minutes(1));
+    api.ok(
+        ALICE,
+        "SetTaskStatus",
+        json!({"taskId": task_id(&task), "taskStatus": "FINISHED"}),
+    )
+    .await;
+    let objects = describe(vec!["Step", first, &attempt_id]).await;
+    let (step, instance, attempt) = (&objects[0], &objects[1], &objects[2]);
+    assert_eq!(values(step, "@healthStatus"), ["HEALTHY"]);
+    assert_eq!(
+        values(step, "@healthStatusUpdatedTime"),
+        ["2026-01-01T00:01:00"]
+    );
+    assert_eq!(
+        values(step, "@latestCompletedRunTime"),
+        ["2026-01-01T00:00:00"]
+    );
+    assert!(values(step, "@activeInstances").is_empty(), "{step}");
+    assert_eq!(values(instance, "@finishedTime"), ["2026-01-01T00:01:00"]);
+    assert_eq!(values(attempt, "@finishedTime"), ["2026-01-01T00:01:00"]);
+
+    // The second and last day: its attempt is canceled, with the reason on the attempt.
+    api.clock.advance(chrono::Duration::days(1));
+    let task = api.poll(ALICE, "wg-1").await;
+    let attempt_id = task["taskObject"]["attemptId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        values(&describe(vec!["Step"]).await[0], "@activeInstances"),
+        [second]
+    );
+    api.ok(
+        ALICE,
+        "SetStatus",
+        json!({"pipelineId": id, "objectIds": [second], "status": "TRY_CANCEL"}),
+    )
+    .await;
+    let objects = describe(vec![&attempt_id]).await;
+    assert_eq!(values(&objects[0], "@status"), ["CANCELED"]);
+    assert_eq!(
+        values(&objects[0], "cancellationReason").len(),
+        1,
+        "{}",
+        objects[0]
+    );
+
+    // With the schedule over, the pipeline is FINISHED: no next run, and its definition
+    // no longer changes.
+    let state = api
+        .ok(ALICE, "DescribePipelines", json!({"pipelineIds": [id]}))
+        .await;
+    let description = &state["pipelineDescriptionList"][0];
+    assert_eq!(
+        field(description, "@pipelineState").as_deref(),
+        Some("FINISHED")
+    );
+    assert_eq!(field(description, "@nextRunTime"), None);
+    assert!(!values(&describe(vec!["Step"]).await[0], "@finishedTime").is_empty());
+    let put = api.put(ALICE, &id, ONDEMAND).await;
+    assert_eq!(put["errored"], true, "{put}");
+    assert!(put.to_string().contains("FINISHED"), "{put}");
+    let kept = api
+        .ok(ALICE, "GetPipelineDefinition", json!({"pipelineId": id}))
+        .await;
+    assert!(kept.to_string().contains("Daily"), "{kept}");
+}
+
+#[tokio::test]
+async fn an_ondemand_pipeline_has_no_next_run_time() {
+    let api = quick().await;
+    let id = api.activated(ALICE, "ondemand-next", ONDEMAND).await;
+    let task = api.poll(ALICE, "wg-1").await;
+    assert!(task["taskObject"].is_object(), "{task}");
+    let described = api
+        .ok(ALICE, "DescribePipelines", json!({"pipelineIds": [id]}))
+        .await;
+    assert_eq!(
+        field(&described["pipelineDescriptionList"][0], "@nextRunTime"),
+        None
+    );
+    assert_eq!(
+        api.describe_field(ALICE, &id, "Hello", "@nextRunTime")
+            .await,
+        None
+    );
+}

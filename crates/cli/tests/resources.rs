@@ -279,6 +279,7 @@ fn a_managed_resource_starts_serves_two_activities_and_is_stopped() {
         let attempts = api.attempts_of(&pipeline, component);
         let attempt = attempts.values().next().unwrap();
         assert_eq!(one(attempt, "@resourceId"), Some(resource_id.as_str()));
+        assert_eq!(one(attempt, "@resource"), one(&running, "@id"));
         assert_eq!(one(attempt, "hostname"), one(&running, "hostname"));
     }
 

@@ -681,6 +681,46 @@ fn parameter_values_reach_the_command() {
 }
 
 #[test]
+fn an_unset_optional_parameter_leaves_its_fields_unset_instead_of_failing_the_run() {
+    let sb = Sandbox::new();
+    let marker = sb.sh("marker");
+    let def = sb.write_definition_with(
+        "p.json",
+        json!([
+            ondemand_default(json!({})),
+            {
+                "id": "Box", "type": "Ec2Resource", "role": "r", "resourceRole": "rr",
+                "securityGroups": "#{mySecurityGroups}", "keyPair": "#{myKeyPair}"
+            },
+            shell(
+                "Greet",
+                &format!("echo \"[#{{myFlag}}] args=$#\" >> {marker}"),
+                json!({ "runsOn": {"ref": "Box"}, "scriptArgument": "#{myFlag}" })
+            ),
+        ]),
+        json!({
+            "parameters": [
+                { "id": "mySecurityGroups", "type": "String", "optional": "true", "isArray": "true" },
+                { "id": "myKeyPair", "type": "String", "optional": "true" },
+                { "id": "myFlag", "type": "String", "optional": "true" }
+            ]
+        }),
+    );
+    let out = sb.run(&def, &[]);
+    out.assert_code(0);
+    // Alone in a field, the parameter leaves it unset (no argument); spliced, it is empty.
+    assert_eq!(lines(&sb.path("marker")), ["[] args=0"]);
+
+    let out = sb.run_in(
+        &def,
+        &sb.path("data-set"),
+        &["--parameter-values", "myFlag=on"],
+    );
+    out.assert_code(0);
+    assert_eq!(lines(&sb.path("marker"))[1], "[on] args=1");
+}
+
+#[test]
 fn an_invalid_definition_exits_2_with_the_error_on_stderr() {
     let sb = Sandbox::new();
     let def = sb.write_definition(

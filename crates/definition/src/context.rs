@@ -11,6 +11,12 @@
 //! inherited `s3://b/#{@scheduledStartTime}` is evaluated with the inheriting object's runtime
 //! fields. Parameter values are already final ([`Binding::Value`], typed by the declared
 //! `type`) unless they themselves hold `#{...}`.
+//!
+//! A declared optional parameter with neither a value nor a default is an empty list, not an
+//! unknown name: a field whose one expression is `#{myParam}` then has no value (as if it were
+//! not set), and spliced beside other expressions it renders empty. AWS documents no rule; an
+//! unset optional parameter failing the run that validation let through is the one outcome a
+//! user cannot want.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -125,7 +131,9 @@ impl<'a> DefinitionContext<'a> {
     }
 
     fn parameter(&self, object: &str, name: &str) -> Option<Vec<Binding>> {
-        let values = self.pipeline.parameters.get(name)?;
+        let Some(values) = self.pipeline.parameters.get(name) else {
+            return self.pipeline.parameters.decl(name).map(|_| Vec::new());
+        };
         if crate::params::is_secret(name) {
             self.revealed
                 .lock()

@@ -525,11 +525,15 @@ pub(crate) fn check_expr(expr: &Expr) -> Result<()> {
 }
 
 /// Splices evaluated pieces into one string; lists render as `["a","b"]`.
+///
+/// An empty list splices as nothing: it is what an unset optional parameter yields, and
+/// `run.sh #{myFlags}` should then read `run.sh `, not `run.sh []`.
 pub(crate) fn render_pieces(pieces: &[Piece]) -> String {
     let mut out = String::new();
     for piece in pieces {
         match piece {
             Piece::Text(text) => out.push_str(text),
+            Piece::Value(Value::List(items)) if items.is_empty() => {}
             Piece::Value(value) => out.push_str(&value.render()),
         }
     }
@@ -537,12 +541,20 @@ pub(crate) fn render_pieces(pieces: &[Piece]) -> String {
 }
 
 /// One string per element when the only expression yields a list, else the spliced string.
+/// A field that is nothing but an empty list has no value; with text around it, it is the
+/// text alone.
 pub(crate) fn field_strings(pieces: Vec<Piece>) -> Vec<String> {
     let mut expressions = pieces
         .iter()
         .filter(|piece| matches!(piece, Piece::Value(_)));
+    let only_expression = pieces.iter().all(|piece| match piece {
+        Piece::Text(text) => text.is_empty(),
+        Piece::Value(_) => true,
+    });
     let single_list = match (expressions.next(), expressions.next()) {
-        (Some(Piece::Value(Value::List(items))), None) => Some(items),
+        (Some(Piece::Value(Value::List(items))), None) if !items.is_empty() || only_expression => {
+            Some(items)
+        }
         _ => None,
     };
     let Some(items) = single_list else {

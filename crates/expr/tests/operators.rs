@@ -103,7 +103,10 @@ fn lists_splice_as_json_or_expand_per_value() {
         evaluate_field("#{myEmpty}", &ctx).unwrap(),
         Vec::<String>::new()
     );
-    assert_eq!(evaluate_string("x#{myEmpty}", &ctx).unwrap(), "x[]");
+    // An empty list (an unset optional parameter) splices as nothing; alone, it is no value.
+    assert_eq!(evaluate_string("x#{myEmpty}", &ctx).unwrap(), "x");
+    assert_eq!(evaluate_field("x#{myEmpty}", &ctx).unwrap(), vec!["x"]);
+
     assert_eq!(evaluate_field("plain", &ctx).unwrap(), vec!["plain"]);
     assert_eq!(evaluate_field("", &ctx).unwrap(), vec![""]);
 }

@@ -181,3 +181,29 @@ fn evaluates_through_references_with_the_referenced_objects_runtime_fields() {
         "cp s3://bucket/2030-01-02 /tmp/out x42"
     );
 }
+
+#[test]
+fn an_unset_optional_parameter_is_an_empty_list() {
+    let mut d = def(vec![obj(
+        "Launch",
+        &[
+            ("type", "Ec2Resource"),
+            ("securityGroups", "#{myGroups}"),
+            ("keyPair", "key-#{myGroups}-#{myName}"),
+            ("myName", "x"),
+        ],
+    )]);
+    d.parameter_objects
+        .push(param("myGroups", &[("optional", "true")]));
+    let p = resolve(&d, &catalog());
+    let cat = catalog();
+    let ctx = DefinitionContext::new(&p, &cat, "Launch");
+    assert_eq!(ctx.lookup("Launch", "myGroups"), Some(Vec::new()));
+    assert_eq!(ctx.lookup("Launch", "myUnknown"), None);
+    let fields = |raw: &str| sluice_expr::evaluate_field(raw, &ctx).unwrap();
+    assert_eq!(fields("#{myGroups}"), Vec::<String>::new());
+    assert_eq!(
+        fields("key-#{myGroups}-#{myName}"),
+        vec!["key--x".to_owned()]
+    );
+}

@@ -47,6 +47,10 @@ impl Engine {
         };
         let number = self.insts[i].attempts.len() as u32 + 1;
         let id = ids::attempt_id(&self.insts[i].id, number);
+        let mut fields = self.version_fields();
+        if let Some(r) = self.resource_of(i) {
+            fields.insert(keys::RESOURCE.to_owned(), vec![self.insts[r].id.clone()]);
+        }
         let a = self.atts.len();
         self.atts.push(Attempt {
             id,
@@ -65,7 +69,7 @@ impl Engine {
             reported: false,
             cancel_requested: false,
             result: None,
-            fields: self.version_fields(),
+            fields,
             queue_seq: None,
             dirty: false,
         });

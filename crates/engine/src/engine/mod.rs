@@ -361,6 +361,22 @@ impl Engine {
         }
     }
 
+    /// `@nextRunTime` of each scheduled component: when its next schedule interval becomes due
+    /// (`None` for ondemand pipelines, paused or stopped schedules and schedules that ended).
+    /// Timers (retries, leases) are not runs and never count.
+    pub fn next_run_times(&self) -> HashMap<String, NaiveDateTime> {
+        let mut next = HashMap::new();
+        if self.record.state != PipelineState::Scheduled {
+            return next;
+        }
+        for Reverse((at, c)) in self.due_heap.iter() {
+            next.entry(self.plan.components[*c].id.clone())
+                .and_modify(|t: &mut NaiveDateTime| *t = (*t).min(*at))
+                .or_insert(*at);
+        }
+        next
+    }
+
     /// Whether nothing more happens at `now` without time passing or an operator command:
     /// no task is queued or running, no retry or check is pending, every interval due by
     /// `now` exists, and every instance due by `now` is terminal — or is waiting on a failed

@@ -71,6 +71,12 @@ impl Engine {
         let inst = &self.insts[i];
         let status = self.displayed_status(i);
         let mut fields = inst.fields.clone();
+        let made = inst.attempts.len() as u32 - inst.rerun_from;
+        let tries = self.plan.components[inst.comp].policy.maximum_retries + 1;
+        fields.insert(
+            keys::TRIES_LEFT.to_owned(),
+            vec![tries.saturating_sub(made).to_string()],
+        );
         if status != inst.status {
             fields.insert(
                 keys::PAUSED_FROM.to_owned(),

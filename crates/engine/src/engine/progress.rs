@@ -10,7 +10,7 @@
 use chrono::NaiveDateTime;
 use sluice_model::{PipelineState, Status};
 
-use super::state::{InstIdx, Slot, keys};
+use super::state::{AttIdx, InstIdx, Slot, keys};
 use super::{ActionEvent, ActionTrigger, Engine, is_failure};
 use crate::ids;
 use crate::plan::FailureMode;
@@ -309,7 +309,20 @@ impl Engine {
         if self.insts[i].status.is_terminal() {
             return;
         }
+        let inst = &self.insts[i];
+        let open: Vec<AttIdx> = inst.attempts[inst.rerun_from as usize..]
+            .iter()
+            .copied()
+            .filter(|&a| !self.atts[a].status.is_terminal())
+            .collect();
         self.release_work(i, at);
+        for a in open {
+            self.atts[a].fields.insert(
+                keys::CANCELLATION_REASON.to_owned(),
+                vec![reason.to_owned()],
+            );
+            self.mark_att(a);
+        }
         self.insts[i].set_field(keys::CANCELLATION_REASON, reason);
         self.transition(i, Status::Canceled, at);
     }

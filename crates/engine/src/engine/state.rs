@@ -50,6 +50,11 @@ pub mod keys {
     /// On a resource instance and its attempts: what the provisioner started (for a local
     /// process `local-process:<pid>`).
     pub const RESOURCE_ID: &str = "@resourceId";
+    /// On an instance: attempts it may still make in its current run (`maximumRetries` + 1
+    /// less those made since the latest rerun).
+    pub const TRIES_LEFT: &str = "@triesLeft";
+    /// On an attempt of an instance that runs on a resource: that resource instance.
+    pub const RESOURCE: &str = "@resource";
     /// On a resource instance: why it failed or was stopped early.
     pub const FAILURE_REASON: &str = "@failureReason";
 }

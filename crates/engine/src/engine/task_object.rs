@@ -7,7 +7,9 @@
 //!   (`@componentParent`, `@instanceParent`, `@scheduledStartTime`, `@scheduledEndTime`,
 //!   `@status`, `@sphere` = ATTEMPT, `@pipelineId`, `@actualStartTime`, `@version` (the
 //!   definition version the attempt was created under, 1 when not recorded),
-//!   `@activeInstances`) and `hostname`. A precondition check also has `node`, a reference to
+//!   `@activeInstances` — the attempt's own instance, as in that example), `@id` (as
+//!   DescribeObjects shows the attempt), `@resource` when it runs on a resource, and
+//!   `hostname`. A precondition check also has `node`, a reference to
 //!   the instance it checks, whose object is included under that instance id.
 //! * Every object reachable by reference (inputs, outputs, their formats and databases,
 //!   preconditions, the resource, the schedule) is included under its component id and
@@ -96,8 +98,12 @@ impl Engine {
             Field::string("@sphere", "ATTEMPT"),
             Field::string("@version", version),
             Field::string("@pipelineId", pipeline_id),
+            Field::string("@id", att.id.clone()),
             Field::string("hostname", hostname),
         ]);
+        if let Some(r) = self.resource_of(i) {
+            fields.push(Field::reference(keys::RESOURCE, self.insts[r].id.clone()));
+        }
         if let (Some(o), Some(oc)) = (owner, owner_comp) {
             let checked = &self.insts[o];
             fields.push(Field::reference("node", checked.id.clone()));

@@ -1,6 +1,7 @@
 //! Reading a pipeline's objects: the views DescribeObjects returns, QueryObjects' selectors,
 //! and health.
 
+pub(crate) mod component_runtime;
 pub(crate) mod health;
 pub(crate) mod query;
 pub(crate) mod view;

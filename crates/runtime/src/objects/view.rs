@@ -3,12 +3,15 @@
 //! Design decisions:
 //! * **Components** carry their effective fields (own, then inherited, as resolution orders
 //!   them) and the runtime fields `@id`, `@sphere` = COMPONENT, `@status` (the pipeline's
-//!   state, or PAUSED), `@pipelineId`, `@version` and `@healthStatus` when known.
+//!   state, or PAUSED), `@pipelineId`, `@version`, and what their instances say about them
+//!   (`@healthStatus`, `@latestRunTime`, `@nextRunTime`, `@activeInstances`, …; see
+//!   [`super::component_runtime`]).
 //! * **Instances and attempts** carry their component's effective fields except `parent`,
 //!   which becomes a reference to the component beside `@componentParent` (as in AWS's
 //!   PollForTask example), then the runtime fields: `@id`, `@sphere`, `@status`,
 //!   `@pipelineId`, `@version`, scheduled and actual times, `@attemptCount` and `@headAttempt`
-//!   (instances), `@instanceParent`, `hostname` (attempts), and every field the engine
+//!   and `@triesLeft` (instances), `@instanceParent`, `hostname` (attempts), `@finishedTime`
+//!   once they ended, and every field the engine
 //!   recorded (`errorId`, `errorMessage`, `errorStackTrace`, `@cascadeFailedOn`,
 //!   `reportProgressTime`, fields runners reported, …). Task ids are never shown: holding one
 //!   is what lets a caller report for an attempt.
@@ -37,13 +40,13 @@ use sluice_definition::{DefinitionContext, ResolvedObject, ResolvedPipeline, res
 use sluice_engine::{AttemptRecord, Engine, InstanceRecord, PipelineRecord};
 use sluice_expr::{Value, evaluate_field};
 use sluice_model::time::format_datetime;
-use sluice_model::{Field, FieldValue, PipelineDefinition, PipelineObject};
+use sluice_model::{Field, FieldValue, PipelineDefinition, PipelineObject, PipelineState, Status};
 
-use super::health::{Health, component_health};
+use super::component_runtime::{ComponentRuntime, component_runtime};
 use crate::service::{DEFINITION_PREFIX, VERSION};
 
 /// Record fields whose values are ids of other objects.
-const REFERENCE_FIELDS: [&str; 2] = ["@cascadeFailedOn", "node"];
+const REFERENCE_FIELDS: [&str; 3] = ["@cascadeFailedOn", "node", "@resource"];
 /// The engine's pipeline field listing paused components (JSON array).
 const PAUSED_COMPONENTS: &str = "@pausedComponents";
 
@@ -53,6 +56,10 @@ pub(crate) trait Runs {
     fn attempts_of(&self, instance_id: &str) -> Vec<AttemptRecord>;
     fn all_instances(&self) -> Vec<InstanceRecord>;
     fn all_attempts(&self) -> Vec<AttemptRecord>;
+    /// `@nextRunTime` by component (only a live scheduler knows it).
+    fn next_run_times(&self) -> HashMap<String, NaiveDateTime> {
+        HashMap::new()
+    }
 }
 
 impl Runs for Engine {
@@ -70,6 +77,10 @@ impl Runs for Engine {
 
     fn all_attempts(&self) -> Vec<AttemptRecord> {
         self.attempts()
+    }
+
+    fn next_run_times(&self) -> HashMap<String, NaiveDateTime> {
+        Engine::next_run_times(self)
     }
 }
 
@@ -276,7 +287,7 @@ impl<'a> PipelineView<'a> {
         &self,
         found: &Found<'_>,
         evaluate: bool,
-        health: &HashMap<String, Health>,
+        runtime: &HashMap<String, ComponentRuntime>,
     ) -> PipelineObject {
         let ctx = evaluate.then(|| self.context(found));
         let pipeline_id = self.pipeline_id();
@@ -295,9 +306,8 @@ impl<'a> PipelineView<'a> {
                     Field::string("@pipelineId", pipeline_id),
                     Field::string("@version", self.version()),
                 ]);
-                if let Some(h) = health.get(&component.id) {
-                    fields.push(Field::string("@healthStatus", h.status));
-                    fields.push(Field::string("@healthStatusFromInstanceId", h.from.clone()));
+                if let Some(r) = runtime.get(&component.id) {
+                    fields.extend(r.fields(self.record.state == PipelineState::Finished));
                 }
                 PipelineObject {
                     id: component.id.clone(),
@@ -322,6 +332,7 @@ impl<'a> PipelineView<'a> {
                     instance.actual_start,
                     instance.actual_end,
                 );
+                push_finished(&mut fields, instance.status, instance.actual_end);
                 fields.push(Field::string(
                     "@attemptCount",
                     instance.attempt_count.to_string(),
@@ -355,6 +366,7 @@ impl<'a> PipelineView<'a> {
                     Field::string("@version", self.version_of(&attempt.fields)),
                 ]);
                 push_times(&mut fields, instance, attempt.started_at, attempt.ended_at);
+                push_finished(&mut fields, attempt.status, attempt.ended_at);
                 if let Some(host) = &attempt.hostname {
                     fields.push(Field::string("hostname", host.clone()));
                 }
@@ -368,10 +380,10 @@ impl<'a> PipelineView<'a> {
         }
     }
 
-    /// Component health, computed only when some component is asked for.
-    pub(crate) fn health_if(&self, needed: bool) -> HashMap<String, Health> {
+    /// Component runtime fields, computed only when some component is asked for.
+    pub(crate) fn runtime_if(&self, needed: bool) -> HashMap<String, ComponentRuntime> {
         if needed {
-            component_health(&self.runs.all_instances())
+            component_runtime(&self.runs.all_instances(), self.runs.next_run_times())
         } else {
             HashMap::new()
         }
@@ -426,6 +438,15 @@ fn push_times(
     }
     if let Some(at) = actual_end {
         fields.push(Field::string("@actualEndTime", format_datetime(at)));
+    }
+}
+
+/// `@finishedTime`: when an instance or attempt that ended did so.
+fn push_finished(fields: &mut Vec<Field>, status: Status, ended: Option<NaiveDateTime>) {
+    if status.is_terminal()
+        && let Some(at) = ended
+    {
+        fields.push(Field::string("@finishedTime", format_datetime(at)));
     }
 }
 

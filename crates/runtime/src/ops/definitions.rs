@@ -3,9 +3,10 @@
 //! Design decisions:
 //! * The fatal errors AWS lists for PutPipelineDefinition are an InvalidRequestException and
 //!   nothing is stored: an object without id or name, an empty string or reference value, and
-//!   more objects than the limit when limits are enforced as errors. Putting a definition on a
-//!   FINISHED pipeline is allowed, because AWS's own advice for reviving a finished pipeline is
-//!   to change its end date and activate it again.
+//!   more objects than the limit when limits are enforced as errors.
+//! * A FINISHED pipeline's definition is not saved: the answer is `errored` with one error
+//!   naming the state, as AWS's PutPipelineDefinition documents, and the stored definitions
+//!   stay as they were. Its work is done; a changed definition goes into a new pipeline.
 //! * Anything else is stored as the latest definition even with validation errors, and the
 //!   answer says `errored`; activation refuses an errored definition. After the first
 //!   activation the edit restrictions ([`crate::edits`]) add errors of their own.
@@ -17,7 +18,7 @@ use sluice_model::ops::{
     GetPipelineDefinitionInput, GetPipelineDefinitionOutput, PutPipelineDefinitionInput,
     PutPipelineDefinitionOutput, ValidatePipelineDefinitionInput, ValidatePipelineDefinitionOutput,
 };
-use sluice_model::{FieldValue, PipelineDefinition};
+use sluice_model::{FieldValue, PipelineDefinition, PipelineState};
 
 use crate::accounts::Principal;
 use crate::edits::restricted_edits;
@@ -112,7 +113,15 @@ impl Service {
         self.meta(principal, &pipeline_id)?;
         let definition = definition_of(input);
         let record = self.record(&pipeline_id).await?;
-        let report = self.check_definition(&definition, record.active_definition.as_ref())?;
+        let mut report = self.check_definition(&definition, record.active_definition.as_ref())?;
+        if record.state == PipelineState::Finished {
+            report.add_error(
+                pipeline_id.clone(),
+                "the pipeline is FINISHED, so its definition was not saved; create a new \
+                 pipeline for the changed definition",
+            );
+            return Ok(answer(report));
+        }
         self.write_record(&pipeline_id, move |record| {
             record.definition = Some(definition);
         })

@@ -92,10 +92,10 @@ impl Service {
             let keys: Vec<String> = found.iter().map(found_id).collect();
             let page = page(&keys, marker, page_size)?;
             let wanted = &found[page.range.clone()];
-            let health = view.health_if(wanted.iter().any(|f| matches!(f, Found::Component(_))));
+            let runtime = view.runtime_if(wanted.iter().any(|f| matches!(f, Found::Component(_))));
             let objects = wanted
                 .iter()
-                .map(|f| view.object(f, evaluate, &health))
+                .map(|f| view.object(f, evaluate, &runtime))
                 .collect();
             let has_more = page.has_more();
             Ok(DescribeObjectsOutput {

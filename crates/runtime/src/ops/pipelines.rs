@@ -219,9 +219,10 @@ impl Service {
                     .inspect(|engine| {
                         let instances = engine.instances();
                         let latest = instances.iter().filter_map(|i| i.actual_start).max();
-                        let next = (engine.pipeline_state() == PipelineState::Scheduled)
-                            .then(|| engine.next_wakeup())
-                            .flatten()
+                        let next = engine
+                            .next_run_times()
+                            .into_values()
+                            .min()
                             .map(|at| at.max(now));
                         (pipeline_health(&instances), latest, next)
                     })
