@@ -21,6 +21,7 @@ pub mod execute;
 // Only DynamoDB's types stand in for left-out executors so far.
 #[cfg(not(feature = "dynamodb"))]
 mod left_out;
+pub mod preflight;
 mod registry;
 pub mod types;
 

@@ -6,7 +6,7 @@ use anyhow::{Context as _, Result};
 use sluice_catalog::Catalog;
 use sluice_definition::{Limits, PIPELINE_ID, ValidateOptions, ValidationReport, validate};
 
-use sluice_executors::exec::emr::spark::missing_spark;
+use sluice_executors::preflight::preflight;
 
 use crate::cli::{LimitArgs, OutputFormat, ValidateArgs};
 use crate::commands::{EXIT_INVALID, EXIT_USAGE};
@@ -36,9 +36,9 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<ExitCode> {
         report.add_warning(PIPELINE_ID, format!("DUPLICATE_KEY: {warning}"));
     }
     // The definition is valid either way; a runner on this machine just could not run it.
-    let spark = sluice_data::DataSettings::from_env().spark;
-    for (id, message) in missing_spark(&input.definition.pipeline_objects, &spark) {
-        report.add_warning(&id, format!("SPARK_NOT_FOUND: {message}"));
+    let data = sluice_data::DataSettings::from_env();
+    for (id, message) in preflight(&input.definition.pipeline_objects, &data) {
+        report.add_warning(&id, message);
     }
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
