@@ -6,8 +6,8 @@
 //! parsing is CPU work, so copies run it on blocking threads and hand records to async sinks in
 //! batches.
 //!
-//! A record is a list of optional text fields: an empty field reads as `None` (SQL `NULL`), and
-//! `None` is written as an empty field.
+//! A record is a list of optional text fields, `None` being SQL `NULL`. How CSV, TSV and Custom
+//! tell NULL from the empty string, quote and escape is documented in `format/delimited.rs`.
 
 mod delimited;
 pub mod objects;
@@ -15,10 +15,10 @@ mod regex_format;
 
 use std::io::{BufRead, Read, Write};
 
-pub use delimited::{DelimitedReader, DelimitedWriter};
+pub use delimited::{DelimitedReader, DelimitedWriter, Dialect};
 pub use regex_format::{RegexReader, RegexWriter};
 
-/// One row: text fields, `None` for NULL / empty.
+/// One row: text fields, `None` for NULL.
 pub type Record = Vec<Option<String>>;
 
 /// Why a format could not be built, or a record not read or written.
@@ -32,22 +32,6 @@ pub enum FormatError {
     BadRecord { record: u64, message: String },
     #[error("{0}")]
     Io(#[from] std::io::Error),
-}
-
-impl From<csv::Error> for FormatError {
-    fn from(err: csv::Error) -> Self {
-        let record = err.position().map(|p| p.record() + 1).unwrap_or(0);
-        if err.is_io_error() {
-            if let csv::ErrorKind::Io(io) = err.into_kind() {
-                return FormatError::Io(io);
-            }
-            unreachable!("is_io_error() holds");
-        }
-        FormatError::BadRecord {
-            record,
-            message: err.to_string(),
-        }
-    }
 }
 
 /// Whether a file is compressed (S3DataNode `compression`).
@@ -148,7 +132,7 @@ impl Column {
 /// Which data format type a [`RecordFormat`] implements.
 #[derive(Debug, Clone)]
 pub enum FormatKind {
-    /// RFC 4180 comma-separated values.
+    /// Comma-separated values: RFC 4180 quoting, and `escapeChar` escaping anywhere in a field.
     Csv { escape: Option<u8> },
     /// Separated values with single-byte column and record separators (`TSV`, `Custom`).
     Delimited(Delimiters),
@@ -277,7 +261,20 @@ impl RecordFormat {
                 )));
             }
         };
-        Ok(RecordFormat { kind, columns })
+        let format = RecordFormat { kind, columns };
+        if let Some(dialect) = format.dialect() {
+            distinct_bytes(&dialect).map_err(invalid)?;
+        }
+        Ok(format)
+    }
+
+    /// How CSV, TSV and Custom lay out their bytes; `None` for RegEx.
+    pub fn dialect(&self) -> Option<Dialect> {
+        match &self.kind {
+            FormatKind::Csv { escape } => Some(Dialect::csv(*escape)),
+            FormatKind::Delimited(d) => Some(Dialect::unquoted(*d)),
+            FormatKind::RegEx { .. } => None,
+        }
     }
 
     /// The declared column names, if any.
@@ -293,20 +290,11 @@ impl RecordFormat {
         let expected = (!self.columns.is_empty()).then_some(self.columns.len());
         Ok(match &self.kind {
             FormatKind::Csv { escape } => {
-                let reader = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    .escape(*escape)
-                    .buffer_capacity(256 * 1024)
-                    .from_reader(input);
-                Box::new(CsvReader {
-                    inner: reader,
-                    record: csv::StringRecord::new(),
-                    expected,
-                    count: 0,
-                })
+                Box::new(DelimitedReader::new(input, Dialect::csv(*escape), expected))
             }
-            FormatKind::Delimited(d) => Box::new(DelimitedReader::new(input, *d, expected)),
+            FormatKind::Delimited(d) => {
+                Box::new(DelimitedReader::new(input, Dialect::unquoted(*d), expected))
+            }
             FormatKind::RegEx { input: re, .. } => {
                 let re = re.clone().ok_or_else(|| FormatError::Invalid {
                     format: "RegEx".into(),
@@ -324,19 +312,11 @@ impl RecordFormat {
     ) -> Result<Box<dyn RecordWrite + 'a>, FormatError> {
         Ok(match &self.kind {
             FormatKind::Csv { escape } => {
-                let mut builder = csv::WriterBuilder::new();
-                builder
-                    .has_headers(false)
-                    .flexible(true)
-                    .buffer_capacity(256 * 1024);
-                if let Some(e) = escape {
-                    builder.double_quote(false).escape(*e);
-                }
-                Box::new(CsvWriter {
-                    inner: Some(builder.from_writer(FinishAdapter(Some(output)))),
-                })
+                Box::new(DelimitedWriter::new(output, Dialect::csv(*escape)))
             }
-            FormatKind::Delimited(d) => Box::new(DelimitedWriter::new(output, *d)),
+            FormatKind::Delimited(d) => {
+                Box::new(DelimitedWriter::new(output, Dialect::unquoted(*d)))
+            }
             FormatKind::RegEx { output: fmt, .. } => {
                 let fmt = fmt.clone().ok_or_else(|| FormatError::Invalid {
                     format: "RegEx".into(),
@@ -371,6 +351,28 @@ fn single_byte(
     }
 }
 
+/// Refuses a dialect in which one byte has two roles: no file could be read back.
+fn distinct_bytes(dialect: &Dialect) -> Result<(), String> {
+    let roles = [
+        ("the column separator", Some(dialect.column)),
+        ("the record separator", Some(dialect.record)),
+        ("escapeChar", dialect.escape),
+    ];
+    for (i, (a, byte_a)) in roles.iter().enumerate() {
+        for (b, byte_b) in &roles[i + 1..] {
+            if let (Some(x), Some(y)) = (byte_a, byte_b)
+                && x == y
+            {
+                return Err(format!(
+                    "{a} and {b} are both {:?}; they must differ",
+                    char::from(*x)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads records one at a time.
 pub trait RecordRead {
     /// The next record, or `None` at the end of the input.
@@ -395,57 +397,6 @@ fn check_width(record: u64, got: usize, expected: Option<usize>) -> Result<(), F
             message: format!("has {got} fields, the format declares {n} columns"),
         }),
         _ => Ok(()),
-    }
-}
-
-struct CsvReader<R> {
-    inner: csv::Reader<R>,
-    record: csv::StringRecord,
-    expected: Option<usize>,
-    count: u64,
-}
-
-impl<R: Read> RecordRead for CsvReader<R> {
-    fn next_record(&mut self) -> Result<Option<Record>, FormatError> {
-        if !self.inner.read_record(&mut self.record)? {
-            return Ok(None);
-        }
-        self.count += 1;
-        check_width(self.count, self.record.len(), self.expected)?;
-        Ok(Some(self.record.iter().map(field_of).collect()))
-    }
-}
-
-/// Lets the csv writer own a boxed finishable writer and give it back at the end.
-struct FinishAdapter<'a>(Option<Box<dyn FinishWrite + 'a>>);
-
-impl Write for FinishAdapter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.as_mut().expect("writer present").write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.as_mut().expect("writer present").flush()
-    }
-}
-
-struct CsvWriter<'a> {
-    inner: Option<csv::Writer<FinishAdapter<'a>>>,
-}
-
-impl RecordWrite for CsvWriter<'_> {
-    fn write_record(&mut self, record: &[Option<String>]) -> Result<(), FormatError> {
-        let writer = self.inner.as_mut().expect("writer present");
-        writer.write_record(record.iter().map(|f| f.as_deref().unwrap_or("")))?;
-        Ok(())
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<(), FormatError> {
-        let writer = self.inner.take().expect("writer present");
-        let mut adapter = writer
-            .into_inner()
-            .map_err(|e| FormatError::Io(std::io::Error::other(e.to_string())))?;
-        adapter.0.take().expect("writer present").finish_stream()?;
-        Ok(())
     }
 }
 

@@ -58,33 +58,112 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
+/// Copies `text`, as the object `bucket/in/data`, into a new PostgreSQL table of `columns`
+/// through an S3DataNode with `format` (none: plain CSV); the table is dropped with the guard.
+async fn s3_file_into_new_pg_table(
+    env: &Env,
+    columns: &str,
+    text: &str,
+    format: Option<PipelineObject>,
+) -> (String, PgTables) {
+    let table = unique("copy_pg");
+    let guard = PgTables(vec![table.clone()]);
+    psql(&format!("CREATE TABLE {table} ({columns})"));
+    env.put("bucket/in/data", text);
+    let format_id = format.as_ref().map(|f| f.id.clone());
+    let mut objects = vec![
+        s3_node(
+            "In",
+            "filePath",
+            "s3://bucket/in/data",
+            format_id.as_deref(),
+            vec![],
+        ),
+        sql_node("Out", "Db", &table, vec![]),
+        pg_db("Db"),
+    ];
+    objects.extend(format);
+    assert_finished(&execute(&copy_ctx(env, objects)).await);
+    (table, guard)
+}
+
 #[tokio::test]
 async fn s3_csv_into_postgres_row_for_row() {
     let env = Env::new();
-    let table = unique("copy_pg");
-    let _drop = PgTables(vec![table.clone()]);
-    psql(&format!(
-        "CREATE TABLE {table} (id int, name text, score numeric, seen timestamp)"
-    ));
-    env.put(
-        "bucket/in/data.csv",
-        "1,plain,1.5,2024-01-01 10:00:00\n2,\"with, comma\",,2024-01-02 00:00:00\n3,\"quote \"\"q\"\" and\nnewline\",-2,\n",
-    );
-    let ctx = copy_ctx(
+    let (table, _drop) = s3_file_into_new_pg_table(
         &env,
-        vec![
-            s3_node("In", "filePath", "s3://bucket/in/data.csv", None, vec![]),
-            sql_node("Out", "Db", &table, vec![]),
-            pg_db("Db"),
-        ],
-    );
-    assert_finished(&execute(&ctx).await);
+        "id int, name text, score numeric, seen timestamp",
+        "1,plain,1.5,2024-01-01 10:00:00\n2,\"with, comma\",,2024-01-02 00:00:00\n3,\"quote \"\"q\"\" and\nnewline\",-2,\n",
+        None,
+    )
+    .await;
     let rows = psql(&format!(
         "SELECT id, replace(name, E'\\n', '<NL>'), coalesce(score::text, 'NULL'), coalesce(seen::text, 'NULL') FROM {table} ORDER BY id"
     ));
     assert_eq!(
         rows,
         "1|plain|1.5|2024-01-01 10:00:00\n2|with, comma|NULL|2024-01-02 00:00:00\n3|quote \"q\" and<NL>newline|-2|NULL\n"
+    );
+}
+
+/// A CSV format with escapeChar `\` and four declared columns.
+fn escaped_csv(id: &str) -> PipelineObject {
+    let mut fields = vec![s("escapeChar", "\\")];
+    for column in ["id INT", "name STRING", "age INT", "note STRING"] {
+        fields.push(s("column", column));
+    }
+    obj(id, "CSV", fields)
+}
+
+#[tokio::test]
+async fn s3_csv_with_backslash_escapes_into_postgres_and_back_row_for_row() {
+    let env = Env::new();
+    // The unquoted variant with backslash escapes that AWS's CopyActivity reads, mixed with
+    // quoted fields; `\N` and an empty field are NULL, `""` the empty string.
+    let (table, _drop) = s3_file_into_new_pg_table(
+        &env,
+        "id int, name text, age int, note text",
+        "1,Bob\\, Jr.,20,plain\n\
+         2,\"quoted, \"\"field\"\"\",\\N,\"\"\n\
+         3,back\\\\slash \\\"q\\\",,\\N\n\
+         4,multi\\\nline,7,\"x\\,y\"\n",
+        Some(escaped_csv("Csv")),
+    )
+    .await;
+    assert_eq!(
+        psql(&format!(
+            "SELECT id, replace(name, E'\\n', '<NL>'), coalesce(age::text, 'NULL'), \
+             coalesce(note, 'NULL') FROM {table} ORDER BY id"
+        )),
+        "1|Bob, Jr.|20|plain\n\
+         2|quoted, \"field\"|NULL|\n\
+         3|back\\slash \"q\"|NULL|NULL\n\
+         4|multi<NL>line|7|x,y\n"
+    );
+
+    // Written back with the same format: escapes instead of quotes, NULL empty, `""` kept.
+    let ctx = copy_ctx(
+        &env,
+        vec![
+            ordered_sql_input(&table),
+            s3_node(
+                "Out",
+                "filePath",
+                "s3://bucket/out/escaped.csv",
+                Some("Csv"),
+                vec![],
+            ),
+            escaped_csv("Csv"),
+            pg_db("Db"),
+        ],
+    );
+    assert_finished(&execute(&ctx).await);
+    assert_eq!(
+        String::from_utf8(env.get("bucket/out/escaped.csv")).unwrap(),
+        "1,Bob\\, Jr.,20,plain\n\
+         2,quoted\\, \\\"field\\\",,\"\"\n\
+         3,back\\\\slash \\\"q\\\",,\n\
+         4,multi\\\nline,7,x\\,y\n"
     );
 }
 
