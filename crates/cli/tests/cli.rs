@@ -307,3 +307,34 @@ fn service_limits_warn_by_default_and_fail_when_strict() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn validate_warns_about_what_a_run_would_fail_on() {
+    let file = write_temp(
+        r#"{"objects": [
+          {"id": "Default", "name": "Default", "scheduleType": "ondemand", "workerGroup": "local"},
+          {"id": "Orders", "name": "Orders", "type": "RdsDatabase", "rdsInstanceId": "orders-db",
+           "username": "app", "*password": "secret"},
+          {"id": "Table", "name": "Table", "type": "SqlDataNode", "database": {"ref": "Orders"},
+           "table": "orders", "selectQuery": "select * from orders"},
+          {"id": "Items", "name": "Items", "type": "DynamoDBDataNode", "tableName": "items"},
+          {"id": "Copy", "name": "Copy", "type": "CopyActivity", "input": {"ref": "Items"},
+           "output": {"ref": "Table"}}
+        ]}"#,
+    );
+    let out = sluice(&["validate", file.path().to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("valid (2 warnings)"), "{text}");
+    assert!(
+        text.contains(
+            "  Orders\n    warning: SETTING_MISSING: RdsDatabase Orders names rdsInstanceId 'orders-db'"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  Copy\n    warning: NOT_SUPPORTED: CopyActivity copies between S3DataNode and SQL data nodes; its input Items is a DynamoDBDataNode"),
+        "{text}"
+    );
+    assert!(!text.contains("secret"), "{text}");
+}

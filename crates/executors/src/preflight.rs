@@ -144,7 +144,10 @@ mod tests {
     #[test]
     fn names_unresolved_database_ids_and_copies_no_executor_moves() {
         let objects = [
-            object("Rds", &[("type", "RdsDatabase"), ("rdsInstanceId", "orders")]),
+            object(
+                "Rds",
+                &[("type", "RdsDatabase"), ("rdsInstanceId", "orders")],
+            ),
             object(
                 "Direct",
                 &[
@@ -153,27 +156,51 @@ mod tests {
                     ("connectionString", "jdbc:postgresql://h/db"),
                 ],
             ),
-            object("Warehouse", &[("type", "RedshiftDatabase"), ("clusterId", "wh")]),
+            object(
+                "Warehouse",
+                &[("type", "RedshiftDatabase"), ("clusterId", "wh")],
+            ),
             object("Table", &[("type", "DynamoDBDataNode"), ("tableName", "t")]),
-            object("Files", &[("type", "S3DataNode"), ("directoryPath", "s3://b/")]),
+            object(
+                "Files",
+                &[("type", "S3DataNode"), ("directoryPath", "s3://b/")],
+            ),
             object(
                 "Copy",
-                &[("type", "CopyActivity"), ("input", "->Table"), ("output", "->Files")],
+                &[
+                    ("type", "CopyActivity"),
+                    ("input", "->Table"),
+                    ("output", "->Files"),
+                ],
             ),
         ];
         let mut settings = DataSettings::default();
         let found = preflight(&objects, &settings);
         let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["Rds", "Warehouse", "Copy"], "{found:?}");
-        assert!(found[0].1.starts_with("SETTING_MISSING: RdsDatabase Rds names rdsInstanceId 'orders'"));
+        assert!(
+            found[0]
+                .1
+                .starts_with("SETTING_MISSING: RdsDatabase Rds names rdsInstanceId 'orders'")
+        );
         assert!(found[0].1.contains("\"rdsInstances\""), "{}", found[0].1);
-        assert!(found[2].1.contains("its input Table is a DynamoDBDataNode"), "{}", found[2].1);
+        assert!(
+            found[2].1.contains("its input Table is a DynamoDBDataNode"),
+            "{}",
+            found[2].1
+        );
 
         let endpoint: sluice_data::sql::SqlEndpoint =
             serde_json::from_str(r#"{"host": "127.0.0.1"}"#).unwrap();
-        settings.sql.rds_instances.insert("orders".into(), endpoint.clone());
+        settings
+            .sql
+            .rds_instances
+            .insert("orders".into(), endpoint.clone());
         settings.sql.redshift_clusters.insert("wh".into(), endpoint);
-        let ids: Vec<String> = preflight(&objects, &settings).into_iter().map(|(id, _)| id).collect();
+        let ids: Vec<String> = preflight(&objects, &settings)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
         assert_eq!(ids, ["Copy"]);
     }
 }
