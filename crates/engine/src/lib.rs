@@ -31,7 +31,7 @@ pub use cluster::{Cluster, Fence, FencedStore, Lease, Member};
 pub use driver::{CommitObserver, Scheduler};
 pub use engine::{
     ActionEvent, ActionTrigger, Engine, EngineOptions, GroupFilter, ResourceAction, ResourceEvent,
-    Summary,
+    Summary, UNRETRYABLE_ERROR_IDS,
 };
 pub use error::{EngineError, EngineResult};
 pub use memory_store::MemoryStore;

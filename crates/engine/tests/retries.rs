@@ -56,6 +56,28 @@ fn failed_attempts_are_retried_after_retry_delay_until_maximum_retries() {
 }
 
 #[test]
+fn a_failure_no_retry_can_fix_fails_the_instance_at_once() {
+    for error_id in sluice_engine::UNRETRYABLE_ERROR_IDS {
+        let json = definition(r#", "maximumRetries": "2", "retryDelay": "5 minutes""#);
+        let mut e = engine(&json, "2026-01-01T00:00:00");
+        let now = at("2026-01-01T00:00:00");
+        e.activate(now, None).unwrap();
+        let task = poll(&mut e, now).unwrap();
+        e.set_task_status(
+            &task.task_id,
+            TaskResult::failed(error_id, "cannot run"),
+            now,
+        )
+        .unwrap();
+        assert_eq!(status(&e, INSTANCE), Status::Failed, "{error_id}");
+        let record = e.instance(INSTANCE).unwrap();
+        assert_eq!(record.attempt_count, 1);
+        assert_eq!(record.fields["errorId"], vec![error_id]);
+        assert!(e.is_settled(now));
+    }
+}
+
+#[test]
 fn default_maximum_retries_gives_three_attempts() {
     let json = definition(r#", "retryDelay": "2 minutes""#);
     let mut e = engine(&json, "2026-01-01T00:00:00");

@@ -17,5 +17,5 @@ mod source;
 pub use layout::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, attempt_dir, file_name_for};
 #[cfg(feature = "remote")]
 pub use remote::{RemoteOptions, RemoteTaskSource};
-pub use runner::{Runner, RunnerError, RunnerOptions, RunnerStats, default_hostname};
+pub use runner::{NO_EXECUTOR, Runner, RunnerError, RunnerOptions, RunnerStats, default_hostname};
 pub use source::{SourceError, TaskSource};

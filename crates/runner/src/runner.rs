@@ -27,7 +27,7 @@ const STATUS_TRIES: u32 = 10;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// The error id reported when no executor exists for the attempt's type.
-const NO_EXECUTOR: &str = "NoExecutor";
+pub const NO_EXECUTOR: &str = "NoExecutor";
 
 /// How a runner behaves.
 #[derive(Debug, Clone)]

@@ -429,7 +429,12 @@ impl Engine {
         let policy = self.plan.components[self.insts[i].comp].policy;
         let made = self.insts[i].attempts.len() as u32 - self.insts[i].rerun_from;
         let unlimited = condition_false && !policy.retries_explicit;
-        if unlimited || made <= policy.maximum_retries {
+        let retryable = condition_false
+            || last.is_none_or(|a| {
+                let error_id = self.atts[a].fields.get(keys::ERROR_ID);
+                !error_id.is_some_and(|ids| ids.iter().any(|id| is_unretryable(id)))
+            });
+        if retryable && (unlimited || made <= policy.maximum_retries) {
             let when = plus(at, &policy.retry_delay);
             self.insts[i].retry_at = Some(when);
             self.push_timer(when, Timer::Retry(i));
@@ -448,4 +453,22 @@ impl Engine {
         self.transition(i, Status::Failed, at);
         self.fire_actions(i, ActionTrigger::Fail, at);
     }
+}
+
+/// Error ids runners report for a task that cannot run as given — no executor for its type,
+/// fields an executor cannot use, a combination no executor supports, a runner without the
+/// Spark or Pig installation the type needs. Every retry would fail the same way until an
+/// operator changes something (and then reruns), so the instance fails at once instead of
+/// waiting out its retries. The executors' `error_id` module and the runner's `NoExecutor`
+/// define these names; a test in `sluice-runtime` keeps them in step.
+pub const UNRETRYABLE_ERROR_IDS: [&str; 5] = [
+    "NoExecutor",
+    "InvalidTask",
+    "Unsupported",
+    "SparkNotFound",
+    "PigNotFound",
+];
+
+fn is_unretryable(error_id: &str) -> bool {
+    UNRETRYABLE_ERROR_IDS.contains(&error_id)
 }

@@ -60,6 +60,7 @@ use crate::plan::{ComponentIdx, Plan};
 use crate::store::PipelineRecord;
 use state::{AttIdx, Attempt, CompState, InstIdx, Timer};
 
+pub use attempts::UNRETRYABLE_ERROR_IDS;
 pub use state::keys;
 
 /// Tunables of the task protocol.
