@@ -361,15 +361,7 @@ fn count_lines_under(dir: &Path, keep: impl Fn(&str) -> bool + Copy) -> Result<u
 fn load_items(server: &Dynalite, table: &str, count: u64) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version_latest()
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .endpoint_url(server.endpoint())
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "bench", "bench", None, None, "bench",
-            ))
-            .build();
-        let client = aws_sdk_dynamodb::Client::from_conf(config);
+        let client = server.client("us-east-1");
         create_id_table(&client, table, 100_000, 100_000).await;
         let batches: Vec<Vec<WriteRequest>> = (0..count)
             .map(|n| {

@@ -425,6 +425,7 @@ fn run_definition(
             catalog: catalog.clone(),
             executors: bench_executors(),
             data_dir: dir.clone(),
+            data: Arc::new(sluice_data::DataSettings::from_env()),
             workers,
             follow: false,
         };

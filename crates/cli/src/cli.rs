@@ -162,6 +162,13 @@ pub(crate) struct TaskRunnerArgs {
     /// instead of the environment and profiles.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+
+    /// The settings file of `sluice server --settings`: its "data" says how tasks reach data
+    /// (s3, sql, dynamodb, sns, spark, pig), each value winning over its environment variable.
+    /// Keys only a server uses (pollWaitSeconds, maxConnections, limits, …) are accepted and
+    /// ignored; unknown keys are refused.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) settings: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -223,8 +230,9 @@ pub(crate) struct ServerArgs {
     #[arg(long, value_name = "N", default_value_t = default_workers())]
     pub(crate) workers: usize,
 
-    /// A JSON file of service limits, e.g. {"pollWaitSeconds": 90, "maxPipelinesPerAccount":
-    /// 100, "limits": {"enforcement": "error"}}.
+    /// A JSON file of service limits and data settings, e.g. {"pollWaitSeconds": 90,
+    /// "maxPipelinesPerAccount": 100, "limits": {"enforcement": "error"}, "data": {"sql":
+    /// {"rdsInstances": {…}}}}. The same file works for sluice run and sluice taskrunner.
     #[arg(long, value_name = "FILE")]
     pub(crate) settings: Option<PathBuf>,
 
@@ -301,6 +309,13 @@ pub(crate) struct RunArgs {
     /// at any moment).
     #[arg(long)]
     pub(crate) fsync: bool,
+
+    /// The settings file of `sluice server --settings`: its "data" says how tasks reach data
+    /// (s3, sql, dynamodb, sns, spark, pig), each value winning over its environment variable,
+    /// and its "limits" which definition limits apply. Keys only a server uses
+    /// (pollWaitSeconds, maxConnections, …) are accepted and ignored; unknown keys are refused.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) settings: Option<PathBuf>,
 }
 
 fn default_workers() -> usize {

@@ -35,6 +35,8 @@ pub struct LocalRunConfig {
     /// What each runnable type does.
     pub executors: Executors,
     pub data_dir: PathBuf,
+    /// How tasks reach data, and where SnsAlarm actions are published.
+    pub data: Arc<sluice_data::DataSettings>,
     pub workers: usize,
     /// Keep scheduling future intervals instead of stopping once everything due has settled.
     pub follow: bool,
@@ -152,8 +154,7 @@ pub async fn run_local(
 
     let runner_shutdown = CancellationToken::new();
     let mut options = RunnerOptions::new(&config.data_dir);
-    // S3 endpoint and credentials from the AWS environment variables (embedded store if none).
-    options.data = Arc::new(sluice_data::DataSettings::from_env());
+    options.data = Arc::clone(&config.data);
     options.workers = config.workers.max(1);
     options.poll_backoff = Duration::ZERO;
     // A runner hears that its task was canceled (attemptTimeout, a lapsed lease) only in the
@@ -169,11 +170,12 @@ pub async fn run_local(
         &scheduler,
         clock.as_ref(),
         config.follow,
+        &config.data,
         &shutdown,
         progress,
     )
     .await;
-    sluice_runtime::actions::deliver_pending(&scheduler, &Default::default()).await;
+    sluice_runtime::actions::deliver_pending(&scheduler, &config.data).await;
     runner_shutdown.cancel();
     let runner_result = runner_task.await;
     progress.finish();
@@ -208,6 +210,7 @@ async fn drive(
     scheduler: &Scheduler,
     clock: &dyn Clock,
     follow: bool,
+    data: &sluice_data::DataSettings,
     shutdown: &CancellationToken,
     progress: &mut dyn Progress,
 ) -> Result<bool, LocalRunError> {
@@ -215,7 +218,7 @@ async fn drive(
     loop {
         scheduler.tick().await?;
         sluice_runtime::provision::provision_in_process(scheduler).await?;
-        sluice_runtime::actions::deliver_pending(scheduler, &Default::default()).await;
+        sluice_runtime::actions::deliver_pending(scheduler, data).await;
         let now = clock.now();
         let (settled, next, summary) = scheduler
             .inspect(|engine| {

@@ -7,7 +7,7 @@ mod cli;
 mod commands;
 mod definition_input;
 mod local_pipeline;
-mod server_settings;
+mod settings_file;
 mod state_store;
 
 use std::process::ExitCode;

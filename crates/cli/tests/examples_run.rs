@@ -364,18 +364,6 @@ fn a_mysql_table_is_exported_to_one_csv_object_per_finished_day() {
     assert!(!today.exists(), "today is not over and is not exported");
 }
 
-fn dynamo(server: &Dynalite, region: &str) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_dynamodb::config::Region::new(region.to_owned()))
-        .endpoint_url(server.endpoint())
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .build();
-    Client::from_conf(config)
-}
-
 async fn create_table(client: &Client, name: &str, read_capacity: i64) {
     create_id_table(client, name, read_capacity, 100).await;
 }
@@ -510,8 +498,8 @@ fn only_items_changed_since_the_previous_run_reach_the_other_region() {
         .enable_all()
         .build()
         .unwrap();
-    let source = dynamo(&source_server, "us-east-1");
-    let target = dynamo(&target_server, "eu-west-1");
+    let source = source_server.client("us-east-1");
+    let target = target_server.client("eu-west-1");
     runtime.block_on(async {
         create_table(&source, "orders_use1", 40).await;
         create_table(&target, "orders_euw1", 40).await;
@@ -796,7 +784,7 @@ fn the_console_templates_back_a_table_up_to_s3_and_restore_it_into_another() {
         .enable_all()
         .build()
         .unwrap();
-    let client = dynamo(&server, "us-east-1");
+    let client = server.client("us-east-1");
     runtime.block_on(async {
         create_id_table(&client, "orders", 1000, 1000).await;
         create_id_table(&client, "orders_restored", 1000, 1000).await;

@@ -17,6 +17,7 @@ use std::time::Duration;
 use harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, ready_url};
 use sdk_api::{Api, Described, one};
 use serde_json::{Value, json};
+use sluice_testsupport::databases::{PgTables, psql, unique_name};
 use sluice_testsupport::files::sh_quoted;
 use sluice_testsupport::poll::wait_for;
 use sluice_testsupport::process::{Proc, is_running};
@@ -167,6 +168,18 @@ impl Api {
             }
         })
     }
+}
+
+/// Fails the test unless `component`'s attempt ran on a runner the server provisioned, not on
+/// its in-process one.
+#[track_caller]
+fn assert_ran_on_a_provisioned_runner(api: &Api, pipeline: &str, component: &str) {
+    let attempts = api.attempts_of(pipeline, component);
+    let attempt = attempts.values().next().unwrap();
+    assert!(
+        one(attempt, "@resourceId").is_some_and(|r| r.starts_with("local-process:")),
+        "{attempt:?}"
+    );
 }
 
 /// `Default` and an `Ec2Resource` named `Box` for an on-demand pipeline, plus `box_fields`.
@@ -522,6 +535,42 @@ fn an_operator_started_runner_of_a_resource_is_told_to_exit_when_it_is_done() {
 }
 
 #[test]
+fn a_resources_runner_reads_the_servers_settings_file() {
+    let sb = Sandbox::new();
+    let (_server, endpoint) = sb.server_with_settings(
+        &[],
+        &[],
+        json!({
+            "pollWaitSeconds": 2,
+            "data": { "sql": { "rdsInstances": {
+                "orders-db": { "engine": "postgresql", "host": "127.0.0.1", "port": 5432,
+                               "database": "test" }
+            } } }
+        }),
+    );
+    let api = Api::new(&endpoint);
+    let table = unique_name("resource_rds");
+    let _drop = PgTables(vec![table.clone()]);
+    let mut objects = resource_objects(json!({}));
+    objects.push(json!({
+        "id": "Shop", "type": "RdsDatabase", "rdsInstanceId": "orders-db",
+        "username": "postgres", "*password": "unused"
+    }));
+    objects.push(json!({
+        "id": "Fill", "type": "SqlActivity", "runsOn": {"ref": "Box"},
+        "database": {"ref": "Shop"},
+        "script": format!("CREATE TABLE {table} (id int); INSERT INTO {table} VALUES (4), (5);")
+    }));
+    let pipeline = api.launch("resource-settings", Value::Array(objects));
+    api.wait_instance(&pipeline, "Fill", "FINISHED");
+    assert_eq!(
+        psql(&format!("SELECT id FROM {table} ORDER BY id")),
+        "4\n5\n"
+    );
+    assert_ran_on_a_provisioned_runner(&api, &pipeline, "Fill");
+}
+
+#[test]
 fn an_emr_cluster_gets_the_servers_spark_settings() {
     let sb = Sandbox::new();
     let spark_home = sluice_testsupport::spark::install().expect("PySpark installs");
@@ -570,12 +619,7 @@ fn an_emr_cluster_gets_the_servers_spark_settings() {
         "{seen}"
     );
     // The steps ran on the cluster's own runner, not the server's in-process one.
-    let attempts = api.attempts_of(&pipeline, "Steps");
-    let attempt = attempts.values().next().unwrap();
-    assert!(
-        one(attempt, "@resourceId").is_some_and(|r| r.starts_with("local-process:")),
-        "{attempt:?}"
-    );
+    assert_ran_on_a_provisioned_runner(&api, &pipeline, "Steps");
 }
 
 #[test]

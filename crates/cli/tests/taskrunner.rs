@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, ready_url};
 use sdk_api::{Api, Described, one};
 use serde_json::{Value, json};
+use sluice_testsupport::databases::{PgTables, psql, unique_name};
 use sluice_testsupport::files::{lines, sh_quoted};
 use sluice_testsupport::poll::wait_for;
 use sluice_testsupport::process::{Proc, is_running};
@@ -633,6 +634,52 @@ fn attempt_logs_are_copied_to_the_log_uri() {
 }
 
 #[test]
+fn a_settings_file_tells_the_runner_where_an_rds_instance_is() {
+    let sb = Sandbox::new();
+    let (_server, endpoint) = sb.server("server", 0, "server-data", fast_settings());
+    let api = Api::new(&endpoint);
+    // The server's kind of file, keys it alone uses included.
+    let settings = sb.path("runner-settings.json");
+    fs::write(
+        &settings,
+        json!({
+            "pollWaitSeconds": 2,
+            "data": { "sql": { "rdsInstances": {
+                "orders-db": { "engine": "postgresql", "host": "127.0.0.1", "port": 5432,
+                               "database": "test" }
+            } } }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let _runner = sb.runner(
+        "sql",
+        &endpoint,
+        "wg-sql",
+        &["--settings", settings.to_str().unwrap()],
+    );
+    let table = unique_name("runner_rds");
+    let _drop = PgTables(vec![table.clone()]);
+    let pipeline = api.launch(
+        "rds",
+        json!([
+            defaults("wg-sql"),
+            { "id": "Shop", "type": "RdsDatabase", "rdsInstanceId": "orders-db",
+              "username": "postgres", "*password": "unused" },
+            { "id": "Fill", "type": "SqlActivity", "database": { "ref": "Shop" },
+              "script": format!(
+                  "CREATE TABLE {table} (id int); INSERT INTO {table} VALUES (7), (8);"
+              ) }
+        ]),
+    );
+    api.wait_instance(&pipeline, "Fill", "FINISHED");
+    assert_eq!(
+        psql(&format!("SELECT id FROM {table} ORDER BY id")),
+        "7\n8\n"
+    );
+}
+
+#[test]
 fn bad_options_and_missing_credentials_are_refused_clearly() {
     let sb = Sandbox::new();
     let run = |mut command: Command| {
@@ -671,6 +718,20 @@ fn bad_options_and_missing_credentials_are_refused_clearly() {
     ));
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--report-interval 300 is too long"), "{err}");
+
+    let typo = sb.path("typo-settings.json");
+    fs::write(&typo, r#"{"data": {"sql": {"rdsInstance": {}}}}"#).unwrap();
+    let (code, err) = run(sb.runner_command(
+        "typo",
+        "http://127.0.0.1:9",
+        "wg",
+        &["--settings", typo.to_str().unwrap()],
+    ));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("typo-settings.json") && err.contains("rdsInstance"),
+        "{err}"
+    );
 }
 
 /// The `X-Amz-Target` and body of each request a fake service received.

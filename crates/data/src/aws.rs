@@ -227,7 +227,7 @@ impl AwsServiceSettings {
 
 /// The environment variable that sends one region's requests to their own endpoint, e.g.
 /// `SLUICE_ENDPOINT_URL_DYNAMODB_EU_WEST_1`: the AWS variables have no per-region form, and
-/// `sluice run` has no settings file, yet two local servers must be able to stand for two
+/// a run without a settings file must still let two local servers stand for two
 /// regions.
 pub fn region_endpoint_var(service: &str, region: &str) -> String {
     let region: String = region

@@ -37,6 +37,12 @@ impl DataSettings {
         self
     }
 
+    /// What is wrong with these settings as a settings file wrote them, before the environment
+    /// fills them in: `s3.embedded` beside a key only an S3 server uses.
+    pub fn check(&self) -> Result<(), String> {
+        self.s3.check_embedded()
+    }
+
     /// The settings from the environment alone, for commands run without a settings file.
     pub fn from_env() -> Self {
         DataSettings::default().with_env()

@@ -293,18 +293,34 @@ async fn a_missing_bucket_is_named_in_the_error() {
 
 #[cfg(feature = "s3")]
 #[tokio::test]
-async fn an_unreachable_endpoint_fails_naming_the_uri() {
+async fn an_unreachable_endpoint_fails_naming_the_endpoint_and_where_it_was_set() {
     let port = sluice_testsupport::tools::free_port();
     let data_dir = tempfile::tempdir().unwrap();
     let settings = S3Settings {
         endpoint: Some(format!("http://127.0.0.1:{port}")),
         access_key_id: Some("AK".into()),
-        secret_access_key: Some(Secret::new("SK")),
+        secret_access_key: Some(Secret::new("unreachable-secret-q9")),
         ..S3Settings::default()
     };
     let stores = ObjectStores::new(&settings, data_dir.path()).unwrap();
     let err = stores.exists("s3://b/k").await.unwrap_err();
-    assert!(err.to_string().contains("s3://b/k"), "{err}");
+    assert!(matches!(err, StorageError::Unreachable { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot check s3://b/k: cannot reach the S3 endpoint http://127.0.0.1:{port} (set by \
+             data.s3.endpoint in the settings file): Connection refused (os error 111)"
+        )
+    );
+    // Record readers and writers say the same through their own error type.
+    let file = sluice_data::format::objects::ObjectFile::from(stores.resolve("s3://b/k").unwrap());
+    let err = file.read_to_string().await.unwrap_err().to_string();
+    assert!(
+        err.starts_with("s3://b/k: cannot reach the S3 endpoint")
+            && err.contains(&format!("http://127.0.0.1:{port}"))
+            && !err.contains("unreachable-secret-q9"),
+        "{err}"
+    );
 }
 
 #[cfg(not(feature = "s3"))]

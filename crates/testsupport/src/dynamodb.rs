@@ -93,6 +93,20 @@ impl Dynalite {
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// A DynamoDB client for this server, signing for `region` with a test key (dynalite
+    /// accepts any).
+    pub fn client(&self, region: &str) -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_dynamodb::config::Region::new(region.to_owned()))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
 }
 
 /// Creates a table keyed by string `id` with the given provisioned throughput, failing the

@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result};
 use serde_json::json;
 use sluice_catalog::Catalog;
 use sluice_cli::local_run::{LocalRunConfig, LocalRunError, Progress, RunReport, run_local};
-use sluice_definition::{Limits, ValidateOptions, load};
+use sluice_definition::{ValidateOptions, load};
 use sluice_engine::{Store, Summary, SystemClock};
 use sluice_model::Status;
 use sluice_model::time::format_datetime;
@@ -23,9 +23,18 @@ use crate::cli::{OutputFormat, RunArgs};
 use crate::commands::{EXIT_INVALID, EXIT_USAGE, STATE_FILE, durability, stop_signal};
 use crate::definition_input::read_definition;
 use crate::local_pipeline::pipeline_id_for;
+use crate::settings_file::SettingsFile;
 use crate::state_store::secret_key;
 
 pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
+    init_warnings();
+    let settings = match SettingsFile::load_optional(args.settings.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("sluice: {error:#}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
     let input = match read_definition(&args.file, &args.parameters) {
         Ok(input) => input,
         Err(error) => {
@@ -37,7 +46,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let options = ValidateOptions {
         now: Some(chrono::Utc::now().naive_utc()),
     };
-    let (pipeline, report) = match load(&input.definition, &catalog, &Limits::default(), &options) {
+    let (pipeline, report) = match load(&input.definition, &catalog, &settings.limits(), &options) {
         Ok(loaded) => loaded,
         Err(report) => {
             eprintln!("sluice: {} is not a valid definition:", args.file.display());
@@ -86,8 +95,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
                     .with_context(|| format!("cannot remove {}", logs.display()))?;
             }
         }
+        let data = Arc::new(settings.data_settings());
         if mentions_s3(&input.definition) {
-            let data = sluice_data::DataSettings::from_env();
             eprintln!("sluice: {}", data.s3.describe(&args.data_dir));
         }
         let shutdown = CancellationToken::new();
@@ -100,6 +109,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             catalog,
             executors: sluice_executors::Executors::builtin(),
             data_dir: args.data_dir.clone(),
+            data,
             workers: args.workers,
             follow: args.follow,
         };
@@ -144,6 +154,21 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             Err(error) => Err(error.into()),
         }
     })
+}
+
+/// `sluice run` prints its report rather than a log; the data layer's warnings are the
+/// exception (an S3 endpoint that cannot be reached while its requests are retried), since
+/// the run would otherwise wait without a word. `RUST_LOG` chooses otherwise.
+fn init_warnings() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off,sluice_data=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .without_time()
+        .with_target(false)
+        .try_init();
 }
 
 /// Takes `<data-dir>/locks/<pipeline>.lock` so that only one process runs a pipeline at a

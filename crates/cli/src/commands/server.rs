@@ -23,18 +23,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServerArgs;
 use crate::commands::{EXIT_USAGE, STATE_FILE, stop_signal};
-use crate::server_settings::ServerSettings;
+use crate::settings_file::SettingsFile;
 use crate::state_store::{OpenStore, StateLocation, secret_key};
 
 pub(crate) fn run(args: &ServerArgs) -> Result<ExitCode> {
     super::init_logging(args.log_format);
-    let settings = match args
-        .settings
-        .as_deref()
-        .map(ServerSettings::load)
-        .transpose()
-    {
-        Ok(settings) => settings.unwrap_or_default(),
+    let settings = match SettingsFile::load_optional(args.settings.as_deref()) {
+        Ok(settings) => settings,
         Err(error) => {
             eprintln!("sluice: {error:#}");
             return Ok(ExitCode::from(EXIT_USAGE));
@@ -91,7 +86,7 @@ fn credentials(args: &ServerArgs) -> Result<CredentialStore, String> {
 async fn run_server(
     args: &ServerArgs,
     credentials: CredentialStore,
-    settings: ServerSettings,
+    settings: SettingsFile,
 ) -> Result<ExitCode> {
     super::create_data_dir(&args.data_dir, args.database.is_none())?;
     let location = match &args.database {
@@ -202,6 +197,16 @@ fn provisioner(
             let mut settings =
                 LocalProcessSettings::new(executable, endpoint, args.data_dir.clone());
             settings.env = runner_env;
+            // The server's own settings file, so a resource's runner reaches data (database
+            // ids, per-service endpoints) as the server's in-process runner does.
+            if let Some(file) = &args.settings {
+                let file = std::path::absolute(file)
+                    .with_context(|| format!("cannot find {}", file.display()))?;
+                let file = file.to_str().with_context(|| {
+                    format!("the settings file's path {} is not UTF-8", file.display())
+                })?;
+                settings.extra_args = vec!["--settings".into(), file.to_owned()];
+            }
             Arc::new(LocalProcessProvisioner::new(settings))
         }
     })

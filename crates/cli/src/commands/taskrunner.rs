@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::TaskRunnerArgs;
 use crate::commands::{EXIT_USAGE, stop_signal};
+use crate::settings_file::SettingsFile;
 
 /// What the readiness line starts with (tests and supervisors wait for it).
 pub(crate) const READY: &str = "sluice taskrunner ready";
@@ -30,6 +31,13 @@ pub(crate) fn run(args: &TaskRunnerArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    let settings = match SettingsFile::load_optional(args.settings.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("sluice: {error:#}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
     // Options on the command line win over the file's.
     let args = &TaskRunnerArgs {
         endpoint: args.endpoint.clone().or(config.endpoint),
@@ -37,7 +45,7 @@ pub(crate) fn run(args: &TaskRunnerArgs) -> Result<ExitCode> {
         log_uri: args.log_uri.clone().or(config.log_uri),
         ..args.clone()
     };
-    let options = match runner_options(args) {
+    let options = match runner_options(args, &settings) {
         Ok(options) => options,
         Err(message) => {
             eprintln!("sluice: {message}");
@@ -103,8 +111,9 @@ impl ConfigFile {
     }
 }
 
-/// The runner's options from the command line, or what is wrong with it.
-fn runner_options(args: &TaskRunnerArgs) -> Result<RunnerOptions, String> {
+/// The runner's options from the command line and the settings file, or what is wrong with
+/// them.
+fn runner_options(args: &TaskRunnerArgs, settings: &SettingsFile) -> Result<RunnerOptions, String> {
     if args.worker_group.trim().is_empty() {
         return Err("--worker-group must not be empty".into());
     }
@@ -146,19 +155,22 @@ fn runner_options(args: &TaskRunnerArgs) -> Result<RunnerOptions, String> {
     options.heartbeat_interval = Duration::from_secs(args.heartbeat_interval);
     options.max_backoff = Duration::from_secs(args.max_backoff);
     options.log_uri = args.log_uri.clone();
-    options.data = Arc::new(data_settings(args.endpoint.as_deref()));
+    options.data = Arc::new(data_settings(args.endpoint.as_deref(), settings));
     Ok(options)
 }
 
-/// How tasks reach data: as `sluice run` does (the AWS environment variables), with one
-/// difference. The keys in a runner's environment sign its Data Pipeline calls; against a
-/// Sluice endpoint with no S3 endpoint configured they say nothing about S3, so `s3://` stays
-/// in the embedded store, as for the server's own runner. Against AWS (no `--endpoint`) they
-/// are the host's AWS identity and reach Amazon S3, as for AWS's Task Runner.
-fn data_settings(endpoint: Option<&str>) -> sluice_data::DataSettings {
-    let mut data = sluice_data::DataSettings::from_env();
+/// How tasks reach data: as `sluice run` does (the settings file's `data`, then the
+/// environment variables), with one difference. The keys in a runner's environment sign its
+/// Data Pipeline calls; against a Sluice endpoint with no S3 endpoint configured they say
+/// nothing about S3, so the environment's S3 values are left out and `s3://` stays in the
+/// embedded store, as for the server's own runner, unless the settings file itself sends it
+/// elsewhere. Against AWS (no `--endpoint`) they are the host's AWS identity and reach Amazon
+/// S3, as for AWS's Task Runner.
+fn data_settings(endpoint: Option<&str>, settings: &SettingsFile) -> sluice_data::DataSettings {
+    let own_s3 = settings.file_data().s3;
+    let mut data = settings.data_settings();
     if endpoint.is_some() && data.s3.endpoint.is_none() {
-        data.s3 = sluice_data::storage::S3Settings::default();
+        data.s3 = own_s3;
     }
     data
 }
@@ -273,6 +285,67 @@ mod tests {
         assert_eq!(config.region.as_deref(), Some("eu-west-1"));
         assert_eq!(config.log_uri.as_deref(), Some("s3://logs/"));
         assert!(ConfigFile::parse("{}").unwrap().keys.is_none());
+    }
+
+    /// `sluice taskrunner ARGS…` as the command line parses it, with its settings file.
+    fn parse(args: &[&str]) -> (TaskRunnerArgs, SettingsFile) {
+        use clap::Parser as _;
+        let cli =
+            crate::cli::Cli::try_parse_from(["sluice", "taskrunner"].iter().chain(args)).unwrap();
+        let crate::cli::Command::TaskRunner(args) = cli.command else {
+            panic!("not the taskrunner command");
+        };
+        let settings = SettingsFile::load_optional(args.settings.as_deref()).unwrap();
+        (args, settings)
+    }
+
+    #[test]
+    fn the_settings_file_reaches_the_runners_data_settings() {
+        use sluice_data::storage::S3Target;
+        let dir = tempfile::tempdir().unwrap();
+        let pinned = dir.path().join("pinned.json");
+        std::fs::write(
+            &pinned,
+            r#"{"pollWaitSeconds": 5, "maxConnections": 10,
+                "data": {"s3": {"embedded": true},
+                         "sql": {"rdsInstances": {"orders-db": {"host": "10.0.0.5"}}}}}"#,
+        )
+        .unwrap();
+        let (args, settings) = parse(&[
+            "--worker-group",
+            "wg",
+            "--settings",
+            pinned.to_str().unwrap(),
+        ]);
+        let options = runner_options(&args, &settings).unwrap();
+        assert_eq!(options.data.s3.target(), S3Target::Embedded);
+        assert_eq!(
+            options.data.sql.rds_instances["orders-db"].host.as_deref(),
+            Some("10.0.0.5")
+        );
+
+        // Against a Sluice endpoint the environment's keys are the runner's own, but S3 keys
+        // written in the file are meant for S3.
+        let keys = dir.path().join("keys.json");
+        std::fs::write(
+            &keys,
+            r#"{"data": {"s3": {"accessKeyId": "AKFILE", "secretAccessKey": "file-secret"}}}"#,
+        )
+        .unwrap();
+        let (args, settings) = parse(&[
+            "--worker-group",
+            "wg",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "--settings",
+            keys.to_str().unwrap(),
+        ]);
+        let options = runner_options(&args, &settings).unwrap();
+        assert_eq!(options.data.s3.access_key_id.as_deref(), Some("AKFILE"));
+        assert!(matches!(
+            options.data.s3.target(),
+            S3Target::Remote { endpoint: None, .. }
+        ));
     }
 
     #[test]

@@ -63,9 +63,13 @@ impl ObjectFile {
     }
 
     fn store_err(&self) -> impl Fn(object_store::Error) -> ObjectIoError + '_ {
-        |source| ObjectIoError::Store {
-            uri: self.uri.clone(),
-            source,
+        |source| match crate::storage::Unreachable::find(&source) {
+            // Said plainly rather than under object_store's layers of request details.
+            Some(unreachable) => self.other(unreachable),
+            None => ObjectIoError::Store {
+                uri: self.uri.clone(),
+                source,
+            },
         }
     }
 

@@ -8,6 +8,9 @@ use super::{Engine, SqlError, SqlSettings};
 pub use sluice_model::Secret;
 use sluice_model::secret::MASK;
 
+/// The commands that take a settings file, for messages that send the user to one.
+const SETTINGS_COMMANDS: &str = "sluice run, sluice server and sluice taskrunner all take one";
+
 /// Where and as whom to connect.
 #[derive(Clone, Debug)]
 pub struct ConnectTarget {
@@ -94,14 +97,16 @@ impl DatabaseFields<'_> {
         {
             let endpoint = settings.rds_instances.get(id).ok_or_else(|| {
                 err(format!(
-                    "rdsInstanceId {id:?} is not configured; add it to the runner's sql.rdsInstances settings"
+                    "rdsInstanceId {id:?} is not configured; add it under data.sql.rdsInstances \
+                     in a settings file given to --settings ({SETTINGS_COMMANDS})"
                 ))
             })?;
             from_endpoint(endpoint, None)
         } else if let Some(id) = self.cluster_id.filter(|_| self.connection_string.is_none()) {
             let endpoint = settings.redshift_clusters.get(id).ok_or_else(|| {
                 err(format!(
-                    "clusterId {id:?} is not configured; add it to the runner's sql.redshiftClusters settings"
+                    "clusterId {id:?} is not configured; add it under data.sql.redshiftClusters \
+                     in a settings file given to --settings ({SETTINGS_COMMANDS})"
                 ))
             })?;
             from_endpoint(endpoint, Some(5439))
@@ -313,7 +318,11 @@ mod tests {
         };
         let err = missing.resolve(&settings).unwrap_err().to_string();
         assert!(
-            err.contains("\"nope\"") && err.contains("rdsInstances") && err.contains("Other"),
+            err.contains("\"nope\"")
+                && err.contains("data.sql.rdsInstances")
+                && err.contains("--settings")
+                && err.contains("sluice run")
+                && err.contains("Other"),
             "{err}"
         );
     }

@@ -6,6 +6,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Why an object could not be reached.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,13 @@ pub enum StorageError {
          {detail}"
     )]
     AccessDenied { uri: String, detail: String },
+    /// The S3 endpoint did not answer (after object_store's retries).
+    #[error("cannot {action} {uri}: {source}")]
+    Unreachable {
+        action: &'static str,
+        uri: String,
+        source: Unreachable,
+    },
     #[error("cannot {action} {uri}: {source}")]
     Store {
         action: &'static str,
@@ -46,6 +54,13 @@ pub enum StorageError {
 impl StorageError {
     /// Maps an object_store error for `uri`, turning the common cases into their own variants.
     pub fn from_store(action: &'static str, uri: &str, err: object_store::Error) -> Self {
+        if let Some(unreachable) = Unreachable::find(&err) {
+            return StorageError::Unreachable {
+                action,
+                uri: uri.to_string(),
+                source: unreachable.clone(),
+            };
+        }
         // Listing errors arrive wrapped as `Generic`; the S3 error code in the response body
         // is the reliable signal (the debug form holds the body, never request headers).
         let text = format!("{err:?}");
@@ -111,4 +126,30 @@ fn bucket_of(uri: &str) -> String {
         .map(|(_, rest)| rest.split('/').next().unwrap_or(rest))
         .unwrap_or("")
         .to_string()
+}
+
+/// An S3 endpoint that did not answer: the connection failed or timed out.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot reach the S3 endpoint {endpoint} ({origin}): {reason}")]
+pub struct Unreachable {
+    /// `scheme://host:port` of the request.
+    pub endpoint: String,
+    /// Where the endpoint was set ([`S3Settings::endpoint_origin`](super::S3Settings::endpoint_origin)).
+    pub origin: Arc<str>,
+    /// The innermost cause, e.g. `Connection refused (os error 111)`.
+    pub reason: String,
+}
+
+impl Unreachable {
+    /// The `Unreachable` somewhere in `error`'s chain of sources.
+    pub fn find<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a Unreachable> {
+        let mut next = Some(error);
+        while let Some(error) = next {
+            if let Some(found) = error.downcast_ref::<Unreachable>() {
+                return Some(found);
+            }
+            next = error.source();
+        }
+        None
+    }
 }

@@ -1,5 +1,14 @@
 //! How `s3://` URIs are reached: from a settings file, the AWS environment variables, or the
 //! embedded default.
+//!
+//! Design decisions:
+//! * `embedded: true` pins `s3://` to the embedded store whatever the environment holds, so the
+//!   AWS credentials a local DynamoDB or SNS needs for signing do not turn `s3://` into Amazon
+//!   S3. It stands alone: with any key that only an S3 server uses it is refused, since one of
+//!   the two would be silently ignored.
+//! * Where the endpoint and the credentials came from (settings file, which environment
+//!   variable) is kept beside them ([`S3Origin`]), so that a message about an endpoint that
+//!   cannot be reached can say why Sluice went there.
 
 use std::path::Path;
 
@@ -15,11 +24,14 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 /// How `s3://` URIs are reached.
 ///
 /// Every field is optional so that a settings file can set some and leave the rest to the
-/// environment ([`S3Settings::or`]). With no endpoint and no credentials at all, `s3://` URIs
-/// live in the embedded object store under the data directory.
+/// environment ([`S3Settings::or`]). With no endpoint and no credentials at all, or with
+/// `embedded`, `s3://` URIs live in the embedded object store under the data directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct S3Settings {
+    /// Keep `s3://` URIs in the embedded store whatever the environment says (AWS credentials
+    /// meant for DynamoDB or SNS, `AWS_ENDPOINT_URL`). Refused together with any other key.
+    pub embedded: bool,
     /// The S3 endpoint, e.g. `http://127.0.0.1:9000`; unset means AWS's own endpoint for the
     /// region (when credentials are set) or the embedded store (when they are not).
     pub endpoint: Option<String>,
@@ -34,9 +46,52 @@ pub struct S3Settings {
     pub session_token: Option<Secret>,
     /// Allow `http://` endpoints. Defaults to true when the endpoint itself says `http://`.
     pub allow_http: Option<bool>,
+    /// Where `endpoint` and the credentials came from: not a setting, kept for messages.
+    #[serde(skip)]
+    pub origin: S3Origin,
 }
 
 pub use sluice_model::Secret;
+
+/// Where the two values that decide an S3 target came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct S3Origin {
+    pub endpoint: Source,
+    pub credentials: Source,
+}
+
+/// Where one setting came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// The `data.s3` object of a settings file (or settings built in code).
+    #[default]
+    Settings,
+    /// The environment variable named.
+    Env(&'static str),
+}
+
+impl Source {
+    /// `data.s3.<key> in the settings file`, or `<VARIABLE> in the environment`.
+    fn describe(self, key: &str) -> String {
+        match self {
+            Source::Settings => format!("data.s3.{key} in the settings file"),
+            Source::Env(var) => format!("{var} in the environment"),
+        }
+    }
+}
+
+/// The keys that only mean something for an S3 server, with whether each is set.
+fn server_keys(s: &S3Settings) -> [(&'static str, bool); 7] {
+    [
+        ("endpoint", s.endpoint.is_some()),
+        ("region", s.region.is_some()),
+        ("pathStyle", s.path_style.is_some()),
+        ("accessKeyId", s.access_key_id.is_some()),
+        ("secretAccessKey", s.secret_access_key.is_some()),
+        ("sessionToken", s.session_token.is_some()),
+        ("allowHttp", s.allow_http.is_some()),
+    ]
+}
 
 /// Where `s3://` URIs go, decided from [`S3Settings`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,22 +115,55 @@ impl S3Settings {
     /// [`S3Settings::from_env`] over any variable source (tests pass a map). Empty values
     /// count as unset, as they do for the AWS SDKs.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let get = |name: &'static str| {
+            var(name)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (v, name))
+        };
+        let endpoint = get("AWS_ENDPOINT_URL_S3").or_else(|| get("AWS_ENDPOINT_URL"));
+        let access_key_id = get("AWS_ACCESS_KEY_ID");
         S3Settings {
-            endpoint: get("AWS_ENDPOINT_URL_S3").or_else(|| get("AWS_ENDPOINT_URL")),
-            region: get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")),
-            path_style: get(PATH_STYLE_ENV).and_then(|v| parse_bool(&v)),
-            access_key_id: get("AWS_ACCESS_KEY_ID"),
-            secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(Secret::new),
-            session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
+            embedded: false,
+            origin: S3Origin {
+                endpoint: endpoint
+                    .as_ref()
+                    .map_or(Source::Settings, |e| Source::Env(e.1)),
+                credentials: access_key_id
+                    .as_ref()
+                    .map_or(Source::Settings, |k| Source::Env(k.1)),
+            },
+            endpoint: endpoint.map(|e| e.0),
+            region: get("AWS_REGION")
+                .or_else(|| get("AWS_DEFAULT_REGION"))
+                .map(|r| r.0),
+            path_style: get(PATH_STYLE_ENV).and_then(|v| parse_bool(&v.0)),
+            access_key_id: access_key_id.map(|k| k.0),
+            secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(|s| Secret::new(s.0)),
+            session_token: get("AWS_SESSION_TOKEN").map(|t| Secret::new(t.0)),
             allow_http: None,
         }
     }
 
     /// These settings, with each unset field taken from `fallback`: a settings file's values
-    /// win over the environment's.
+    /// win over the environment's. Pinned to the embedded store, they take nothing from it.
     pub fn or(self, fallback: S3Settings) -> S3Settings {
+        if self.embedded {
+            return self;
+        }
         S3Settings {
+            embedded: false,
+            origin: S3Origin {
+                endpoint: if self.endpoint.is_some() {
+                    self.origin.endpoint
+                } else {
+                    fallback.origin.endpoint
+                },
+                credentials: if self.access_key_id.is_some() {
+                    self.origin.credentials
+                } else {
+                    fallback.origin.credentials
+                },
+            },
             endpoint: self.endpoint.or(fallback.endpoint),
             region: self.region.or(fallback.region),
             path_style: self.path_style.or(fallback.path_style),
@@ -86,9 +174,53 @@ impl S3Settings {
         }
     }
 
+    /// Refuses `embedded` beside a key that only an S3 server uses: one of the two would be
+    /// ignored without a word.
+    pub fn check_embedded(&self) -> Result<(), String> {
+        if !self.embedded {
+            return Ok(());
+        }
+        let set: Vec<&str> = server_keys(self)
+            .into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(key, _)| key)
+            .collect();
+        if set.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "data.s3.embedded keeps s3:// URIs in the embedded store, so data.s3.{} cannot be \
+             set beside it: remove one or the other",
+            set.join(", data.s3.")
+        ))
+    }
+
     /// Whether anything points away from the embedded store.
     pub fn is_remote(&self) -> bool {
-        self.endpoint.is_some() || self.access_key_id.is_some()
+        !self.embedded && (self.endpoint.is_some() || self.access_key_id.is_some())
+    }
+
+    /// Where requests go and why, for messages: where the endpoint was set, or that Amazon
+    /// S3's own endpoint is used because credentials are set, and by what. Names no credential.
+    pub fn endpoint_origin(&self) -> String {
+        if self.endpoint.is_some() {
+            return format!("set by {}", self.origin.endpoint.describe("endpoint"));
+        }
+        format!("Amazon S3's own endpoint, used {}", self.why_amazon())
+    }
+
+    /// Why requests without an endpoint go to Amazon S3, with the way back to the embedded
+    /// store when the environment's credentials (perhaps meant for another service) decided it.
+    fn why_amazon(&self) -> String {
+        let by = self.origin.credentials.describe("accessKeyId");
+        let hint = match self.origin.credentials {
+            Source::Env(_) => {
+                "; to keep s3:// URIs on this machine, set \"data\": {\"s3\": {\"embedded\": \
+                 true}} in a --settings file"
+            }
+            Source::Settings => "",
+        };
+        format!("because AWS credentials are set by {by}{hint}")
     }
 
     /// Where `s3://` URIs go with these settings.
@@ -111,6 +243,11 @@ impl S3Settings {
     /// credential, not even the access key id.
     pub fn describe(&self, data_dir: &Path) -> String {
         match self.target() {
+            S3Target::Embedded if self.embedded => format!(
+                "s3:// URIs are files under {} (embedded object store, pinned by data.s3.embedded \
+                 in the settings file)",
+                embedded_root(data_dir).display()
+            ),
             S3Target::Embedded => format!(
                 "s3:// URIs are files under {} (embedded object store; set AWS_ENDPOINT_URL or \
                  AWS credentials to use an S3 server)",
@@ -139,11 +276,13 @@ impl S3Settings {
                 match endpoint {
                     Some(endpoint) => format!(
                         "s3:// URIs go to the S3 API at {endpoint} (region {region}, {style}, \
-                         {auth})"
+                         {auth}; endpoint {})",
+                        self.endpoint_origin()
                     ),
-                    None => {
-                        format!("s3:// URIs go to Amazon S3 (region {region}, {style}, {auth})")
-                    }
+                    None => format!(
+                        "s3:// URIs go to Amazon S3 (region {region}, {style}, {auth}) {}",
+                        self.why_amazon()
+                    ),
                 }
             }
         }
@@ -274,6 +413,103 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("http://127.0.0.1:9000"), "{line}");
+    }
+
+    #[test]
+    fn embedded_pins_s3_to_the_data_directory_whatever_the_environment_says() {
+        let file: S3Settings = serde_json_like(r#"{"embedded": true}"#);
+        file.check_embedded().unwrap();
+        let env = S3Settings::from_vars(vars(&[
+            ("AWS_ENDPOINT_URL", "http://env:1"),
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "sekrit"),
+        ]));
+        assert!(matches!(env.target(), S3Target::Remote { .. }));
+        let merged = file.or(env);
+        assert_eq!(merged.target(), S3Target::Embedded);
+        assert_eq!(
+            merged.access_key_id, None,
+            "nothing is taken from the environment"
+        );
+        let line = merged.describe(Path::new("/data"));
+        assert!(
+            line.contains("/data/s3") && line.contains("data.s3.embedded"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn embedded_beside_a_server_key_is_refused_naming_both() {
+        for (text, key) in [
+            (
+                r#"{"embedded": true, "endpoint": "http://h:1"}"#,
+                "data.s3.endpoint",
+            ),
+            (
+                r#"{"embedded": true, "accessKeyId": "AK", "secretAccessKey": "hunter2"}"#,
+                "data.s3.accessKeyId, data.s3.secretAccessKey",
+            ),
+            (
+                r#"{"embedded": true, "region": "eu-west-1"}"#,
+                "data.s3.region",
+            ),
+        ] {
+            let err = serde_json_like(text).check_embedded().unwrap_err();
+            assert!(
+                err.contains("data.s3.embedded") && err.contains(key) && !err.contains("hunter2"),
+                "{text}: {err}"
+            );
+        }
+        let unpinned: S3Settings =
+            serde_json_like(r#"{"embedded": false, "endpoint": "http://h:1"}"#);
+        unpinned.check_embedded().unwrap();
+        assert!(matches!(unpinned.target(), S3Target::Remote { .. }));
+    }
+
+    #[test]
+    fn messages_say_where_the_endpoint_came_from() {
+        let env = S3Settings::from_vars(vars(&[
+            ("AWS_ENDPOINT_URL_S3", "http://env:1"),
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "sekrit"),
+        ]));
+        assert_eq!(
+            env.endpoint_origin(),
+            "set by AWS_ENDPOINT_URL_S3 in the environment"
+        );
+        let file: S3Settings = serde_json_like(r#"{"endpoint": "http://file:9"}"#);
+        assert_eq!(
+            file.or(env.clone()).endpoint_origin(),
+            "set by data.s3.endpoint in the settings file"
+        );
+
+        // Credentials alone mean Amazon S3: say which ones, and how to stay local.
+        let keys_only = S3Settings::from_vars(vars(&[
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "sekrit"),
+        ]));
+        let origin = S3Settings::default().or(keys_only).endpoint_origin();
+        assert!(
+            origin.starts_with("Amazon S3's own endpoint")
+                && origin.contains("AWS_ACCESS_KEY_ID in the environment")
+                && origin.contains("\"embedded\": true"),
+            "{origin}"
+        );
+        assert!(
+            !origin.contains("AKID") && !origin.contains("sekrit"),
+            "{origin}"
+        );
+        let file_keys: S3Settings =
+            serde_json_like(r#"{"accessKeyId": "AKID", "secretAccessKey": "sekrit"}"#);
+        let origin = file_keys.endpoint_origin();
+        assert!(
+            origin.contains("data.s3.accessKeyId in the settings file")
+                && !origin.contains("embedded"),
+            "{origin}"
+        );
+        let line = file_keys.describe(Path::new("/data"));
+        assert!(line.starts_with("s3:// URIs go to Amazon S3"), "{line}");
+        assert!(!line.contains("AKID") && !line.contains("sekrit"), "{line}");
     }
 
     #[test]

@@ -249,6 +249,9 @@ fn build_s3(
         unreachable!("build_s3 is only called for remote targets");
     };
     let mut builder = AmazonS3Builder::new()
+        .with_http_connector(super::reach::ReachConnector::new(
+            settings.endpoint_origin(),
+        ))
         .with_bucket_name(bucket)
         .with_region(region)
         .with_virtual_hosted_style_request(!path_style)
@@ -310,6 +313,9 @@ fn check_settings(settings: &S3Settings) -> Result<(), StorageError> {
             reason: reason.to_string(),
         })
     };
+    settings
+        .check_embedded()
+        .map_err(|reason| StorageError::Settings { reason })?;
     if let Some(endpoint) = &settings.endpoint
         && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
     {

@@ -1,6 +1,14 @@
-//! `sluice server --settings FILE`: the service limits AWS fixed and a self-hosted service may
-//! choose — one JSON object, every key optional, unknown keys refused so a typo is not silently
-//! ignored.
+//! `--settings FILE` of `sluice server`, `sluice run` and `sluice taskrunner`: how runners
+//! reach data (`data`) and the service limits AWS fixed and a self-hosted service may choose —
+//! one JSON object, every key optional, unknown keys refused so a typo is not silently ignored.
+//!
+//! Design decisions:
+//! * One file for the three commands, so a pipeline reaches its data the same way wherever it
+//!   runs. `sluice run` takes `data` and `limits` (it validates the definition as the server
+//!   does); `sluice taskrunner` takes `data`. Keys that only a server uses are accepted and
+//!   ignored by the other two, so the server's own file can be passed to them unchanged.
+//! * `data` is checked as written (`DataSettings::check`) before the environment fills in what
+//!   it leaves out, field by field: values in the file win.
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,7 +21,7 @@ use sluice_definition::Limits;
 /// The settings file. Omitted keys keep their defaults (AWS's values where AWS has one).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(crate) struct ServerSettings {
+pub(crate) struct SettingsFile {
     /// Definition limits, as for `sluice validate --limits` (`max_objects`, `enforcement`, …).
     limits: Option<Limits>,
     /// Longest PollForTask long poll, in seconds (AWS: 90).
@@ -44,16 +52,16 @@ pub(crate) struct ServerSettings {
     /// Seconds between progress reports before a lease lapses, unless the object sets
     /// `reportProgressTimeout` (AWS: 900).
     report_progress_timeout_seconds: Option<i64>,
-    /// How runners reach data (`s3`, `sql`, `dynamodb`, `sns`); values left unset come from
-    /// the AWS environment variables.
+    /// How runners reach data (`s3`, `sql`, `dynamodb`, `sns`, `spark`, `pig`); values left
+    /// unset come from the environment variables.
     data: Option<sluice_data::DataSettings>,
 }
 
-impl ServerSettings {
-    pub(crate) fn load(path: &Path) -> Result<ServerSettings> {
+impl SettingsFile {
+    pub(crate) fn load(path: &Path) -> Result<SettingsFile> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read settings file {}", path.display()))?;
-        let settings: ServerSettings = serde_json::from_str(&text)
+        let settings: SettingsFile = serde_json::from_str(&text)
             .with_context(|| format!("settings file {}", path.display()))?;
         settings
             .check()
@@ -61,7 +69,34 @@ impl ServerSettings {
         Ok(settings)
     }
 
+    /// The file at `path`, or an empty one (every default) when there is none.
+    pub(crate) fn load_optional(path: Option<&Path>) -> Result<SettingsFile> {
+        Ok(path
+            .map(SettingsFile::load)
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    /// How runners reach data: the file's `data`, with what it leaves out taken from the
+    /// environment.
+    pub(crate) fn data_settings(&self) -> sluice_data::DataSettings {
+        self.file_data().with_env()
+    }
+
+    /// The file's own `data`, before the environment fills anything in.
+    pub(crate) fn file_data(&self) -> sluice_data::DataSettings {
+        self.data.clone().unwrap_or_default()
+    }
+
+    /// The definition limits, for commands that validate definitions.
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits.clone().unwrap_or_default()
+    }
+
     fn check(&self) -> Result<()> {
+        if let Some(data) = &self.data {
+            data.check().map_err(anyhow::Error::msg)?;
+        }
         if self.describe_page_size.is_some_and(|n| n < 100) {
             bail!("describePageSize must be at least 100");
         }
@@ -105,7 +140,7 @@ impl ServerSettings {
 
     /// Applies the settings over `options` and `api`.
     pub(crate) fn apply(self, options: &mut ServiceOptions, api: &mut ApiConfig) {
-        options.data = std::sync::Arc::new(self.data.unwrap_or_default().with_env());
+        options.data = std::sync::Arc::new(self.data_settings());
         if let Some(limits) = self.limits {
             options.limits = limits;
         }
@@ -154,7 +189,7 @@ mod tests {
 
     #[test]
     fn settings_override_only_what_they_name() {
-        let settings: ServerSettings = serde_json::from_str(
+        let settings: SettingsFile = serde_json::from_str(
             r#"{"pollWaitSeconds": 5, "maxPipelinesPerAccount": 100,
                 "limits": {"max_objects": 500, "enforcement": "error"}, "bodyLimitBytes": 1024}"#,
         )
@@ -175,11 +210,16 @@ mod tests {
 
     #[test]
     fn typos_and_bad_values_are_refused() {
-        assert!(serde_json::from_str::<ServerSettings>(r#"{"pollWait": 5}"#).is_err());
-        let small: ServerSettings = serde_json::from_str(r#"{"describePageSize": 10}"#).unwrap();
+        assert!(serde_json::from_str::<SettingsFile>(r#"{"pollWait": 5}"#).is_err());
+        let small: SettingsFile = serde_json::from_str(r#"{"describePageSize": 10}"#).unwrap();
         assert!(small.check().is_err());
-        let zero: ServerSettings =
+        let zero: SettingsFile =
             serde_json::from_str(r#"{"reportProgressTimeoutSeconds": 0}"#).unwrap();
         assert!(zero.check().is_err());
+        let both: SettingsFile =
+            serde_json::from_str(r#"{"data": {"s3": {"embedded": true, "pathStyle": true}}}"#)
+                .unwrap();
+        let err = both.check().unwrap_err().to_string();
+        assert!(err.contains("data.s3.pathStyle"), "{err}");
     }
 }
