@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,6 +52,64 @@ pub(crate) enum Command {
     TaskRunner(TaskRunnerArgs),
     /// Manage state databases.
     Store(StoreArgs),
+    /// Copy pipelines from AWS Data Pipeline (or any endpoint of its API) to a Sluice server or
+    /// into definition files, and report what will not run there as it did at the source.
+    ///
+    /// Reads with the AWS credentials of the environment or profile files; changes nothing at
+    /// the source and activates nothing anywhere. Without --to or --out it only reports. Running
+    /// it again creates no duplicates. Exit status: 0 when every pipeline was imported (or
+    /// checked) with a valid definition, 1 when any was not or is invalid on Sluice, 2 for usage
+    /// errors and when the source or the destination cannot be read or refuses the credentials
+    /// (then nothing was written).
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("selection").required(true).args(["pipeline_ids", "all"])))]
+// Parsed in every build so that the help is the same; read only where the command is built in.
+#[cfg_attr(not(feature = "import"), allow(dead_code))]
+pub(crate) struct ImportArgs {
+    /// Where to read the pipelines: an AWS region (us-east-1: AWS Data Pipeline's endpoint
+    /// there) or the URL of a service speaking its API.
+    #[arg(long, value_name = "REGION|URL")]
+    pub(crate) from_endpoint: String,
+
+    /// The region requests to a --from-endpoint URL are signed for. Default: AWS_REGION,
+    /// AWS_DEFAULT_REGION, the profile's, else us-east-1.
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+
+    /// Read with the credentials of this profile (~/.aws/credentials, ~/.aws/config) instead
+    /// of AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) from_profile: Option<String>,
+
+    /// A pipeline to import (repeatable).
+    #[arg(long = "pipeline-id", value_name = "ID", num_args = 1..)]
+    pub(crate) pipeline_ids: Vec<String>,
+
+    /// Import every pipeline ListPipelines shows the credentials.
+    #[arg(long)]
+    pub(crate) all: bool,
+
+    /// The Sluice server to create the pipelines on, e.g. http://127.0.0.1:8080. Its keys come
+    /// from --to-profile, else SLUICE_ACCESS_KEY_ID and SLUICE_SECRET_ACCESS_KEY.
+    #[arg(long, value_name = "URL", conflicts_with = "out")]
+    pub(crate) to: Option<String>,
+
+    /// Sign requests to --to with the keys of this profile (~/.aws/credentials,
+    /// ~/.aws/config).
+    #[arg(long, value_name = "NAME", requires = "to")]
+    pub(crate) to_profile: Option<String>,
+
+    /// Write each pipeline's definition file (<pipeline id>.json, for `sluice run` and
+    /// `aws datapipeline put-pipeline-definition`) into this directory instead.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+
+    /// How the report is printed.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) output: OutputFormat,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         cli::Command::Server(args) => commands::server::run(&args),
         cli::Command::TaskRunner(args) => commands::taskrunner::run(&args),
         cli::Command::Store(args) => commands::store::run(&args),
+        cli::Command::Import(args) => commands::import::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -18,7 +18,7 @@ use aws_sdk_datapipeline::types::{
 use harness::{
     AwsCli, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, Server, ServerConfig, SlowClock, api_form, field,
     greet_definition, normalise_definition, raw_post, run_python, run_shell, sdk_client,
-    sdk_config, signed_headers,
+    sdk_config, sdk_object, signed_headers,
 };
 use serde_json::{Value, json};
 use sluice_testsupport::files::lines;
@@ -512,19 +512,10 @@ fn string_field(key: &str, value: &str) -> Field {
         .unwrap()
 }
 
-fn object(id: &str, fields: Vec<Field>) -> PipelineObject {
-    PipelineObject::builder()
-        .id(id)
-        .name(id)
-        .set_fields(Some(fields))
-        .build()
-        .unwrap()
-}
-
 /// The greeting pipeline through the SDK's builders.
 fn greet_objects(worker_group: &str, command: &str) -> (Vec<PipelineObject>, ParameterObject) {
     let objects = vec![
-        object(
+        sdk_object(
             "Default",
             vec![
                 string_field("failureAndRerunMode", "CASCADE"),
@@ -533,7 +524,7 @@ fn greet_objects(worker_group: &str, command: &str) -> (Vec<PipelineObject>, Par
                 string_field("workerGroup", worker_group),
             ],
         ),
-        object(
+        sdk_object(
             "Greet",
             vec![
                 string_field("command", command),

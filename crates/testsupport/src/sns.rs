@@ -1,4 +1,6 @@
-//! moto as an SNS server, and an HTTP listener that receives what it delivers.
+//! moto as an SNS server, and an HTTP listener that receives what it delivers. The same
+//! server answers AWS Data Pipeline's API too (moto's partial mock), the source of the
+//! `sluice import` tests.
 //!
 //! moto is installed once from PyPI into a venv at `<tools>/moto-venv` (`moto[sns,sqs]`,
 //! `flask`, `flask-cors`) and started per test on a free loopback port. A test creates a topic,

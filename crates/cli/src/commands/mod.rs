@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 pub(crate) mod eval;
+#[cfg(feature = "import")]
+pub(crate) mod import;
 pub(crate) mod run;
 pub(crate) mod server;
 pub(crate) mod store;
@@ -27,6 +29,20 @@ pub(crate) fn no_taskrunner() -> String {
         "remote task runner (AWS API client)",
         "taskrunner",
     )
+}
+
+/// `sluice import` in a build without it: says so instead of running.
+#[cfg(not(feature = "import"))]
+pub(crate) mod import {
+    use std::process::ExitCode;
+
+    pub(crate) fn run(_args: &crate::cli::ImportArgs) -> anyhow::Result<ExitCode> {
+        eprintln!(
+            "sluice: {}",
+            sluice_data::left_out("sluice import", "AWS Data Pipeline API client", "import")
+        );
+        Ok(ExitCode::from(super::EXIT_USAGE))
+    }
 }
 
 /// Exit status for a definition that was read but is invalid, or a run that failed.

@@ -25,6 +25,7 @@ use crate::definition_input::read_definition;
 use crate::local_pipeline::pipeline_id_for;
 use crate::settings_file::SettingsFile;
 use crate::state_store::secret_key;
+use sluice_executors::preflight::preflight;
 
 pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     init_warnings();
@@ -58,6 +59,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     };
     if args.output == OutputFormat::Text {
         for (id, message) in report.warning_messages() {
+            eprintln!("warning: {id}: {message}");
+        }
+        let data = settings.data_settings();
+        for (id, message) in preflight(&input.definition.pipeline_objects, &data) {
             eprintln!("warning: {id}: {message}");
         }
     }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use sluice_catalog::Catalog;
 use sluice_definition::{Limits, PIPELINE_ID, ValidateOptions, ValidationReport, validate};
+use sluice_model::PipelineDefinition;
 
 use sluice_executors::preflight::preflight;
 
@@ -20,10 +21,6 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let catalog = Catalog::builtin();
-    let options = ValidateOptions {
-        now: Some(chrono::Utc::now().naive_utc()),
-    };
     let limits = match limits_from_options(&args.limits) {
         Ok(limits) => limits,
         Err(error) => {
@@ -31,14 +28,9 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let mut report = validate(&input.definition, &catalog, &limits, &options);
+    let mut report = check(&input.definition, &limits);
     for warning in &input.warnings {
         report.add_warning(PIPELINE_ID, format!("DUPLICATE_KEY: {warning}"));
-    }
-    // The definition is valid either way; a runner on this machine just could not run it.
-    let data = sluice_data::DataSettings::from_env();
-    for (id, message) in preflight(&input.definition.pipeline_objects, &data) {
-        report.add_warning(&id, message);
     }
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -49,6 +41,21 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What ValidatePipelineDefinition would answer now, plus a warning for each object a runner
+/// with this machine's data settings would fail for a reason known in advance.
+pub(crate) fn check(definition: &PipelineDefinition, limits: &Limits) -> ValidationReport {
+    let options = ValidateOptions {
+        now: Some(chrono::Utc::now().naive_utc()),
+    };
+    let mut report = validate(definition, &Catalog::builtin(), limits, &options);
+    // The definition is valid either way; a runner on this machine just could not run it.
+    let data = sluice_data::DataSettings::from_env();
+    for (id, message) in preflight(&definition.pipeline_objects, &data) {
+        report.add_warning(&id, message);
+    }
+    report
 }
 
 fn limits_from_options(args: &LimitArgs) -> Result<Limits> {
@@ -90,7 +97,7 @@ fn print_text(file: &str, report: &ValidationReport) {
     }
 }
 
-fn plural(n: usize, noun: &str) -> String {
+pub(crate) fn plural(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {

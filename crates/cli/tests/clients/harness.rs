@@ -340,6 +340,23 @@ pub(crate) fn run_shell(script: &str, dir: &Path) -> Run {
     )
 }
 
+/// Runs `program ARGS…` in `dir` with the isolated environment of the Python clients (no AWS
+/// configuration but `env`, a private HOME, region us-east-1) and a deadline.
+pub(crate) fn run_isolated(program: &Path, args: &[&str], env: &[(&str, &str)], dir: &Path) -> Run {
+    let home = tempfile::tempdir().unwrap();
+    let mut command = Command::new(program);
+    isolated(&mut command, home.path(), None);
+    command.args(args).current_dir(dir);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let name = program.file_name().unwrap_or_default().to_string_lossy();
+    Run::from(
+        format!("{name} {}", args.join(" ")),
+        run_with_deadline(command, &name),
+    )
+}
+
 /// What a CLI or script run printed, with its exit code.
 #[derive(Debug)]
 pub(crate) struct Run {
@@ -752,6 +769,19 @@ pub(crate) fn sdk_config(
         .endpoint_url(&server.endpoint)
         .credentials_provider(Credentials::new(access_key, secret, None, None, "tests"))
         .retry_config(RetryConfig::disabled())
+}
+
+/// An SDK pipeline object named like its id.
+pub(crate) fn sdk_object(
+    id: &str,
+    fields: Vec<aws_sdk_datapipeline::types::Field>,
+) -> aws_sdk_datapipeline::types::PipelineObject {
+    aws_sdk_datapipeline::types::PipelineObject::builder()
+        .id(id)
+        .name(id)
+        .set_fields(Some(fields))
+        .build()
+        .unwrap()
 }
 
 pub(crate) fn sdk_client(

@@ -1,13 +1,18 @@
-//! Between the SDK's shapes and `sluice_model`'s.
+//! Between the SDK's shapes and `sluice_model`'s: tasks for the runner, whole definitions for
+//! anything that moves pipelines between services.
 //!
-//! A task that cannot be represented (a field with both or neither of `stringValue` and
-//! `refValue`, a missing id) is refused with a message naming the object and field, rather than
-//! guessed at: executing a half-understood task is worse than failing it.
+//! A task or definition that cannot be represented (a field with both or neither of
+//! `stringValue` and `refValue`, a missing id) is refused with a message naming the object and
+//! field, rather than guessed at: executing a half-understood task is worse than failing it.
 
 use std::collections::BTreeMap;
 
+use aws_sdk_datapipeline::operation::get_pipeline_definition::GetPipelineDefinitionOutput;
 use aws_sdk_datapipeline::types as sdk;
-use sluice_model::{Field, FieldValue, PipelineObject, TaskObject, TaskResult, TaskStatus};
+use sluice_model::{
+    Field, FieldValue, ParameterAttribute, ParameterObject, ParameterValue, PipelineDefinition,
+    PipelineObject, TaskObject, TaskResult, TaskStatus,
+};
 
 /// An SDK task as the model's [`TaskObject`].
 pub(crate) fn task_from_sdk(task: sdk::TaskObject) -> Result<TaskObject, String> {
@@ -78,6 +83,111 @@ fn field_from_sdk(field: sdk::Field) -> Result<Field, String> {
         key: field.key,
         value,
     })
+}
+
+/// GetPipelineDefinition's answer as the model's definition, order kept.
+pub fn definition_from_sdk(
+    output: GetPipelineDefinitionOutput,
+) -> Result<PipelineDefinition, String> {
+    let pipeline_objects = output
+        .pipeline_objects
+        .unwrap_or_default()
+        .into_iter()
+        .map(object_from_sdk)
+        .collect::<Result<_, _>>()?;
+    let parameter_objects = output
+        .parameter_objects
+        .unwrap_or_default()
+        .into_iter()
+        .map(|parameter| ParameterObject {
+            id: parameter.id,
+            attributes: parameter
+                .attributes
+                .into_iter()
+                .map(|a| ParameterAttribute {
+                    key: a.key,
+                    string_value: a.string_value,
+                })
+                .collect(),
+        })
+        .collect();
+    let parameter_values = output
+        .parameter_values
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| ParameterValue {
+            id: v.id,
+            string_value: v.string_value,
+        })
+        .collect();
+    Ok(PipelineDefinition {
+        pipeline_objects,
+        parameter_objects,
+        parameter_values,
+    })
+}
+
+/// A definition as PutPipelineDefinition's three members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SdkDefinition {
+    pub objects: Vec<sdk::PipelineObject>,
+    pub parameters: Vec<sdk::ParameterObject>,
+    pub values: Vec<sdk::ParameterValue>,
+}
+
+/// The model's definition in the SDK's shapes, order kept.
+pub fn definition_to_sdk(definition: &PipelineDefinition) -> SdkDefinition {
+    const SET: &str = "every required member is set";
+    let objects = definition
+        .pipeline_objects
+        .iter()
+        .map(|object| {
+            sdk::PipelineObject::builder()
+                .id(&object.id)
+                .name(&object.name)
+                .set_fields(Some(object.fields.iter().map(field_to_sdk).collect()))
+                .build()
+                .expect(SET)
+        })
+        .collect();
+    let parameters = definition
+        .parameter_objects
+        .iter()
+        .map(|parameter| {
+            let attributes = parameter
+                .attributes
+                .iter()
+                .map(|a| {
+                    sdk::ParameterAttribute::builder()
+                        .key(&a.key)
+                        .string_value(&a.string_value)
+                        .build()
+                        .expect(SET)
+                })
+                .collect();
+            sdk::ParameterObject::builder()
+                .id(&parameter.id)
+                .set_attributes(Some(attributes))
+                .build()
+                .expect(SET)
+        })
+        .collect();
+    let values = definition
+        .parameter_values
+        .iter()
+        .map(|v| {
+            sdk::ParameterValue::builder()
+                .id(&v.id)
+                .string_value(&v.string_value)
+                .build()
+                .expect(SET)
+        })
+        .collect();
+    SdkDefinition {
+        objects,
+        parameters,
+        values,
+    }
 }
 
 /// A model field as the SDK's, for ReportTaskProgress.
@@ -213,6 +323,42 @@ mod tests {
 
         let no_id = sdk::TaskObject::builder().pipeline_id("df-1").build();
         assert!(task_from_sdk(no_id).unwrap_err().contains("taskId"));
+    }
+
+    #[test]
+    fn a_definition_goes_to_the_sdk_and_back_unchanged() {
+        let definition = sluice_model::file::parse_definition_file(
+            r#"{
+              "objects": [{"id": "Greet", "name": "Say hello", "type": "ShellCommandActivity",
+                           "command": ["echo #{myGreeting}", "a second value keeps its place"],
+                           "schedule": {"ref": "Daily"}}],
+              "parameters": [{"id": "myGreeting", "type": "String", "default": "hello"}],
+              "values": {"myList": ["a", "b"]}
+            }"#,
+        )
+        .unwrap()
+        .definition;
+        let sdk = definition_to_sdk(&definition);
+        let schedule = sdk.objects[0]
+            .fields()
+            .iter()
+            .find(|f| f.key() == "schedule");
+        assert_eq!(schedule.and_then(|f| f.ref_value()), Some("Daily"));
+        assert_eq!(sdk.values.len(), 2);
+        let output = GetPipelineDefinitionOutput::builder()
+            .set_pipeline_objects(Some(sdk.objects))
+            .set_parameter_objects(Some(sdk.parameters))
+            .set_parameter_values(Some(sdk.values))
+            .build();
+        assert_eq!(definition_from_sdk(output).unwrap(), definition);
+
+        let empty = definition_from_sdk(GetPipelineDefinitionOutput::builder().build()).unwrap();
+        assert_eq!(empty, PipelineDefinition::default());
+        let broken = GetPipelineDefinitionOutput::builder()
+            .pipeline_objects(sdk_object("Bad", vec![sdk_field("x", None, None)]))
+            .build();
+        let err = definition_from_sdk(broken).unwrap_err();
+        assert!(err.contains("object Bad") && err.contains("'x'"), "{err}");
     }
 
     #[test]

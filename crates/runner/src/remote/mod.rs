@@ -5,11 +5,16 @@
 //! [`RemoteOptions::credentials`] when given, else the standard chain a runner host is expected
 //! to have: the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 //! `AWS_SESSION_TOKEN`), then the shared profile files (`AWS_PROFILE`, `~/.aws/credentials`,
-//! `~/.aws/config`, `AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`). The region is the one given, else `AWS_REGION`/`AWS_DEFAULT_REGION`,
-//! else the profile's, else `us-east-1`. Nothing else is consulted: a runner quietly picking up
-//! instance-metadata credentials would act as another principal than the operator configured.
+//! `~/.aws/config`, `AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`), or only the profile
+//! named in [`RemoteOptions::profile`]. The region is the one given, else
+//! `AWS_REGION`/`AWS_DEFAULT_REGION`, else the profile's, else `us-east-1`. Nothing else is
+//! consulted: a runner quietly picking up instance-metadata credentials would act as another
+//! principal than the operator configured.
+//!
+//! [`client`] builds that client for anything else that speaks the API (`sluice import`), and
+//! [`convert`] translates definitions between the SDK's shapes and the model's.
 
-mod convert;
+pub mod convert;
 
 use std::time::Duration;
 
@@ -63,6 +68,10 @@ pub struct RemoteOptions {
     /// Keys to use instead of the environment and profile chain (AWS Task Runner's
     /// `--config` file).
     pub credentials: Option<Credentials>,
+    /// A profile of the shared files to take credentials from instead of the environment and
+    /// `AWS_PROFILE` (ignored when `credentials` are given), and the region when neither
+    /// `region` nor the environment names one.
+    pub profile: Option<String>,
 }
 
 impl Default for RemoteOptions {
@@ -74,11 +83,12 @@ impl Default for RemoteOptions {
             connect_timeout: Duration::from_secs(10),
             max_attempts: 3,
             credentials: None,
+            profile: None,
         }
     }
 }
 
-/// Why a [`RemoteTaskSource`] could not be set up.
+/// Why a [`client`] (and so a [`RemoteTaskSource`]) could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
     #[error("invalid endpoint '{0}': expected an http:// or https:// URL")]
@@ -88,6 +98,82 @@ pub enum RemoteError {
          naming a profile in ~/.aws/credentials or ~/.aws/config ({0})"
     )]
     Credentials(String),
+    #[error(
+        "no AWS credentials in profile '{profile}' of ~/.aws/credentials or ~/.aws/config ({reason})"
+    )]
+    ProfileCredentials { profile: String, reason: String },
+}
+
+/// The SDK client for `options`: endpoint, region, credentials, timeouts and retries as the
+/// module documentation describes. Fails when no credentials can be found, so a misconfigured
+/// caller stops at once instead of failing on every call.
+pub async fn client(options: &RemoteOptions) -> Result<Client, RemoteError> {
+    if let Some(endpoint) = &options.endpoint
+        && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+    {
+        return Err(RemoteError::Endpoint(endpoint.clone()));
+    }
+    let profile_region = match &options.profile {
+        Some(name) => ProfileFileRegionProvider::builder()
+            .profile_name(name)
+            .build(),
+        None => ProfileFileRegionProvider::builder().build(),
+    };
+    let region = RegionProviderChain::first_try(options.region.clone().map(Region::new))
+        .or_else(EnvironmentVariableRegionProvider::new())
+        .or_else(profile_region)
+        .or_else(Region::from_static(DEFAULT_REGION))
+        .region()
+        .await
+        .unwrap_or_else(|| Region::from_static(DEFAULT_REGION));
+    let credentials = match (&options.credentials, &options.profile) {
+        (Some(keys), _) => SharedCredentialsProvider::new(keys.clone()),
+        (None, Some(name)) => {
+            let provider = ProfileFileCredentialsProvider::builder()
+                .profile_name(name)
+                .build();
+            provider
+                .provide_credentials()
+                .await
+                .map_err(|e| RemoteError::ProfileCredentials {
+                    profile: name.clone(),
+                    reason: error_chain(&e),
+                })?;
+            SharedCredentialsProvider::new(provider)
+        }
+        (None, None) => {
+            let chain = CredentialsProviderChain::first_try(
+                "Environment",
+                EnvironmentVariableCredentialsProvider::new(),
+            )
+            .or_else("Profile", ProfileFileCredentialsProvider::builder().build());
+            // Resolved once up front only to fail fast; the SDK resolves (and refreshes)
+            // them itself for every call.
+            chain
+                .provide_credentials()
+                .await
+                .map_err(|e| RemoteError::Credentials(error_chain(&e)))?;
+            SharedCredentialsProvider::new(chain)
+        }
+    };
+
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(options.connect_timeout)
+        .read_timeout(options.poll_wait + READ_MARGIN)
+        .operation_attempt_timeout(options.poll_wait + READ_MARGIN + options.connect_timeout)
+        .build();
+    let mut config = aws_sdk_datapipeline::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(region)
+        .credentials_provider(credentials)
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts.max(1)))
+        // A long poll sends nothing for up to 90 s by design; the read timeout bounds it.
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
+    if let Some(endpoint) = &options.endpoint {
+        config = config.endpoint_url(endpoint);
+    }
+    Ok(Client::from_conf(config.build()))
 }
 
 /// The task-runner calls over HTTP with the AWS SDK.
@@ -101,56 +187,7 @@ impl RemoteTaskSource {
     /// Resolves credentials and region and builds the client. Fails when no credentials can
     /// be found, so a misconfigured runner stops at once instead of retrying forever.
     pub async fn connect(options: &RemoteOptions) -> Result<Self, RemoteError> {
-        if let Some(endpoint) = &options.endpoint
-            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
-        {
-            return Err(RemoteError::Endpoint(endpoint.clone()));
-        }
-        let region = RegionProviderChain::first_try(options.region.clone().map(Region::new))
-            .or_else(EnvironmentVariableRegionProvider::new())
-            .or_else(ProfileFileRegionProvider::builder().build())
-            .or_else(Region::from_static(DEFAULT_REGION))
-            .region()
-            .await
-            .unwrap_or_else(|| Region::from_static(DEFAULT_REGION));
-        let credentials = match &options.credentials {
-            Some(keys) => SharedCredentialsProvider::new(keys.clone()),
-            None => {
-                let chain = CredentialsProviderChain::first_try(
-                    "Environment",
-                    EnvironmentVariableCredentialsProvider::new(),
-                )
-                .or_else("Profile", ProfileFileCredentialsProvider::builder().build());
-                // Resolved once up front only to fail fast; the SDK resolves (and refreshes)
-                // them itself for every call.
-                chain
-                    .provide_credentials()
-                    .await
-                    .map_err(|e| RemoteError::Credentials(error_chain(&e)))?;
-                SharedCredentialsProvider::new(chain)
-            }
-        };
-
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(options.connect_timeout)
-            .read_timeout(options.poll_wait + READ_MARGIN)
-            .operation_attempt_timeout(options.poll_wait + READ_MARGIN + options.connect_timeout)
-            .build();
-        let mut config = aws_sdk_datapipeline::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(region.clone())
-            .credentials_provider(credentials)
-            .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts.max(1)))
-            // A long poll sends nothing for up to 90 s by design; the read timeout bounds it.
-            .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
-        if let Some(endpoint) = &options.endpoint {
-            config = config.endpoint_url(endpoint);
-        }
-        Ok(RemoteTaskSource {
-            client: Client::from_conf(config.build()),
-            region: region.to_string(),
-        })
+        Ok(RemoteTaskSource::from_client(client(options).await?))
     }
 
     /// A source over an already configured client (tests, custom credential providers).
@@ -209,14 +246,28 @@ where
             );
         }
         Some(code) if REJECTED.contains(&code) => {
-            return SourceError::Rejected(format!(
-                "{operation}: {code}: {}",
-                err.message().unwrap_or("no message")
-            ));
+            return SourceError::Rejected(call_error(operation, &err));
         }
         _ => {}
     }
     SourceError::Transient(format!("{operation}: {}", error_chain(&err)))
+}
+
+/// What a failed call says, for a message: `Operation: Code: message` when the service
+/// answered with an error code, else the operation and the chain of causes (a refused
+/// connection, a body that is not the API's).
+pub fn call_error<E, R>(operation: &str, err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match err.code() {
+        Some(code) => format!(
+            "{operation}: {code}: {}",
+            err.message().unwrap_or("no message")
+        ),
+        None => format!("{operation}: {}", error_chain(err)),
+    }
 }
 
 /// An error and its sources, `: `-separated: the SDK's own `Display` is only the outermost

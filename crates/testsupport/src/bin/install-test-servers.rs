@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     let installs: [(&str, Install); 4] = [
         ("s3s-fs (S3)", s3::install),
         ("dynalite (DynamoDB)", dynamodb::install),
-        ("SNS server", sns::install),
+        ("moto (SNS, Data Pipeline)", sns::install),
         ("PySpark (Spark)", spark::install),
     ];
     println!("tools directory: {}", tools::tools_dir().display());
