@@ -357,7 +357,8 @@ pub(crate) async fn produce_files(
     Ok(total)
 }
 
-async fn produce_sql(
+/// Reads the node's rows into `tx`, then sends `Commit`; on failure `tx` is dropped without it.
+pub(crate) async fn produce_sql(
     from: &SqlNode,
     conn: &mut SqlConn,
     tx: mpsc::Sender<Chunk>,
