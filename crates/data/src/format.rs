@@ -6,17 +6,22 @@
 //! parsing is CPU work, so copies run it on blocking threads and hand records to async sinks in
 //! batches.
 //!
+//! [`UnloadText`] writes what Redshift's `UNLOAD` writes, with its options; nothing reads it.
+//! [`WriteFormat`] is either of the two, for whatever writes objects of records.
+//!
 //! A record is a list of optional text fields, `None` being SQL `NULL`. How CSV, TSV and Custom
 //! tell NULL from the empty string, quote and escape is documented in `format/delimited.rs`.
 
 mod delimited;
 pub mod objects;
 mod regex_format;
+mod unload;
 
 use std::io::{BufRead, Read, Write};
 
 pub use delimited::{DelimitedReader, DelimitedWriter, Dialect};
 pub use regex_format::{RegexReader, RegexWriter};
+pub use unload::{UnloadText, UnloadWriter};
 
 /// One row: text fields, `None` for NULL.
 pub type Record = Vec<Option<String>>;
@@ -371,6 +376,33 @@ fn distinct_bytes(dialect: &Dialect) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Something records can be written in: a [`RecordFormat`], or an [`UnloadText`].
+pub trait WriteFormat: Clone + Send + 'static {
+    /// A writer of records into `output`; call [`RecordWrite::finish`] at the end.
+    fn record_writer<'a>(
+        &self,
+        output: Box<dyn FinishWrite + 'a>,
+    ) -> Result<Box<dyn RecordWrite + 'a>, FormatError>;
+}
+
+impl WriteFormat for RecordFormat {
+    fn record_writer<'a>(
+        &self,
+        output: Box<dyn FinishWrite + 'a>,
+    ) -> Result<Box<dyn RecordWrite + 'a>, FormatError> {
+        self.writer(output)
+    }
+}
+
+impl WriteFormat for UnloadText {
+    fn record_writer<'a>(
+        &self,
+        output: Box<dyn FinishWrite + 'a>,
+    ) -> Result<Box<dyn RecordWrite + 'a>, FormatError> {
+        Ok(Box::new(UnloadWriter::new(output, self.clone())))
+    }
 }
 
 /// Reads records one at a time.

@@ -675,15 +675,7 @@ async fn through_a_real_s3_server() {
     let server = sluice_testsupport::s3::S3Server::start();
     let bucket = unique("copybkt").replace('_', "-");
     server.create_bucket(&bucket);
-    let data: sluice_data::DataSettings = serde_json::from_value(serde_json::json!({
-        "s3": {
-            "endpoint": server.endpoint(),
-            "accessKeyId": server.access_key(),
-            "secretAccessKey": server.secret_key(),
-        }
-    }))
-    .unwrap();
-    let env = Env::with_data(data);
+    let env = Env::with_data(s3_server_settings(&server));
     let input = server.object_file(&bucket, "in/rows.csv");
     std::fs::create_dir_all(input.parent().unwrap()).unwrap();
     let text: String = (1..=3000)

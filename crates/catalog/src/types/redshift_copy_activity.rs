@@ -21,7 +21,7 @@ static FIELDS: &[FieldSpec] = &[
     repeated(
         "commandOptions",
         ValueType::String,
-        "Redshift COPY option, e.g. EMPTYASNULL.",
+        "Redshift COPY option when loading (e.g. EMPTYASNULL), UNLOAD option when unloading to S3 (e.g. PARALLEL OFF).",
     ),
     optional(
         "queue",

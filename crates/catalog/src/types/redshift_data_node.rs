@@ -1,4 +1,8 @@
 //! `RedshiftDataNode`: a table in Amazon Redshift (dp-object-redshiftdatanode).
+//!
+//! `selectQuery` is not in AWS's field table. Sluice takes it as SqlDataNode does, so that an
+//! unload (RedshiftCopyActivity into S3) or a CopyActivity can read chosen rows rather than
+//! the whole table.
 
 use crate::common::{self, optional, repeated, required};
 use crate::spec::{Category, FieldSpec, ObjectKind, RefTarget, ValueType};
@@ -26,6 +30,11 @@ static FIELDS: &[FieldSpec] = &[
         "primaryKeys",
         ValueType::String,
         "Columns RedshiftCopyActivity uses as the merge key when the table defines none.",
+    ),
+    optional(
+        "selectQuery",
+        ValueType::String,
+        "SELECT whose rows reading the node returns (RedshiftCopyActivity unloading to S3, CopyActivity); default the whole table.",
     ),
     optional(
         "schemaName",

@@ -14,7 +14,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-use super::{Compression, FormatError, Record, RecordFormat};
+use super::{Compression, FormatError, Record, RecordFormat, WriteFormat};
 
 /// Records per batch sent between reader, converter and writer.
 pub const BATCH_RECORDS: usize = 1024;
@@ -225,7 +225,7 @@ impl ObjectFile {
     /// first, or anything fails, the upload is aborted and nothing is left behind.
     pub async fn write_records(
         &self,
-        format: RecordFormat,
+        format: impl WriteFormat,
         compression: Compression,
         mut rx: mpsc::Receiver<Chunk>,
     ) -> Result<u64, ObjectIoError> {
@@ -236,7 +236,7 @@ impl ObjectFile {
             let mut bridge = SyncIoBridge::new_with_handle(writer, handle.clone());
             let written = (|| {
                 let mut records = format
-                    .writer(compression.encode(&mut bridge))
+                    .record_writer(compression.encode(&mut bridge))
                     .map_err(this.format_err())?;
                 let mut count = 0u64;
                 loop {

@@ -245,6 +245,21 @@ impl SqlConn {
             .boxed())
     }
 
+    /// The names of the columns a query returns, in order, without running it (the server
+    /// prepares it), so they are known even when it returns no rows.
+    pub async fn column_names(&mut self, sql: &str) -> Result<Vec<String>, SqlError> {
+        fn names<'q>(statement: &impl sqlx::Statement<'q>) -> Vec<String> {
+            use sqlx::Column;
+            statement
+                .columns()
+                .iter()
+                .map(|column| column.name().to_string())
+                .collect()
+        }
+        let prepared = on_driver!(&mut self.inner, c => c.prepare(sql).await.map(|s| names(&s)));
+        prepared.map_err(|e| self.statement_error(abbreviate(sql), &e))
+    }
+
     /// Whether `table` (optionally in `schema`) exists; unquoted names match case-insensitively.
     pub async fn table_exists(
         &mut self,

@@ -91,7 +91,9 @@ async fn append_line(path: &std::path::Path, line: &str) {
         .await;
     match file {
         Ok(mut file) => {
+            // tokio writes in the background; the flush waits, so the line is there on return.
             let _ = file.write_all(format!("{line}\n").as_bytes()).await;
+            let _ = file.flush().await;
         }
         Err(e) => tracing::warn!(path = %path.display(), "cannot write the attempt log: {e}"),
     }
@@ -355,7 +357,8 @@ pub(crate) async fn produce_files(
     Ok(total)
 }
 
-async fn produce_sql(
+/// Reads the node's rows into `tx`, then sends `Commit`; on failure `tx` is dropped without it.
+pub(crate) async fn produce_sql(
     from: &SqlNode,
     conn: &mut SqlConn,
     tx: mpsc::Sender<Chunk>,

@@ -1,8 +1,9 @@
-//! Shared by the SQL and copy executor tests: attempt contexts over a temporary data directory,
+//! Shared by the SQL, copy and unload executor tests: attempt contexts over a temporary data directory,
 //! the local object store, and the real PostgreSQL, MariaDB and SQLite on this machine (driven
 //! through their own command-line clients, so checks do not go through the code under test).
 
-#![allow(dead_code, unreachable_pub)]
+// Each test target uses part of it (the unload tests no MariaDB).
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -76,11 +77,7 @@ impl Env {
 
     /// The files under a directory of the embedded store, relative names, sorted.
     pub fn list(&self, bucket_and_prefix: &str) -> Vec<String> {
-        let root = self.s3_file(bucket_and_prefix);
-        let mut out = Vec::new();
-        walk(&root, &root, &mut out);
-        out.sort();
-        out
+        files_under(&self.s3_file(bucket_and_prefix))
     }
 
     /// The attempt's `stdout.log`, where executors write their summary line.
@@ -116,6 +113,14 @@ impl Env {
     }
 }
 
+/// The files under `root` (an object store's directory), relative names, sorted.
+pub fn files_under(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -133,6 +138,18 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
             );
         }
     }
+}
+
+/// Data settings that reach `server` for every `s3://` URI.
+pub fn s3_server_settings(server: &sluice_testsupport::s3::S3Server) -> DataSettings {
+    serde_json::from_value(serde_json::json!({
+        "s3": {
+            "endpoint": server.endpoint(),
+            "accessKeyId": server.access_key(),
+            "secretAccessKey": server.secret_key(),
+        }
+    }))
+    .unwrap()
 }
 
 pub fn assert_finished(result: &TaskResult) {
