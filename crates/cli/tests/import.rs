@@ -24,7 +24,7 @@ use aws_sdk_datapipeline::types::{
     PipelineObject, Tag,
 };
 use harness::{
-    ROOT_ACCESS_KEY, ROOT_SECRET_KEY, Run, Server, run_isolated, sdk_client, sdk_object,
+    ROOT_ACCESS_KEY, ROOT_SECRET_KEY, Run, Server, run_isolated, run_shell, sdk_client, sdk_object,
 };
 use serde_json::Value;
 use sluice_testsupport::sns::Moto;
@@ -771,4 +771,67 @@ async fn bad_credentials_and_unknown_pipelines_stop_the_import_with_nothing_writ
 
     assert!(pipeline_ids(&destination).await.is_empty());
     assert_eq!(pipeline_ids(&source).await, vec![id]);
+}
+
+/// docs/migrating.md's walk from AWS to Sluice by hand, its shell block run as written against
+/// moto standing in for AWS: the definition fetched with the real AWS CLI runs on Sluice.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_migration_guides_walkthrough_works_as_written() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let guide = fs::read_to_string(root.join("docs/migrating.md")).unwrap();
+    let section = &guide[guide
+        .find("## From AWS to Sluice, by hand")
+        .expect("the walkthrough")..];
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("its shell block");
+
+    let moto_server = Moto::start().expect("moto starts");
+    let moto = moto_client(&moto_server);
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("migrated.txt");
+    let id = create(&moto, "nightly-report", "nightly-report-1", Vec::new()).await;
+    put(
+        &moto,
+        &id,
+        vec![
+            object(
+                "Default",
+                &[
+                    ("scheduleType", "ondemand"),
+                    ("failureAndRerunMode", "CASCADE"),
+                    ("workerGroup", "reports"),
+                ],
+            ),
+            object(
+                "Report",
+                &[
+                    ("type", "ShellCommandActivity"),
+                    (
+                        "command",
+                        &format!("echo ran on sluice >> '{}'", marker.display()),
+                    ),
+                ],
+            ),
+        ],
+    )
+    .await;
+
+    let sluice_dir = sluice().parent().unwrap().display().to_string();
+    let script = format!(
+        "export PIPELINE_ID={id} AWS_ENDPOINT_URL={endpoint} AWS_DEFAULT_REGION=us-east-1 \
+         AWS_ACCESS_KEY_ID={MOTO_KEY} AWS_SECRET_ACCESS_KEY={MOTO_SECRET} \
+         PATH={sluice_dir}:$PATH\n{block}",
+        endpoint = moto_server.endpoint(),
+    );
+    let run = run_shell(&script, dir.path());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("pipeline.json: valid"), "{run:?}");
+    let fetched: Value =
+        serde_json::from_slice(&fs::read(dir.path().join("pipeline.json")).unwrap()).unwrap();
+    assert!(fetched["objects"].is_array(), "{fetched}");
+    assert_eq!(fs::read_to_string(&marker).unwrap(), "ran on sluice\n");
+    assert!(dir.path().join("sluice-data/sluice.db").is_file());
 }
