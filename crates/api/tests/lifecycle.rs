@@ -750,6 +750,33 @@ async fn deactivation_cancels_and_reactivation_with_a_start_timestamp_skips() {
 }
 
 #[tokio::test]
+async fn deactivation_without_cancel_active_is_deactivating_until_running_work_ends() {
+    let api = quick().await;
+    let id = api.activated(ALICE, "deactivating", HOURLY).await;
+    let task = api.poll(ALICE, "wg-1").await;
+    api.ok(
+        ALICE,
+        "DeactivatePipeline",
+        json!({"pipelineId": id, "cancelActive": false}),
+    )
+    .await;
+    let state = || async {
+        let described = api
+            .ok(ALICE, "DescribePipelines", json!({"pipelineIds": [id]}))
+            .await;
+        field(&described["pipelineDescriptionList"][0], "@pipelineState")
+    };
+    assert_eq!(state().await.as_deref(), Some("DEACTIVATING"));
+    api.ok(
+        ALICE,
+        "SetTaskStatus",
+        json!({"taskId": task_id(&task), "taskStatus": "FINISHED"}),
+    )
+    .await;
+    assert_eq!(state().await.as_deref(), Some("INACTIVE"));
+}
+
+#[tokio::test]
 async fn a_restarted_service_resumes_active_pipelines() {
     let api = quick().await;
     let retrying = ONDEMAND.replace("\"maximumRetries\": \"0\"", "\"maximumRetries\": \"1\"");

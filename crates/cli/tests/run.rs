@@ -403,11 +403,32 @@ fn without_cascade_the_dependants_wait_and_the_run_still_ends() {
     let out = sb.run(&def, &["--output", "json"]);
     out.assert_code(1);
     let report = out.report();
-    assert_eq!(report.one("Upstream").status, "FAILED");
+    let upstream = report.one("Upstream");
+    assert_eq!(upstream.status, "FAILED");
+    // A failed instance carries its error and where its logs are.
+    assert!(
+        upstream
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("exited with status 1")),
+        "{upstream:?}"
+    );
+    let logs = std::path::Path::new(upstream.logs.as_deref().expect("logs"));
+    assert!(logs.join("runner.log").is_file(), "{}", logs.display());
     let downstream = report.one("Downstream");
     assert_eq!(
         (downstream.status.as_str(), downstream.attempts),
         ("WAITING_ON_DEPENDENCIES", 0)
+    );
+    assert_eq!(downstream.waiting_on, [upstream.id.clone()]);
+    assert_eq!(downstream.logs, None);
+    let text = sb.run_in(&def, &sb.path("data-text"), &[]);
+    assert!(
+        text.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("waiting on @Upstream_")),
+        "{}",
+        text.stdout
     );
     assert_eq!(report.one("Unrelated").status, "FINISHED");
     assert_eq!(lines(&sb.path("marker")), ["Unrelated"]);

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use sluice_engine::EngineError;
+use sluice_engine::{Engine, EngineError};
 use sluice_model::{PipelineState, Status, TaskResult};
 
 fn hourly(extra: &str) -> String {
@@ -183,14 +183,18 @@ fn deactivation_with_cancel_active_cancels_work_in_progress() {
     e.deactivate(t0, true).unwrap();
     assert_eq!(e.summary().get(Status::Canceled), 2);
     assert_eq!(e.report_progress(&running.task_id, &[], t0), Ok(true));
+    assert_eq!(e.pipeline_state(), PipelineState::Inactive);
 
+    // Without cancelActive the running task ends on its runner: DEACTIVATING until then.
     let mut e = engine(&hourly(""), "2026-01-01T00:00:00");
     e.activate(t0, None).unwrap();
     let running = poll(&mut e, t0).unwrap();
     e.deactivate(t0, false).unwrap();
+    assert_eq!(e.pipeline_state(), PipelineState::Deactivating);
     assert!(poll(&mut e, t0).is_none());
     e.set_task_status(&running.task_id, TaskResult::finished(), t0)
         .unwrap();
+    assert_eq!(e.pipeline_state(), PipelineState::Inactive);
     assert_eq!(
         status(&e, &running.attempt_id[..running.attempt_id.len() - 10]),
         Status::Finished
@@ -202,6 +206,24 @@ const ONDEMAND: &str = r#"{"objects": [
     {"id": "Prep", "type": "ShellCommandActivity", "command": "prep"},
     {"id": "Job", "type": "ShellCommandActivity", "command": "run", "dependsOn": {"ref": "Prep"}}
   ]}"#;
+
+#[test]
+fn a_waiting_instance_names_what_it_waits_on() {
+    let mut e = engine(ONDEMAND, "2026-01-01T00:00:00");
+    let t0 = at("2026-01-01T08:00:00");
+    e.activate(t0, None).unwrap();
+    let job = "@Job_2026-01-01T08:00:00";
+    let waiting_on = |e: &Engine| e.instance(job).unwrap().fields.get("@waitingOn").cloned();
+    assert_eq!(
+        waiting_on(&e),
+        Some(vec!["@Prep_2026-01-01T08:00:00".to_owned()])
+    );
+    let prep = poll(&mut e, t0).unwrap();
+    e.set_task_status(&prep.task_id, TaskResult::finished(), t0)
+        .unwrap();
+    assert_eq!(status(&e, job), Status::WaitingForRunner);
+    assert_eq!(waiting_on(&e), None);
+}
 
 #[test]
 fn each_ondemand_activation_starts_one_run() {

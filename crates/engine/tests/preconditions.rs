@@ -44,6 +44,9 @@ fn a_false_precondition_is_rechecked_until_it_holds() {
     );
     assert!(check.objects.contains_key(JOB));
     assert_eq!(status(&e, JOB), Status::WaitingOnDependencies);
+    let waiting_on =
+        |e: &sluice_engine::Engine| e.instance(JOB).unwrap().fields.get("@waitingOn").cloned();
+    assert_eq!(waiting_on(&e), Some(vec![CHECK.to_owned()]));
     for n in 1..=4 {
         let now = start + minutes(5 * (n - 1));
         let task = if n == 1 {
@@ -62,6 +65,7 @@ fn a_false_precondition_is_rechecked_until_it_holds() {
     assert_eq!(status(&e, CHECK), Status::Finished);
     let job = poll(&mut e, start + minutes(20)).unwrap();
     assert_eq!(job.attempt_id, format!("{JOB}_Attempt=1"));
+    assert_eq!(waiting_on(&e), None);
     assert_eq!(job.objects["Marker"].string("type"), Some("S3KeyExists"));
 }
 

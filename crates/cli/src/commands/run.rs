@@ -12,6 +12,7 @@ use serde_json::json;
 use sluice_catalog::Catalog;
 use sluice_cli::local_run::{LocalRunConfig, LocalRunError, Progress, RunReport, run_local};
 use sluice_definition::{ValidateOptions, load};
+use sluice_engine::engine::keys;
 use sluice_engine::{Store, Summary, SystemClock};
 use sluice_model::Status;
 use sluice_model::time::format_datetime;
@@ -136,7 +137,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         {
             Ok(report) => {
                 match args.output {
-                    OutputFormat::Json => print_json(&report)?,
+                    OutputFormat::Json => print_json(&report, &args.data_dir)?,
                     OutputFormat::Text => print_text(&report, args),
                 }
                 if report.failed() {
@@ -259,23 +260,50 @@ impl Progress for TerminalProgress {
     }
 }
 
-fn print_json(report: &RunReport) -> Result<()> {
+fn print_json(report: &RunReport, data_dir: &std::path::Path) -> Result<()> {
     let instances: Vec<serde_json::Value> = report
         .instances
         .iter()
         .map(|i| {
-            json!({
+            let mut entry = json!({
                 "id": i.instance_id,
                 "component": i.component_id,
                 "scheduledStartTime": format_datetime(i.scheduled_start),
                 "status": i.status.as_str(),
                 "attempts": i.attempt_count,
-            })
+            });
+            if let Some(waiting_on) = i.fields.get(keys::WAITING_ON) {
+                entry["waitingOn"] = json!(waiting_on);
+            }
+            if let Some(message) = i.fields.get(keys::ERROR_MESSAGE).and_then(|v| v.first()) {
+                entry["error"] = json!({
+                    "errorId": i.fields.get(keys::ERROR_ID).and_then(|v| v.first()),
+                    "errorMessage": message,
+                });
+            }
+            if let Some(logs) = latest_logs(data_dir, report, i) {
+                entry["logs"] = json!(logs.display().to_string());
+            }
+            entry
         })
         .collect();
     let body = json!({ "pipelineId": report.pipeline_id, "instances": instances });
     println!("{}", serde_json::to_string_pretty(&body)?);
     Ok(())
+}
+
+/// The attempt directory of the instance's latest attempt, when it has one on disk.
+fn latest_logs(
+    data_dir: &std::path::Path,
+    report: &RunReport,
+    instance: &sluice_engine::InstanceRecord,
+) -> Option<std::path::PathBuf> {
+    if instance.attempt_count == 0 {
+        return None;
+    }
+    let attempt = sluice_engine::ids::attempt_id(&instance.instance_id, instance.attempt_count);
+    let dir = attempt_dir(data_dir, &report.pipeline_id, &attempt);
+    dir.exists().then_some(dir)
 }
 
 /// Whether any field names an `s3://` location, so the user is told once where those live.
@@ -312,6 +340,9 @@ fn print_text(report: &RunReport, args: &RunArgs) {
             instance.status.as_str(),
             instance.attempt_count
         );
+        if let Some(waiting_on) = instance.fields.get(keys::WAITING_ON) {
+            println!("{:<width$}    waiting on {}", "", waiting_on.join(", "));
+        }
     }
     let mut counts: Vec<(Status, usize)> = Vec::new();
     for instance in &report.instances {

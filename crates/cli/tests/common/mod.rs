@@ -217,6 +217,12 @@ pub(crate) struct Instance {
     pub(crate) scheduled_start: NaiveDateTime,
     pub(crate) status: String,
     pub(crate) attempts: u64,
+    /// `waitingOn`: the instances it waits on.
+    pub(crate) waiting_on: Vec<String>,
+    /// `error.errorMessage`, for an instance that failed.
+    pub(crate) error: Option<String>,
+    /// `logs`: the latest attempt's log directory.
+    pub(crate) logs: Option<String>,
 }
 
 /// The JSON report, checked for its exact shape while parsing.
@@ -244,17 +250,20 @@ impl Report {
             .iter()
             .map(|i| {
                 let fields = i.as_object().expect("an instance is an object");
-                let mut keys: Vec<&str> = fields.keys().map(String::as_str).collect();
-                keys.sort_unstable();
-                assert_eq!(
-                    keys,
-                    [
-                        "attempts",
-                        "component",
-                        "id",
-                        "scheduledStartTime",
-                        "status"
-                    ],
+                let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+                let required = [
+                    "attempts",
+                    "component",
+                    "id",
+                    "scheduledStartTime",
+                    "status",
+                ];
+                let optional = ["error", "logs", "waitingOn"];
+                assert!(
+                    required.iter().all(|k| keys.contains(k))
+                        && keys
+                            .iter()
+                            .all(|k| required.contains(k) || optional.contains(k)),
                     "instance keys: {i}"
                 );
                 let text = |key: &str| {
@@ -273,6 +282,23 @@ impl Report {
                     attempts: fields["attempts"]
                         .as_u64()
                         .unwrap_or_else(|| panic!("attempts is a number in {i}")),
+                    waiting_on: fields
+                        .get("waitingOn")
+                        .and_then(Value::as_array)
+                        .map(|ids| {
+                            ids.iter()
+                                .filter_map(|v| v.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    error: fields
+                        .get("error")
+                        .and_then(|e| e["errorMessage"].as_str())
+                        .map(str::to_owned),
+                    logs: fields
+                        .get("logs")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                 }
             })
             .collect();

@@ -110,10 +110,14 @@ impl Engine {
     ) -> Result<(), EngineError> {
         self.advance(now);
         let now = self.now;
-        if self.record.state != PipelineState::Scheduled {
+        if !matches!(
+            self.record.state,
+            PipelineState::Scheduled | PipelineState::Deactivating
+        ) {
             return Ok(());
         }
-        self.record.state = PipelineState::Inactive;
+        // Tasks left running stay the runners' until they end: DEACTIVATING until then.
+        self.record.state = PipelineState::Deactivating;
         self.record
             .fields
             .insert(keys::LAST_DEACTIVATED_TIME.into(), format_datetime(now));
@@ -138,6 +142,7 @@ impl Engine {
         }
         self.drain_wake(now);
         self.purge_stale_timers();
+        self.maybe_finish_pipeline();
         Ok(())
     }
 

@@ -77,6 +77,12 @@ impl Engine {
             keys::TRIES_LEFT.to_owned(),
             vec![tries.saturating_sub(made).to_string()],
         );
+        // Recomputed from the live state, never carried over from a restored record.
+        fields.remove(keys::WAITING_ON);
+        let waiting_on = self.waiting_on(i);
+        if !waiting_on.is_empty() {
+            fields.insert(keys::WAITING_ON.to_owned(), waiting_on);
+        }
         if status != inst.status {
             fields.insert(
                 keys::PAUSED_FROM.to_owned(),
@@ -95,6 +101,43 @@ impl Engine {
             attempt_count: inst.attempts.len() as u32,
             fields,
         }
+    }
+
+    /// `@waitingOn` of a waiting instance: the dependencies not yet FINISHED or SKIPPED, the
+    /// precondition checks not yet met, and the resource instance it runs on while that is
+    /// not up.
+    fn waiting_on(&self, i: InstIdx) -> Vec<String> {
+        let inst = &self.insts[i];
+        if !matches!(
+            inst.status,
+            Status::WaitingOnDependencies | Status::WaitingForRunner
+        ) {
+            return Vec::new();
+        }
+        let id = |j: &InstIdx| self.insts[*j].id.clone();
+        let mut out: Vec<String> = Vec::new();
+        if inst.status == Status::WaitingOnDependencies {
+            out.extend(
+                inst.deps
+                    .iter()
+                    .filter(|&&d| {
+                        !matches!(self.insts[d].status, Status::Finished | Status::Skipped)
+                    })
+                    .map(id),
+            );
+            out.extend(
+                inst.checks
+                    .iter()
+                    .filter(|&&k| self.insts[k].status != Status::Finished)
+                    .map(id),
+            );
+        }
+        if let Some(r) = inst.resource
+            && self.insts[r].status != Status::Running
+        {
+            out.push(id(&r));
+        }
+        out
     }
 
     pub(super) fn attempt_record(&self, a: AttIdx) -> AttemptRecord {

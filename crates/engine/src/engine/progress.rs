@@ -367,6 +367,11 @@ impl Engine {
     /// A scheduled pipeline is FINISHED when every schedule is exhausted and every instance
     /// terminal. Ondemand pipelines stay SCHEDULED, waiting for the next activation.
     pub(super) fn maybe_finish_pipeline(&mut self) {
+        if self.record.state == PipelineState::Deactivating && self.running == 0 {
+            self.record.state = PipelineState::Inactive;
+            self.mark_pipeline();
+            return;
+        }
         if self.nonterminal > 0
             || self.record.state != PipelineState::Scheduled
             || self.plan.ondemand

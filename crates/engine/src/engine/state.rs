@@ -53,6 +53,9 @@ pub mod keys {
     /// On an instance: attempts it may still make in its current run (`maximumRetries` + 1
     /// less those made since the latest rerun).
     pub const TRIES_LEFT: &str = "@triesLeft";
+    /// On a waiting instance: what it waits on (dependencies, precondition checks, its
+    /// resource), by instance id.
+    pub const WAITING_ON: &str = "@waitingOn";
     /// On an attempt of an instance that runs on a resource: that resource instance.
     pub const RESOURCE: &str = "@resource";
     /// On a resource instance: why it failed or was stopped early.

@@ -46,7 +46,7 @@ use super::component_runtime::{ComponentRuntime, component_runtime};
 use crate::service::{DEFINITION_PREFIX, VERSION};
 
 /// Record fields whose values are ids of other objects.
-const REFERENCE_FIELDS: [&str; 3] = ["@cascadeFailedOn", "node", "@resource"];
+const REFERENCE_FIELDS: [&str; 4] = ["@cascadeFailedOn", "node", "@resource", "@waitingOn"];
 /// The engine's pipeline field listing paused components (JSON array).
 const PAUSED_COMPONENTS: &str = "@pausedComponents";
 
