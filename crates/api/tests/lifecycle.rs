@@ -984,3 +984,18 @@ async fn an_ondemand_pipeline_has_no_next_run_time() {
         None
     );
 }
+
+#[tokio::test]
+async fn a_worker_group_nobody_polls_for_is_reported_after_a_minute() {
+    let api = quick().await;
+    api.activated(ALICE, "unserved", ONDEMAND).await;
+    assert!(api.service.warn_unserved_groups().await.is_empty());
+    api.clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(api.service.warn_unserved_groups().await, ["wg-1"]);
+    // Reported once; a poll for the group makes it served again.
+    assert!(api.service.warn_unserved_groups().await.is_empty());
+    let task = api.poll(ALICE, "wg-1").await;
+    assert!(task["taskObject"].is_object(), "{task}");
+    api.clock.advance(chrono::Duration::seconds(61));
+    assert!(api.service.warn_unserved_groups().await.is_empty());
+}

@@ -27,6 +27,7 @@ pub mod in_process;
 mod objects;
 mod ops;
 mod paging;
+mod pollers;
 pub mod provision;
 mod service;
 mod ticker;

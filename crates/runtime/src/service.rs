@@ -157,6 +157,8 @@ pub struct Service {
     pub(crate) stopping: CancellationToken,
     /// PollForTask calls waiting for a task right now.
     pub(crate) waiting_polls: AtomicUsize,
+    /// Which worker groups runners poll for, to notice groups nobody serves.
+    pub(crate) pollers: crate::pollers::Pollers,
     /// Starts and stops runners of managed resources; without it resource events are only
     /// logged.
     pub(crate) provisioning: std::sync::OnceLock<crate::provision::Provisioning>,
@@ -225,6 +227,7 @@ impl Service {
             cursor: AtomicUsize::new(0),
             stopping: CancellationToken::new(),
             waiting_polls: AtomicUsize::new(0),
+            pollers: crate::pollers::Pollers::default(),
             provisioning: std::sync::OnceLock::new(),
             cluster,
         });

@@ -19,6 +19,8 @@ use crate::service::Service;
 
 /// Longest sleep between two rounds.
 const MAX_SLEEP: Duration = Duration::from_secs(1);
+/// How often the ticker looks for worker groups nobody polls for (`crate::pollers`).
+const POLLERS_EVERY: chrono::Duration = chrono::Duration::seconds(10);
 /// Shortest sleep, so a wakeup that stays due (a store refusing every commit) cannot spin.
 const MIN_SLEEP: Duration = Duration::from_millis(10);
 
@@ -117,6 +119,7 @@ impl Service {
 
     /// Runs the ticker until `shutdown`.
     pub async fn run_ticker(&self, shutdown: CancellationToken) {
+        let mut checked_pollers = self.clock.now();
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);
@@ -124,6 +127,10 @@ impl Service {
             self.apply_provision_reports().await;
             let next = self.tick_due().await;
             self.prune_task_routes();
+            if self.clock.now() - checked_pollers >= POLLERS_EVERY {
+                checked_pollers = self.clock.now();
+                self.warn_unserved_groups().await;
+            }
             let wait = next
                 .map(|at| (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO))
                 .unwrap_or(MAX_SLEEP)

@@ -362,6 +362,19 @@ impl Engine {
         }
     }
 
+    /// Each worker group with tasks waiting for a runner, with when its longest-waiting task
+    /// became ready.
+    pub fn ready_groups(&self) -> Vec<(String, NaiveDateTime)> {
+        self.by_group
+            .iter()
+            .filter_map(|(group, queue)| {
+                // Queued in order, so the first is the longest waiting.
+                let a = *self.ready.get(queue.first()?)?;
+                Some((group.to_string(), self.atts[a].created_at))
+            })
+            .collect()
+    }
+
     /// `@nextRunTime` of each scheduled component: when its next schedule interval becomes due
     /// (`None` for ondemand pipelines, paused or stopped schedules and schedules that ended).
     /// Timers (retries, leases) are not runs and never count.

@@ -96,6 +96,7 @@ impl Service {
         wait: Duration,
         remote: Remote<'_>,
     ) -> ApiResult<Option<TaskObject>> {
+        self.pollers.polled(group, self.clock.now());
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             // Registered before looking, so a task that appears meanwhile wakes us.
