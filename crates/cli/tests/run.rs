@@ -420,7 +420,7 @@ fn without_cascade_the_dependants_wait_and_the_run_still_ends() {
         (downstream.status.as_str(), downstream.attempts),
         ("WAITING_ON_DEPENDENCIES", 0)
     );
-    assert_eq!(downstream.waiting_on, [upstream.id.clone()]);
+    assert_eq!(downstream.waiting_on, std::slice::from_ref(&upstream.id));
     assert_eq!(downstream.logs, None);
     let text = sb.run_in(&def, &sb.path("data-text"), &[]);
     assert!(
