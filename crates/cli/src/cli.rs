@@ -1,8 +1,9 @@
 //! Command-line syntax. Option names follow the AWS CLI where it has an equivalent
-//! (`--parameter-values`, `--parameter-values-uri`, `--output`).
+//! (`--parameter-objects`, `--parameter-values`, `--parameter-values-uri`, `--output`).
 
 use std::path::PathBuf;
 
+use chrono::NaiveDateTime;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
@@ -33,6 +34,15 @@ pub(crate) enum Command {
     /// any FAILED, CASCADE_FAILED, TIMEDOUT or was CANCELED, 2 for an invalid definition or a
     /// usage error, 128 + the signal number when interrupted before everything due finished.
     Run(RunArgs),
+    /// List the instances a pipeline would create, with their scheduled times and what each
+    /// waits for, without running anything or writing any state.
+    ///
+    /// The pipeline is taken to be activated at --activate-at (default: now), as a first
+    /// `sluice run` would activate it. Without --to or --count the window runs from the first
+    /// interval (past intervals included, as a run backfills them) to one day after the
+    /// activation. Exit status: 0 when the plan was printed, 2 for an invalid definition or a
+    /// usage error.
+    Plan(PlanArgs),
     /// Serve the AWS Data Pipeline API (JSON 1.1 with SigV4) for the AWS CLI, the SDKs and
     /// task runners.
     ///
@@ -326,11 +336,8 @@ pub(crate) struct ServerArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// The definition file.
-    pub(crate) file: PathBuf,
-
     #[command(flatten)]
-    pub(crate) parameters: ParameterValueArgs,
+    pub(crate) definition: DefinitionArgs,
 
     /// Where state, logs and the local object store live.
     #[arg(
@@ -392,6 +399,22 @@ pub(crate) enum OutputFormat {
     Json,
 }
 
+/// The definition file and the parameter options that go with it, as
+/// `aws datapipeline put-pipeline-definition` takes them.
+#[derive(Debug, Args)]
+pub(crate) struct DefinitionArgs {
+    /// The definition file (file form with "objects", or API form with "pipelineObjects").
+    pub(crate) file: PathBuf,
+
+    /// A JSON file of parameter declarations ({"parameters": [...]}, or the bare list) that
+    /// replaces the definition's own "parameters"; file://PATH or PATH.
+    #[arg(long = "parameter-objects", value_name = "FILE")]
+    pub(crate) parameter_objects: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) parameters: ParameterValueArgs,
+}
+
 /// Parameter values, given inline or from a file, exactly one way.
 #[derive(Debug, Args)]
 pub(crate) struct ParameterValueArgs {
@@ -399,24 +422,56 @@ pub(crate) struct ParameterValueArgs {
     #[arg(long = "parameter-values", value_name = "ID=VALUE", num_args = 1..)]
     pub(crate) parameter_values: Vec<String>,
 
-    /// A JSON file whose top-level "values" object gives parameter values.
+    /// A JSON file whose top-level "values" object gives parameter values; file://PATH or
+    /// PATH.
     #[arg(long = "parameter-values-uri", value_name = "FILE")]
     pub(crate) parameter_values_uri: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
-    /// The definition file (file form with "objects", or API form with "pipelineObjects").
-    pub(crate) file: PathBuf,
-
     #[command(flatten)]
-    pub(crate) parameters: ParameterValueArgs,
+    pub(crate) definition: DefinitionArgs,
 
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
 
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    #[command(flatten)]
+    pub(crate) definition: DefinitionArgs,
+
+    /// Plan as if the pipeline were first activated at this time (YYYY-MM-DDTHH:MM:SS, UTC):
+    /// the start of FIRST_ACTIVATION_DATE_TIME schedules and the time of an ondemand run.
+    /// Default: now.
+    #[arg(long, value_name = "DATETIME", value_parser = parse_datetime_arg)]
+    pub(crate) activate_at: Option<NaiveDateTime>,
+
+    /// List instances scheduled to start at or after this time. Default: the start of the
+    /// first interval.
+    #[arg(long, value_name = "DATETIME", value_parser = parse_datetime_arg)]
+    pub(crate) from: Option<NaiveDateTime>,
+
+    /// List instances scheduled to start before this time. Default: one day after the
+    /// activation, or after --from when that is later.
+    #[arg(long, value_name = "DATETIME", value_parser = parse_datetime_arg)]
+    pub(crate) to: Option<NaiveDateTime>,
+
+    /// List the first N scheduled start times (intervals) from --from instead.
+    #[arg(long, value_name = "N", conflicts_with = "to",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) count: Option<u32>,
+
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) output: OutputFormat,
+}
+
+fn parse_datetime_arg(text: &str) -> Result<NaiveDateTime, String> {
+    sluice_model::time::parse_datetime(text).map_err(|error| error.to_string())
 }
 
 /// Which service limits apply. AWS's limits are warnings unless asked otherwise.

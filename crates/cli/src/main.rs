@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         cli::Command::Validate(args) => commands::validate::run(&args),
         cli::Command::Eval(args) => commands::eval::run(&args),
         cli::Command::Run(args) => commands::run::run(&args),
+        cli::Command::Plan(args) => commands::plan::run(&args),
         cli::Command::Server(args) => commands::server::run(&args),
         cli::Command::TaskRunner(args) => commands::taskrunner::run(&args),
         cli::Command::Store(args) => commands::store::run(&args),

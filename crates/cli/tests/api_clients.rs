@@ -432,12 +432,29 @@ fn walk_a_pipeline_through_its_life(aws: &AwsCli, out_file: &Path) {
         .fails_with(255, "PipelineNotFoundException");
 }
 
-#[test]
-fn aws_cli_round_trips_the_example_definitions() {
-    let server = Server::start_with(ServerConfig {
+/// Creates a pipeline named `name` and puts a definition with `definition_args` (the
+/// `put-pipeline-definition` options after `--pipeline-id`), which must be accepted.
+fn create_and_put(aws: &AwsCli, name: &str, definition_args: &[&str]) -> String {
+    let created = aws.json(&["create-pipeline", "--name", name, "--unique-id", name]);
+    let id = created["pipelineId"].as_str().unwrap().to_owned();
+    let mut args = vec!["put-pipeline-definition", "--pipeline-id", &id];
+    args.extend_from_slice(definition_args);
+    let put = aws.json(&args);
+    assert_eq!(put["errored"], json!(false), "{name}: {put:#}");
+    id
+}
+
+/// A server that runs no tasks itself, for tests about definitions.
+fn server_without_runner() -> Server {
+    Server::start_with(ServerConfig {
         local_runner: false,
         ..ServerConfig::default()
-    });
+    })
+}
+
+#[test]
+fn aws_cli_round_trips_the_example_definitions() {
+    let server = server_without_runner();
     let aws = AwsCli::root(&server);
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     let mut files: Vec<_> = fs::read_dir(&examples)
@@ -449,17 +466,9 @@ fn aws_cli_round_trips_the_example_definitions() {
     assert!(files.len() >= 3, "{files:?}");
     for file in files {
         let name = file.file_name().unwrap().to_str().unwrap().to_owned();
-        let created = aws.json(&["create-pipeline", "--name", &name, "--unique-id", &name]);
-        let id = created["pipelineId"].as_str().unwrap();
-        let put = aws.json(&[
-            "put-pipeline-definition",
-            "--pipeline-id",
-            id,
-            "--pipeline-definition",
-            &format!("file://{}", file.display()),
-        ]);
-        assert_eq!(put["errored"], json!(false), "{name}: {put:#}");
-        let got = aws.json(&["get-pipeline-definition", "--pipeline-id", id]);
+        let definition = format!("file://{}", file.display());
+        let id = create_and_put(&aws, &name, &["--pipeline-definition", &definition]);
+        let got = aws.json(&["get-pipeline-definition", "--pipeline-id", &id]);
         let original: Value = serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
         assert_eq!(
             normalise_definition(&got),
@@ -467,6 +476,66 @@ fn aws_cli_round_trips_the_example_definitions() {
             "{name}: get-pipeline-definition printed\n{got:#}"
         );
     }
+}
+
+/// `put-pipeline-definition --parameter-objects` sends the file's declarations as the
+/// definition's `parameterObjects`, replacing the definition's own; `sluice plan` (like
+/// `validate` and `run`) given the same option sees the same definition as the one the server
+/// returns.
+#[test]
+fn aws_cli_parameter_objects_replace_the_definitions_parameters_as_sluice_does() {
+    let server = server_without_runner();
+    let aws = AwsCli::root(&server);
+    let dir = aws.scratch();
+    let definition = json!({
+        "objects": [
+            { "id": "Default", "name": "Default", "scheduleType": "cron",
+              "schedule": { "ref": "Daily" }, "workerGroup": "local" },
+            { "id": "Daily", "type": "Schedule", "period": "1 day", "startDateTime": "#{myStart}" },
+            { "id": "Job", "type": "ShellCommandActivity", "command": "true" }
+        ],
+        "parameters": [
+            { "id": "myStart", "type": "String", "default": "2020-01-01T00:00:00" },
+            { "id": "myUnused", "type": "String", "optional": "true" }
+        ]
+    });
+    let objects = json!({ "parameters": [
+        { "id": "myStart", "type": "String", "default": "2026-03-01T00:00:00" }
+    ]});
+    fs::write(dir.join("def.json"), definition.to_string()).unwrap();
+    fs::write(dir.join("objects.json"), objects.to_string()).unwrap();
+    let id = create_and_put(
+        &aws,
+        "p",
+        &[
+            "--pipeline-definition",
+            "file://def.json",
+            "--parameter-objects",
+            "file://objects.json",
+        ],
+    );
+    let stored = aws.json(&["get-pipeline-definition", "--pipeline-id", &id]);
+    assert_eq!(stored["parameters"], objects["parameters"], "{stored:#}");
+    fs::write(dir.join("stored.json"), stored.to_string()).unwrap();
+
+    let plan = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("plan")
+            .args(args)
+            .args(["--activate-at", "2026-03-05T00:00:00", "--count", "2"])
+            .args(["--output", "json"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let with_option = plan(&["def.json", "--parameter-objects", "file://objects.json"]);
+    assert_eq!(with_option, plan(&["stored.json"]));
+    assert!(
+        with_option.contains("@Job_2026-03-01T00:00:00"),
+        "{with_option}"
+    );
 }
 
 fn ids_of_pipelines(aws: &AwsCli) -> Vec<String> {

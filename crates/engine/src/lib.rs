@@ -7,6 +7,7 @@
 //! * [`plan`]: a resolved definition compiled into components with dependencies and policies.
 //! * [`engine`]: [`Engine`], one pipeline's deterministic state machine (no I/O, time passed
 //!   in).
+//! * [`preview`]: the instances a window of the schedule would create, without running them.
 //! * [`driver`]: [`Scheduler`], the async wrapper that persists every step through a
 //!   [`Store`] before acting on it and lets task runners long-poll.
 //! * [`store`] and [`clock`]: the persistence contract and time sources.
@@ -23,6 +24,7 @@ pub mod error;
 pub mod ids;
 pub mod memory_store;
 pub mod plan;
+pub mod preview;
 pub mod schedule;
 pub mod store;
 
@@ -39,6 +41,7 @@ pub use plan::{
     Component, ComponentIdx, FailureMode, Plan, PlanDefaults, PlanError, Policy,
     ResourceFailureAction, ResourcePolicy, SERVICE_WORKER_GROUP, TaskFailureAction,
 };
+pub use preview::{PlannedInstance, Preview, PreviewOptions, Until, preview};
 pub use schedule::{End, Interval, ScheduleSpec, ScheduleType, Start, Timeline};
 pub use store::{
     AttemptRecord, ChangeSet, InstanceKey, InstanceQuery, InstanceRecord, PipelineRecord, Store,

@@ -31,6 +31,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use chrono::NaiveDateTime;
 use sluice_catalog::{Catalog, Category, ManagedBy};
 use sluice_definition::{DefinitionContext, ResolvedObject, ResolvedPipeline};
 use sluice_expr::{contains_expression, evaluate_string};
@@ -297,6 +298,22 @@ impl Plan {
 
     pub fn component(&self, idx: ComponentIdx) -> &Component {
         &self.components[idx]
+    }
+
+    /// The id of the check `precondition` makes for the instance of `checked` that starts at
+    /// `start`. A precondition several components use also names the checked component, so
+    /// that two checks at the same time keep distinct ids.
+    pub fn check_instance_id(
+        &self,
+        checked: ComponentIdx,
+        precondition: ComponentIdx,
+        start: NaiveDateTime,
+    ) -> String {
+        let precondition = &self.components[precondition];
+        let owner = precondition
+            .shared_precondition
+            .then(|| self.components[checked].id.as_str());
+        crate::ids::check_id(&precondition.id, owner, start)
     }
 
     /// The resolved definition the plan was compiled from.

@@ -137,6 +137,30 @@ fn parameter_objects_file_reads_top_level_parameters() {
 }
 
 #[test]
+fn parameter_objects_file_may_be_the_bare_list() {
+    let list = r#" [{"id": "myA", "type": "Integer", "default": "3"}, {"id": "myB"}]"#;
+    let wrapped = format!(r#"{{"parameters": {list}}}"#);
+    let parameters = parse_parameter_objects_file(list).unwrap();
+    assert_eq!(parameters, parse_parameter_objects_file(&wrapped).unwrap());
+    let ids: Vec<_> = parameters.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["myA", "myB"]);
+    assert_eq!(
+        parse_parameter_objects_file(r#"[{"type": "String"}]"#)
+            .unwrap_err()
+            .to_string(),
+        "parameter objects file: line 1, column 2: missing \"id\" key of element \
+         parameters[0]: {\"type\":\"String\"}"
+    );
+    assert_eq!(
+        parse_parameter_objects_file(r#"[{"id": "myA", "default": 3}]"#)
+            .unwrap_err()
+            .to_string(),
+        "parameter objects file: line 1, column 16: parameter 'myA' attribute 'default': \
+         expected a string, got the number 3 (write \"3\")"
+    );
+}
+
+#[test]
 fn option_values_replace_embedded_values_entirely() {
     let embedded = vec![value("myA", "file"), value("myB", "file")];
     assert_eq!(merge_parameter_values(embedded.clone(), None), embedded);

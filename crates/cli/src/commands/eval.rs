@@ -13,7 +13,7 @@ use sluice_model::time::parse_datetime;
 
 use crate::cli::EvalArgs;
 use crate::commands::EXIT_INVALID;
-use crate::definition_input::{parameter_values_from_options, read_definition};
+use crate::definition_input::{parameter_values_from_options, read_definition_file};
 
 /// The object id expressions are evaluated for when no definition is given.
 const STANDALONE_OBJECT: &str = "Expression";
@@ -25,7 +25,7 @@ pub(crate) fn run(args: &EvalArgs) -> Result<ExitCode> {
     };
     let outcome = match (&args.definition, &args.object) {
         (Some(path), Some(object)) => {
-            let input = read_definition(path, &args.parameters)?;
+            let input = read_definition_file(path, &args.parameters)?;
             let catalog = Catalog::builtin();
             let options = ValidateOptions { now: Some(at) };
             let (pipeline, _warnings) =

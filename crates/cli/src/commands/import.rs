@@ -271,7 +271,7 @@ async fn import(
     eprintln!(
         "sluice: {} of {} not ready to activate on Sluice:",
         problems.len(),
-        validate::plural(report.pipelines.len(), "pipeline")
+        super::plural(report.pipelines.len(), "pipeline")
     );
     for problem in problems {
         eprintln!("  {problem}");

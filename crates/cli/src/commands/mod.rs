@@ -3,6 +3,7 @@
 pub(crate) mod eval;
 #[cfg(feature = "import")]
 pub(crate) mod import;
+pub(crate) mod plan;
 pub(crate) mod run;
 pub(crate) mod server;
 pub(crate) mod store;
@@ -100,6 +101,15 @@ pub(crate) fn init_logging(format: crate::cli::LogFormat) {
             .try_init(),
         crate::cli::LogFormat::Json => builder.json().with_ansi(false).try_init(),
     };
+}
+
+/// `1 noun`, `n nouns`.
+pub(crate) fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// SIGINT's number, the conventional exit status of an interrupted command being 128 + it.

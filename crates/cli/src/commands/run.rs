@@ -11,7 +11,6 @@ use anyhow::{Context as _, Result};
 use serde_json::json;
 use sluice_catalog::Catalog;
 use sluice_cli::local_run::{LocalRunConfig, LocalRunError, Progress, RunReport, run_local};
-use sluice_definition::{ValidateOptions, load};
 use sluice_engine::engine::keys;
 use sluice_engine::{Store, Summary, SystemClock};
 use sluice_model::Status;
@@ -22,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{OutputFormat, RunArgs};
 use crate::commands::{EXIT_INVALID, EXIT_USAGE, STATE_FILE, durability, stop_signal};
-use crate::definition_input::read_definition;
+use crate::definition_input::{load_runnable, read_definition};
 use crate::local_pipeline::pipeline_id_for;
 use crate::settings_file::SettingsFile;
 use crate::state_store::secret_key;
@@ -37,7 +36,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let input = match read_definition(&args.file, &args.parameters) {
+    let file = &args.definition.file;
+    let input = match read_definition(&args.definition) {
         Ok(input) => input,
         Err(error) => {
             eprintln!("sluice: {error:#}");
@@ -45,18 +45,11 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         }
     };
     let catalog = Catalog::builtin();
-    let options = ValidateOptions {
-        now: Some(chrono::Utc::now().naive_utc()),
-    };
-    let (pipeline, report) = match load(&input.definition, &catalog, &settings.limits(), &options) {
-        Ok(loaded) => loaded,
-        Err(report) => {
-            eprintln!("sluice: {} is not a valid definition:", args.file.display());
-            for (id, message) in report.error_messages() {
-                eprintln!("  {id}: {message}");
-            }
-            return Ok(ExitCode::from(EXIT_USAGE));
-        }
+    let now = chrono::Utc::now().naive_utc();
+    let Some((pipeline, report)) =
+        load_runnable(&input.definition, &catalog, &settings.limits(), file, now)
+    else {
+        return Ok(ExitCode::from(EXIT_USAGE));
     };
     if args.output == OutputFormat::Text {
         for (id, message) in report.warning_messages() {
@@ -67,7 +60,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             eprintln!("warning: {id}: {message}");
         }
     }
-    let pipeline_id = pipeline_id_for(&args.file)?;
+    let pipeline_id = pipeline_id_for(file)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -87,7 +80,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
                 eprintln!(
                     "sluice: {} is already running in {} (pipeline {pipeline_id}{holder}); \
                      wait for it to end or stop it first",
-                    args.file.display(),
+                    file.display(),
                     args.data_dir.display(),
                 );
                 return Ok(ExitCode::from(EXIT_USAGE));

@@ -10,11 +10,11 @@ use sluice_model::PipelineDefinition;
 use sluice_executors::preflight::preflight;
 
 use crate::cli::{LimitArgs, OutputFormat, ValidateArgs};
-use crate::commands::{EXIT_INVALID, EXIT_USAGE};
+use crate::commands::{EXIT_INVALID, EXIT_USAGE, plural};
 use crate::definition_input::read_definition;
 
 pub(crate) fn run(args: &ValidateArgs) -> Result<ExitCode> {
-    let input = match read_definition(&args.file, &args.parameters) {
+    let input = match read_definition(&args.definition) {
         Ok(input) => input,
         Err(error) => {
             eprintln!("sluice: {error:#}");
@@ -34,7 +34,7 @@ pub(crate) fn run(args: &ValidateArgs) -> Result<ExitCode> {
     }
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        OutputFormat::Text => print_text(&args.file.display().to_string(), &report),
+        OutputFormat::Text => print_text(&args.definition.file.display().to_string(), &report),
     }
     Ok(if report.errored() {
         ExitCode::from(EXIT_INVALID)
@@ -94,13 +94,5 @@ fn print_text(file: &str, report: &ValidationReport) {
         for message in &object.warnings {
             println!("    warning: {message}");
         }
-    }
-}
-
-pub(crate) fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
     }
 }

@@ -74,6 +74,19 @@ impl Engine {
         now: NaiveDateTime,
         start_timestamp: Option<NaiveDateTime>,
     ) -> Result<(), EngineError> {
+        self.activate_from(now, start_timestamp, None)
+    }
+
+    /// [`activate`](Self::activate) for a preview of the intervals starting at or after
+    /// `window_start`: earlier intervals are not materialised in turn, only when an instance
+    /// from `window_start` on depends on them or runs on them, so a window late in a long
+    /// schedule costs what the window holds. The window's instances are the same either way.
+    pub(crate) fn activate_from(
+        &mut self,
+        now: NaiveDateTime,
+        start_timestamp: Option<NaiveDateTime>,
+        window_start: Option<NaiveDateTime>,
+    ) -> Result<(), EngineError> {
         self.advance(now);
         let now = self.now;
         if self.first_activation.is_none() {
@@ -93,6 +106,9 @@ impl Engine {
         } else {
             if let Some(until) = start_timestamp {
                 self.skip_until(until, now);
+            }
+            if let Some(from) = window_start {
+                self.begin_materialising_at(from);
             }
             self.rebuild_due_heap();
         }

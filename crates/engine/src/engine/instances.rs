@@ -312,6 +312,26 @@ impl Engine {
         }
     }
 
+    /// Moves each scheduled component's cursor to its first interval starting at or after
+    /// `from` (for previews): the intervals passed over are created only when a later
+    /// instance is wired to them.
+    pub(super) fn begin_materialising_at(&mut self, from: NaiveDateTime) {
+        for state in &mut self.comps {
+            let Some(timeline) = state.timeline else {
+                continue;
+            };
+            let Some(k) = timeline.index_containing(from) else {
+                continue;
+            };
+            let first = if timeline.interval(k).is_some_and(|i| i.start < from) {
+                k + 1
+            } else {
+                k
+            };
+            state.cursor = state.cursor.max(first);
+        }
+    }
+
     fn not_started(&self, i: InstIdx) -> bool {
         let inst = &self.insts[i];
         inst.status == Status::WaitingOnDependencies

@@ -38,6 +38,7 @@
 
 mod attempts;
 mod controls;
+mod graph;
 mod instances;
 mod persist;
 mod progress;

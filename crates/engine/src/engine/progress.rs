@@ -12,7 +12,6 @@ use sluice_model::{PipelineState, Status};
 
 use super::state::{AttIdx, InstIdx, Slot, keys};
 use super::{ActionEvent, ActionTrigger, Engine, is_failure};
-use crate::ids;
 use crate::plan::FailureMode;
 
 impl Engine {
@@ -191,11 +190,7 @@ impl Engine {
         let end = self.insts[i].end;
         for n in 0..self.plan.components[c].preconditions.len() {
             let p = self.plan.components[c].preconditions[n];
-            let precondition = &self.plan.components[p];
-            let owner_name = precondition
-                .shared_precondition
-                .then(|| self.plan.components[c].id.as_str());
-            let id = ids::check_id(&precondition.id, owner_name, start);
+            let id = self.plan.check_instance_id(c, p, start);
             let k = match self.by_id.get(&id) {
                 Some(&k) => k,
                 None => {

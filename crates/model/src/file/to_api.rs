@@ -148,7 +148,8 @@ pub fn parse_parameter_values_file(text: &str) -> Result<Vec<ParameterValue>, Fi
 }
 
 /// Parses the file given to `--parameter-objects`: a JSON object whose `parameters` key holds
-/// parameter declarations, translated as a definition's `parameters` are.
+/// parameter declarations, translated as a definition's `parameters` are. The AWS CLI reads
+/// only that form; the bare list of declarations (`[{"id": "myX", ...}]`) is accepted too.
 ///
 /// # Errors
 ///
@@ -157,6 +158,15 @@ pub fn parse_parameter_objects_file(text: &str) -> Result<Vec<ParameterObject>, 
     let text = strip_bom(text);
     let root = parse_json(Document::ParameterObjects, text)?;
     let mut reader = Reader::new(Document::ParameterObjects, text);
+    if let Node::Array(_) = root {
+        let offset = text.len() - text.trim_start_matches(JSON_WHITESPACE).len();
+        let list = Entry {
+            key: "parameters".to_owned(),
+            offset,
+            value: root,
+        };
+        return reader.parameters(&list);
+    }
     let top = reader.top_object(&root, "\"parameters\"")?;
     let parameters = top
         .get("parameters")

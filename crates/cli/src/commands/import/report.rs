@@ -9,7 +9,7 @@ use sluice_model::ops::Tag;
 
 use super::findings::Finding;
 use super::target::Outcome;
-use crate::commands::validate::plural;
+use crate::commands::plural;
 
 /// Everything one import did.
 #[derive(Debug, Serialize)]
