@@ -422,6 +422,8 @@ fn without_cascade_the_dependants_wait_and_the_run_still_ends() {
     );
     assert_eq!(downstream.waiting_on, std::slice::from_ref(&upstream.id));
     assert_eq!(downstream.logs, None);
+    assert_eq!(report.one("Unrelated").status, "FINISHED");
+    assert_eq!(lines(&sb.path("marker")), ["Unrelated"]);
     let text = sb.run_in(&def, &sb.path("data-text"), &[]);
     assert!(
         text.stdout
@@ -430,8 +432,6 @@ fn without_cascade_the_dependants_wait_and_the_run_still_ends() {
         "{}",
         text.stdout
     );
-    assert_eq!(report.one("Unrelated").status, "FINISHED");
-    assert_eq!(lines(&sb.path("marker")), ["Unrelated"]);
 }
 
 // 5. Backfill.
