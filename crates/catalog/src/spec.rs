@@ -195,6 +195,13 @@ pub trait ObjectKind: Sync {
         &[]
     }
 
+    /// Fields AWS acts on and Sluice accepts, stores and shows but never reads (an EC2
+    /// instance type, a subnet, …): a value of one that cannot be evaluated for an attempt is
+    /// passed on as written instead of failing the attempt.
+    fn inert_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Fields that AWS documents as deprecated, with the reason (validation may warn).
     fn deprecated_fields(&self) -> &'static [(&'static str, &'static str)] {
         &[]

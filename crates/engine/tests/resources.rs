@@ -439,3 +439,33 @@ fn deactivating_with_cancel_active_stops_a_starting_resource() {
         .unwrap();
     assert_eq!(status(&e, BOX), Status::Canceled);
 }
+
+#[test]
+fn a_field_sluice_never_reads_goes_on_as_written_when_it_cannot_be_evaluated() {
+    // `imageId` only matters to AWS; `1 / myZero` fails (division of a number by text).
+    let json = single(r##", "myZero": "zero", "imageId": "#{1 / myZero}""##, "");
+    let mut e = engine(&json, "2026-01-01T00:00:00");
+    let t0 = at("2026-01-01T00:00:00");
+    e.activate(t0, None).unwrap();
+    e.resource_provisioned(BOX_1, "local-process:7", "h", t0)
+        .unwrap();
+    let job = e.poll_task(Some(BOX), "h", t0);
+    let job = job.unwrap_or_else(|| panic!("the job's attempt failed: {:?}", e.instance(JOB)));
+    assert_eq!(job.objects["Box"].string("imageId"), Some("#{1 / myZero}"));
+
+    // The same expression in a field an executor reads fails the attempt.
+    let json = single(
+        "",
+        r##", "myZero": "zero", "scriptArgument": "#{1 / myZero}""##,
+    );
+    let mut e = engine(&json, "2026-01-01T00:00:00");
+    e.activate(t0, None).unwrap();
+    e.resource_provisioned(BOX_1, "local-process:7", "h", t0)
+        .unwrap();
+    assert!(e.poll_task(Some(BOX), "h", t0).is_none());
+    assert_eq!(status(&e, JOB), Status::Failed);
+    assert_eq!(
+        e.instance(JOB).unwrap().fields["errorId"],
+        vec!["Service_EvaluationError"]
+    );
+}

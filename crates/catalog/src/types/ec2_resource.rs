@@ -71,7 +71,29 @@ static FIELDS: &[FieldSpec] = &[
     ),
 ];
 
+/// What describes the EC2 instance AWS would launch; Sluice runs a local task runner instead.
+static INERT: &[&str] = &[
+    "associatePublicIpAddress",
+    "availabilityZone",
+    "httpProxy",
+    "imageId",
+    "instanceCount",
+    "instanceType",
+    "keyPair",
+    "minInstanceCount",
+    "runAsUser",
+    "securityGroupIds",
+    "securityGroups",
+    "spotBidPrice",
+    "subnetId",
+    "useOnDemandOnLastAttempt",
+];
+
 impl ObjectKind for Ec2Resource {
+    fn inert_fields(&self) -> &'static [&'static str] {
+        INERT
+    }
+
     fn type_name(&self) -> &'static str {
         "Ec2Resource"
     }

@@ -179,7 +179,50 @@ static FIELDS: &[FieldSpec] = &[
     ),
 ];
 
+/// What describes AWS's machines and services; Sluice keeps it but runs EMR work on its Spark
+/// environment instead.
+static INERT: &[&str] = &[
+    "additionalMasterSecurityGroupIds",
+    "additionalSlaveSecurityGroupIds",
+    "amiVersion",
+    "applications",
+    "availabilityZone",
+    "configuration",
+    "coreEbsConfiguration",
+    "coreGroupConfiguration",
+    "coreInstanceBidPrice",
+    "coreInstanceCount",
+    "coreInstanceType",
+    "emrLogUri",
+    "emrManagedMasterSecurityGroupId",
+    "emrManagedSlaveSecurityGroupId",
+    "enableDebugging",
+    "hadoopSchedulerType",
+    "hadoopVersion",
+    "httpProxy",
+    "installHive",
+    "keyPair",
+    "masterEbsConfiguration",
+    "masterGroupConfiguration",
+    "masterInstanceBidPrice",
+    "masterInstanceType",
+    "releaseLabel",
+    "serviceAccessSecurityGroupId",
+    "subnetId",
+    "supportedProducts",
+    "taskEbsConfiguration",
+    "taskGroupConfiguration",
+    "taskInstanceBidPrice",
+    "taskInstanceCount",
+    "taskInstanceType",
+    "useOnDemandOnLastAttempt",
+];
+
 impl ObjectKind for EmrCluster {
+    fn inert_fields(&self) -> &'static [&'static str] {
+        INERT
+    }
+
     fn type_name(&self) -> &'static str {
         "EmrCluster"
     }

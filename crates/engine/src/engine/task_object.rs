@@ -85,7 +85,7 @@ impl Engine {
 
         let mut objects = BTreeMap::new();
         let mut fields = Vec::with_capacity(comp.fields.len() + 14);
-        push_fields(&mut fields, comp, ctx)?;
+        push_fields(&mut fields, comp, self.inert(comp), ctx)?;
         fields.extend([
             Field::reference("@componentParent", comp.id.clone()),
             Field::reference("parent", comp.id.clone()),
@@ -108,7 +108,7 @@ impl Engine {
             let checked = &self.insts[o];
             fields.push(Field::reference("node", checked.id.clone()));
             let mut node_fields = Vec::with_capacity(oc.fields.len() + 6);
-            push_fields(&mut node_fields, oc, ctx)?;
+            push_fields(&mut node_fields, oc, self.inert(oc), ctx)?;
             node_fields.extend(self.instance_fields(o));
             node_fields.push(Field::string("@sphere", "INSTANCE"));
             node_fields.push(Field::string("@pipelineId", pipeline_id));
@@ -121,7 +121,7 @@ impl Engine {
                 continue;
             }
             let mut ref_fields = Vec::with_capacity(target.fields.len() + 3);
-            push_fields(&mut ref_fields, target, ctx)?;
+            push_fields(&mut ref_fields, target, self.inert(target), ctx)?;
             if let Some(j) = self.aligned_instance(r, i) {
                 ref_fields.extend(self.instance_fields(j));
             }
@@ -173,6 +173,14 @@ impl Engine {
             Field::string("@scheduledEndTime", format_datetime(inst.end)),
             Field::string("@status", self.displayed_status(j).as_str()),
         ]
+    }
+
+    /// The fields of `comp`'s type that Sluice never reads (see `ObjectKind::inert_fields`).
+    fn inert(&self, comp: &Component) -> &'static [&'static str] {
+        self.plan
+            .catalog()
+            .get(&comp.type_name)
+            .map_or(&[], |kind| kind.inert_fields())
     }
 
     fn context(
@@ -246,10 +254,13 @@ fn object(id: String, fields: Vec<Field>) -> PipelineObject {
     }
 }
 
-/// Appends a component's fields, evaluating the ones holding expressions.
+/// Appends a component's fields, evaluating the ones holding expressions. A field in `inert`
+/// (one Sluice never reads) that cannot be evaluated goes on as written: it must not fail the
+/// attempt.
 fn push_fields(
     out: &mut Vec<Field>,
     comp: &Component,
+    inert: &[&str],
     ctx: Option<&DefinitionContext<'_>>,
 ) -> Result<(), String> {
     for field in &comp.fields {
@@ -263,12 +274,16 @@ fn push_fields(
                         inner,
                         current: &comp.id,
                     };
-                    let values = evaluate_field(raw, &scoped).map_err(|e| {
-                        format!(
-                            "cannot evaluate field '{}' of '{}': {e}",
-                            field.key, comp.id
-                        )
-                    })?;
+                    let values = match evaluate_field(raw, &scoped) {
+                        Ok(values) => values,
+                        Err(_) if inert.contains(&field.key.as_str()) => vec![raw.clone()],
+                        Err(e) => {
+                            return Err(format!(
+                                "cannot evaluate field '{}' of '{}': {e}",
+                                field.key, comp.id
+                            ));
+                        }
+                    };
                     out.extend(
                         values
                             .into_iter()

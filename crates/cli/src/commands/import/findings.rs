@@ -13,8 +13,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::Serialize;
+use sluice_catalog::ObjectKind;
+use sluice_catalog::types::{Ec2Resource, EmrCluster};
 use sluice_definition::PIPELINE_ID;
-use sluice_executors::exec::emr::cluster::{AWS_ONLY_FIELDS, is_aws_bootstrap_action};
+use sluice_executors::exec::emr::cluster::is_aws_bootstrap_action;
 use sluice_model::{PipelineDefinition, PipelineObject};
 
 use crate::commands::LOCAL_WORKER_GROUP;
@@ -118,28 +120,6 @@ static HOST_REGEXES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Fields of both resource types that only describe AWS's machines.
-const RESOURCE_AWS_ONLY_FIELDS: &[&str] = &[
-    "availabilityZone",
-    "httpProxy",
-    "keyPair",
-    "subnetId",
-    "useOnDemandOnLastAttempt",
-];
-
-/// Fields of `Ec2Resource` that only describe the EC2 instance.
-const EC2_AWS_ONLY_FIELDS: &[&str] = &[
-    "associatePublicIpAddress",
-    "imageId",
-    "instanceCount",
-    "instanceType",
-    "minInstanceCount",
-    "runAsUser",
-    "securityGroupIds",
-    "securityGroups",
-    "spotBidPrice",
-];
-
 /// Everything [`HOST_PATTERNS`], the resources and the worker groups say about a definition.
 pub(super) fn of_definition(definition: &PipelineDefinition) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -180,18 +160,21 @@ fn host_assumptions(object: &PipelineObject, findings: &mut Vec<Finding>) {
 }
 
 fn resource(object: &PipelineObject, findings: &mut Vec<Finding>) {
-    let (kind, specific, guide): (&str, &[&str], &str) = match object.object_type() {
-        Some("Ec2Resource") => ("an EC2 instance", EC2_AWS_ONLY_FIELDS, "docs/resources.md"),
+    let (kind, inert, guide): (&str, &[&str], &str) = match object.object_type() {
+        Some("Ec2Resource") => (
+            "an EC2 instance",
+            Ec2Resource.inert_fields(),
+            "docs/resources.md",
+        ),
         Some("EmrCluster") => (
             "an EMR cluster (its EMR work runs on Spark)",
-            AWS_ONLY_FIELDS,
+            EmrCluster.inert_fields(),
             "docs/emr.md",
         ),
         _ => return,
     };
-    let mut unused: Vec<&str> = RESOURCE_AWS_ONLY_FIELDS
+    let mut unused: Vec<&str> = inert
         .iter()
-        .chain(specific)
         .copied()
         .filter(|field| object.values(field).next().is_some())
         .collect();

@@ -21,40 +21,6 @@ use super::{note, run, script_process, step};
 use crate::exec::{error_id, shell};
 use crate::execute::AttemptContext;
 
-/// EmrCluster fields that describe AWS's machines and services; Sluice keeps them but runs
-/// on its Spark environment instead.
-pub const AWS_ONLY_FIELDS: &[&str] = &[
-    "additionalMasterSecurityGroupIds",
-    "additionalSlaveSecurityGroupIds",
-    "amiVersion",
-    "applications",
-    "configuration",
-    "coreEbsConfiguration",
-    "coreGroupConfiguration",
-    "coreInstanceBidPrice",
-    "coreInstanceCount",
-    "coreInstanceType",
-    "emrLogUri",
-    "emrManagedMasterSecurityGroupId",
-    "emrManagedSlaveSecurityGroupId",
-    "enableDebugging",
-    "hadoopSchedulerType",
-    "hadoopVersion",
-    "installHive",
-    "masterEbsConfiguration",
-    "masterGroupConfiguration",
-    "masterInstanceBidPrice",
-    "masterInstanceType",
-    "releaseLabel",
-    "serviceAccessSecurityGroupId",
-    "supportedProducts",
-    "taskEbsConfiguration",
-    "taskGroupConfiguration",
-    "taskInstanceBidPrice",
-    "taskInstanceCount",
-    "taskInstanceType",
-];
-
 /// Cluster instances whose bootstrap actions this process has run. The lock is held while
 /// they run, so a second attempt on the same cluster waits for them.
 static BOOTSTRAPPED: LazyLock<Mutex<HashSet<String>>> =
@@ -73,11 +39,12 @@ pub async fn prepare(ctx: &AttemptContext) -> Result<(), TaskResult> {
     let Some(cluster) = cluster(ctx) else {
         return Ok(());
     };
-    let kept: Vec<&str> = AWS_ONLY_FIELDS
-        .iter()
-        .copied()
-        .filter(|field| cluster.values(field).next().is_some())
-        .collect();
+    let kept: Vec<&str> =
+        sluice_catalog::ObjectKind::inert_fields(&sluice_catalog::types::EmrCluster)
+            .iter()
+            .copied()
+            .filter(|field| cluster.values(field).next().is_some())
+            .collect();
     if !kept.is_empty() {
         note(
             ctx,
