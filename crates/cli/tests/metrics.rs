@@ -444,24 +444,9 @@ fn counters_follow_a_run() {
     assert_eq!(moved("sluice_resources_provisioned_total", &[]), 0.0);
 
     // The gauges agree with what the API says, asked after the last scrape.
-    let instances = api.objects(&pipeline, "INSTANCE").unwrap();
-    let mut by_status: BTreeMap<String, f64> = BTreeMap::new();
-    for fields in instances.values() {
-        *by_status
-            .entry(one(fields, "@status").unwrap().to_owned())
-            .or_default() += 1.0;
-    }
+    let by_status = instances_by_status(&api, &pipeline);
     assert_eq!(by_status.get("FINISHED"), Some(&2.0), "{by_status:?}");
-    for (key, value) in &after.samples {
-        if let Some(status) = key
-            .strip_prefix("sluice_instances{status=\"")
-            .and_then(|s| s.strip_suffix("\"}"))
-        {
-            let expected = by_status.get(status).copied().unwrap_or(0.0);
-            assert_eq!(*value, expected, "instances {status}");
-        }
-    }
-    assert_eq!(after.total("sluice_instances"), instances.len() as f64);
+    assert_eq!(instance_gauges(&after), by_status);
     let state = api.rt.block_on(async {
         let described = api
             .client
@@ -479,6 +464,94 @@ fn counters_follow_a_run() {
     });
     assert_eq!(after.value("sluice_pipelines", &[("state", &state)]), 1.0);
     assert_eq!(after.total("sluice_pipelines"), 1.0);
+}
+
+/// QueryObjects' count of a pipeline's instances by `@status`.
+fn instances_by_status(api: &Api, pipeline: &str) -> BTreeMap<String, f64> {
+    let mut by_status = BTreeMap::new();
+    for fields in api.objects(pipeline, "INSTANCE").unwrap().values() {
+        *by_status
+            .entry(one(fields, "@status").unwrap().to_owned())
+            .or_default() += 1.0;
+    }
+    by_status
+}
+
+/// The non-zero `sluice_instances` gauges by status.
+fn instance_gauges(scraped: &Exposition) -> BTreeMap<String, f64> {
+    scraped
+        .samples
+        .iter()
+        .filter(|(_, value)| **value != 0.0)
+        .filter_map(|(key, value)| {
+            let status = key
+                .strip_prefix("sluice_instances{status=\"")?
+                .strip_suffix("\"}")?;
+            Some((status.to_owned(), *value))
+        })
+        .collect()
+}
+
+#[test]
+fn a_managed_resource_is_counted_while_its_runner_lives() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = metrics_server(&[]);
+    let api = Api::new(&server.endpoint);
+    let release = dir.path().join("release");
+    let pipeline = api.launch(
+        "metrics-resource",
+        json!([
+            {"id": "Default", "scheduleType": "ondemand", "failureAndRerunMode": "CASCADE",
+             "role": "DataPipelineDefaultRole", "resourceRole": "DataPipelineDefaultResourceRole"},
+            {"id": "Box", "type": "Ec2Resource", "instanceType": "t2.micro",
+             "imageId": "ami-12345678", "subnetId": "subnet-1"},
+            {"id": "Job", "type": "ShellCommandActivity", "runsOn": {"ref": "Box"},
+             "command": format!(
+                 "until [ -e {} ]; do sleep 0.05; done",
+                 sluice_testsupport::files::sh_quoted(&release)
+             )},
+        ]),
+    );
+    // Work on a resource counts under one label, whichever resource instance runs it.
+    let resource = ("worker_group", "@resource");
+    wait_for("the job to run on its resource", DEADLINE, || {
+        let now = scrape(server.addr);
+        let running = (
+            now.value("sluice_provisioned_resources", &[]),
+            now.value("sluice_resources_provisioned_total", &[]),
+            now.value("sluice_attempts_started_total", &[resource]),
+        );
+        if running == (1.0, 1.0, 1.0) {
+            Ok(())
+        } else {
+            Err(format!("{running:?}"))
+        }
+    });
+    std::fs::write(&release, "").unwrap();
+    let after = wait_for("the resource to be released", DEADLINE, || {
+        let now = scrape(server.addr);
+        let ended = (
+            now.value("sluice_attempts_finished_total", &[resource]),
+            now.value("sluice_provisioned_resources", &[]),
+            now.value("sluice_instances", &[("status", "FINISHED")]),
+        );
+        if ended == (1.0, 0.0, 2.0) {
+            Ok(now)
+        } else {
+            Err(format!("{ended:?}"))
+        }
+    });
+    assert_eq!(after.value("sluice_resources_provisioned_total", &[]), 1.0);
+    assert_eq!(
+        after.value("sluice_attempt_duration_seconds_count", &[resource]),
+        1.0
+    );
+    // The resource's own attempt is not a task: nothing else was started.
+    assert_eq!(after.total("sluice_attempts_started_total"), 1.0);
+    assert_eq!(
+        instance_gauges(&after),
+        instances_by_status(&api, &pipeline)
+    );
 }
 
 #[test]
