@@ -9,7 +9,10 @@
 //! * [`auth`] verifies SigV4 signatures against the accounts' keys
 //!   ([`sluice_runtime::accounts`]).
 //! * [`server::serve`] runs it all: the listener, the service's background ticker and the
-//!   in-process task runner, with a clean shutdown.
+//!   in-process task runner, with a clean shutdown; [`server::serve_metrics`] serves
+//!   `GET /metrics` on a listener of its own.
+//! * Unsigned on the API's port: `GET /healthz`, `GET /readyz` and, unless it has its own
+//!   listener, `GET /metrics`.
 
 pub mod auth;
 mod authn;

@@ -25,6 +25,7 @@ use serde_json::error::Category;
 use sluice_model::ops::Operation;
 
 use sluice_runtime::cluster::{Placement, Remote};
+use sluice_runtime::metrics::UNKNOWN_OPERATION;
 use sluice_runtime::{ApiError, ApiResult, Service, new_request_id};
 
 use crate::auth::{self, Principal, SignedRequest};
@@ -53,6 +54,8 @@ pub struct ApiConfig {
     pub header_timeout: Duration,
     /// Most connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// Answer `GET /metrics` here (off when the metrics have a listener of their own).
+    pub metrics: bool,
 }
 
 impl Default for ApiConfig {
@@ -63,6 +66,7 @@ impl Default for ApiConfig {
             body_timeout: Duration::from_secs(60),
             header_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            metrics: true,
         }
     }
 }
@@ -94,8 +98,12 @@ pub fn router(
 }
 
 /// `GET /healthz` (the process answers) and `GET /readyz` (and its state store does), for
-/// load balancers and orchestrators: unsigned, and saying nothing about any account.
-async fn health(state: &AppState, path: &str) -> Option<Response> {
+/// load balancers and orchestrators, and `GET /metrics` unless it has its own listener:
+/// unsigned, and saying nothing about any account.
+async fn unsigned(state: &AppState, path: &str) -> Option<Response> {
+    if path == "/metrics" && state.config.metrics {
+        return Some(metrics_response(&state.service).await);
+    }
     let (status, body) = match path {
         "/healthz" => (StatusCode::OK, r#"{"status":"ok"}"#.to_owned()),
         "/readyz" => match state.service.store().pipeline("readyz-probe").await {
@@ -117,9 +125,19 @@ async fn health(state: &AppState, path: &str) -> Option<Response> {
     Some(response)
 }
 
+/// `GET /metrics`: every metric in the Prometheus text format.
+pub(crate) async fn metrics_response(service: &Service) -> Response {
+    let mut response = Response::new(Body::from(service.render_metrics().await));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(sluice_runtime::metrics::CONTENT_TYPE),
+    );
+    response
+}
+
 async fn handle(State(state): State<AppState>, request: Request) -> Response {
     if request.method() == Method::GET
-        && let Some(response) = health(&state, request.uri().path()).await
+        && let Some(response) = unsigned(&state, request.uri().path()).await
     {
         return response;
     }
@@ -127,17 +145,36 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let outcome = process(&state, &parts.method, &parts.uri, &parts.headers, body).await;
-    let elapsed_ms = started.elapsed().as_millis();
+    let elapsed = started.elapsed();
+    let elapsed_ms = elapsed.as_millis();
+    let metrics = state.service.metrics();
     let (status, body, error_type) = match outcome {
         Ok(Answer::Forwarded(operation, url, response)) => {
             tracing::debug!(request_id, operation = %operation, %url, elapsed_ms, "forwarded");
+            let error = (!response.status().is_success()).then(|| {
+                response
+                    .headers()
+                    .get("x-amzn-ErrorType")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("unknown")
+            });
+            metrics.api_request(operation.name(), error, elapsed);
             return response;
         }
         Ok(Answer::Here(operation, account, body)) => {
             tracing::debug!(request_id, operation = %operation, account, elapsed_ms, "ok");
+            metrics.api_request(operation.name(), None, elapsed);
             (StatusCode::OK, body, None)
         }
         Err((operation, error)) => {
+            // Counted under the operation the request named even when it failed before that
+            // mattered (authentication, the body), so each operation's error rate is whole.
+            let named = operation.or_else(|| target(&parts.headers).ok());
+            metrics.api_request(
+                named.map_or(UNKNOWN_OPERATION, Operation::name),
+                Some(error.aws_type()),
+                elapsed,
+            );
             let operation = operation.map_or("-", Operation::name);
             let status =
                 StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::BAD_REQUEST);

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -20,7 +21,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::authn::Authenticator;
-use crate::router::{ApiConfig, router};
+use crate::router::{ApiConfig, metrics_response, router};
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -60,12 +61,32 @@ pub async fn serve(
     );
     let app = router(Arc::clone(&service), authenticator, options.api);
     let stopping = shutdown.clone();
-    let served = serve_connections(listener, app, &options.api, stopping, &service).await;
+    let served = serve_connections(listener, app, &options.api, stopping, Some(&service)).await;
     let stopped = background.stop().await.map_err(ServerError::Runner);
     served.map_err(ServerError::from).and(stopped)
 }
 
-/// Accepts connections until `shutdown`, then lets those open finish the request in hand.
+/// Serves `GET /metrics` alone on `listener` until `shutdown` fires (`sluice server
+/// --metrics-listen`): the metrics kept off the API's port. Every other request is a 404.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    service: Arc<Service>,
+    config: ApiConfig,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(|State(service): State<Arc<Service>>| async move {
+                metrics_response(&service).await
+            }),
+        )
+        .with_state(service);
+    Ok(serve_connections(listener, app, &config, shutdown, None).await?)
+}
+
+/// Accepts connections until `shutdown`, then lets those open finish the request in hand
+/// (after making `service`'s long polls answer).
 ///
 /// hyper's HTTP/1 server directly rather than `axum::serve`, for what that does not offer: a
 /// deadline on a request's headers (which also closes a kept-alive connection left idle, and
@@ -75,7 +96,7 @@ async fn serve_connections(
     app: axum::Router,
     config: &ApiConfig,
     shutdown: CancellationToken,
-    service: &Service,
+    service: Option<&Service>,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(config.max_connections));
     let mut connections = JoinSet::new();
@@ -118,8 +139,10 @@ async fn serve_connections(
             drop(slot);
         });
     }
-    tracing::info!("shutting down");
-    service.begin_shutdown();
+    if let Some(service) = service {
+        tracing::info!("shutting down");
+        service.begin_shutdown();
+    }
     while connections.join_next().await.is_some() {}
     Ok(())
 }

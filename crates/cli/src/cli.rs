@@ -254,6 +254,11 @@ pub(crate) struct ServerArgs {
     )]
     pub(crate) data_dir: PathBuf,
 
+    /// Serve `GET /metrics` (Prometheus) on this address instead of the API's, e.g.
+    /// 127.0.0.1:9464 to keep it off a public port (it is not signed).
+    #[arg(long, value_name = "ADDR", env = "SLUICE_METRICS_LISTEN")]
+    pub(crate) metrics_listen: Option<String>,
+
     /// The state database: postgres://user:password@host:port/db (`sslmode` in the URL).
     /// Default: SQLite in the data directory.
     #[arg(

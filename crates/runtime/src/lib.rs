@@ -12,6 +12,7 @@
 //! * [`in_process`] is the one [`sluice_runner::TaskSource`] of the runner that runs inside the
 //!   process, over the service (server) or over one scheduler (`sluice run`).
 //! * [`event_log`] writes each pipeline's `events.log` of attempt status changes.
+//! * [`metrics`] counts what the service does, for `GET /metrics`.
 //! * [`accounts`] holds the accounts' access keys, long-term and minted.
 //! * [`ApiError`] is the AWS error vocabulary every operation answers with.
 
@@ -24,6 +25,7 @@ mod error;
 pub mod event_log;
 mod ids;
 pub mod in_process;
+pub mod metrics;
 mod objects;
 mod ops;
 mod paging;

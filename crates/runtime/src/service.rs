@@ -41,6 +41,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::{AttemptTracker, Metrics, Scraped, TimedStore};
 
 /// Pipeline-record field marking a tombstone: when the pipeline was deleted.
 pub(crate) const DELETED_TIME: &str = "@deletedTime";
@@ -164,6 +165,7 @@ pub struct Service {
     pub(crate) provisioning: std::sync::OnceLock<crate::provision::Provisioning>,
     /// This server's part in a shared deployment; `None` when it is the only one.
     pub(crate) cluster: Option<crate::cluster::Membership>,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Service {
@@ -214,8 +216,9 @@ impl Service {
     ) -> ApiResult<Arc<Service>> {
         let shared = cluster.is_some();
         let records = store.pipelines().await?;
+        let metrics = Arc::new(Metrics::new());
         let service = Arc::new(Service {
-            store,
+            store: Arc::new(TimedStore::new(store, Arc::clone(&metrics))),
             clock,
             catalog: Catalog::builtin(),
             options,
@@ -230,6 +233,7 @@ impl Service {
             pollers: crate::pollers::Pollers::default(),
             provisioning: std::sync::OnceLock::new(),
             cluster,
+            metrics,
         });
         for record in &records {
             service.registry_mut().pipelines.insert(
@@ -471,10 +475,14 @@ impl Service {
     ) -> ApiResult<Arc<Scheduler>> {
         let store = match self.membership() {
             Some(m) => match m.fence(pipeline_id) {
-                Some(fence) => Arc::new(sluice_engine::FencedStore::new(
-                    Arc::clone(&self.store),
-                    Arc::clone(&m.backend),
-                    fence,
+                // Fenced commits bypass the service's store, so they are timed here.
+                Some(fence) => Arc::new(TimedStore::new(
+                    Arc::new(sluice_engine::FencedStore::new(
+                        Arc::clone(&self.store),
+                        Arc::clone(&m.backend),
+                        fence,
+                    )),
+                    Arc::clone(&self.metrics),
                 )) as Arc<dyn Store>,
                 None => Arc::clone(&self.store),
             },
@@ -489,7 +497,11 @@ impl Service {
         )
         .await?;
         let changed = Arc::clone(&self.changed);
-        scheduler.set_commit_observer(Box::new(move |_| changed.notify_waiters()));
+        let attempts = AttemptTracker::new(Arc::clone(&self.metrics));
+        scheduler.set_commit_observer(Box::new(move |changes| {
+            attempts.observe(changes);
+            changed.notify_waiters();
+        }));
         Ok(Arc::new(scheduler))
     }
 
@@ -570,6 +582,28 @@ impl Service {
     /// The number of task routes held (for tests and metrics).
     pub fn task_route_count(&self) -> usize {
         lock(&self.tasks).len()
+    }
+
+    /// The service's metrics, for the API to count its requests in.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Every metric in the Prometheus text format ([`crate::metrics::CONTENT_TYPE`]), with
+    /// the schedulers' instances and pipelines and the provisioned runners as they are now.
+    pub async fn render_metrics(&self) -> String {
+        let mut scraped = Scraped::default();
+        for (_, scheduler) in self.schedulers() {
+            let (summary, state) = scheduler
+                .inspect(|engine| (engine.summary(), engine.pipeline_state()))
+                .await;
+            for (status, count) in summary.iter() {
+                *scraped.instances.entry(status).or_default() += count;
+            }
+            *scraped.pipelines.entry(state.as_str()).or_default() += 1;
+        }
+        scraped.provisioned = self.provisioning.get().map_or(0, |hub| hub.running());
+        self.metrics.render(&scraped)
     }
 }
 

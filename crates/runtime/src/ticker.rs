@@ -82,6 +82,9 @@ impl Service {
             .map(|m| m.account_id.clone())
             .unwrap_or_default();
         for event in events {
+            if matches!(event.action, ResourceAction::Provision) {
+                self.metrics.resource_provisioned();
+            }
             hub.handle(pipeline_id, &account, &event).await;
         }
     }

@@ -12,7 +12,7 @@ use sluice_api::auth::{
     CredentialStore, ENV_ROOT_ACCESS_KEY_ID, ENV_ROOT_ACCOUNT_ID, ENV_ROOT_SECRET_ACCESS_KEY,
     KeyRing,
 };
-use sluice_api::server::{ServerOptions, serve};
+use sluice_api::server::{ServerOptions, serve, serve_metrics};
 use sluice_api::{ApiConfig, Service, ServiceOptions};
 use sluice_engine::{Store, SystemClock};
 use sluice_runtime::cluster::ClusterSettings;
@@ -108,6 +108,15 @@ async fn run_server(
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match &args.metrics_listen {
+        Some(at) => Some(
+            tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {at}"))?,
+        ),
+        None => None,
+    };
+    api.metrics = metrics_listener.is_none();
     let endpoint = args
         .advertise_url
         .clone()
@@ -135,6 +144,15 @@ async fn run_server(
         "sluice server listening on http://{addr}"
     );
     tracing::info!("{}", service.options().data.s3.describe(&args.data_dir));
+    let metrics_addr = match &metrics_listener {
+        Some(listener) => listener.local_addr()?,
+        None => addr,
+    };
+    tracing::info!("metrics on http://{metrics_addr}/metrics");
+    // Before the readiness line, so that whoever waits for it knows both addresses.
+    if metrics_listener.is_some() {
+        println!("sluice server metrics on http://{metrics_addr}/metrics");
+    }
     println!("sluice server listening on http://{addr}");
     let _ = std::io::stdout().flush();
 
@@ -154,7 +172,22 @@ async fn run_server(
         workers: args.workers,
         data_dir: args.data_dir.clone(),
     };
+    let metrics_stop = shutdown.clone();
+    let metrics = metrics_listener.map(|listener| {
+        tokio::spawn(serve_metrics(
+            listener,
+            Arc::clone(&service),
+            api,
+            metrics_stop.clone(),
+        ))
+    });
     let served = serve(listener, Arc::clone(&service), keys, options, shutdown).await;
+    metrics_stop.cancel();
+    if let Some(metrics) = metrics {
+        metrics
+            .await
+            .context("the metrics listener stopped abnormally")??;
+    }
     // Runners still up (the server stopped some other way than a signal) go now; a restarted
     // server provisions the resources that still need them.
     service.stop_provisioned().await;

@@ -653,10 +653,7 @@ impl RawResponse {
 
 /// Sends `POST /` with exactly these headers and body over HTTP/1.1 (`Connection: close`).
 pub(crate) fn raw_post(addr: SocketAddr, headers: &[(String, String)], body: &[u8]) -> RawResponse {
-    let mut stream = TcpStream::connect(addr).expect("connect to the server");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
+    let mut stream = connect(addr);
     let mut request = String::from("POST / HTTP/1.1\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
@@ -667,6 +664,26 @@ pub(crate) fn raw_post(addr: SocketAddr, headers: &[(String, String)], body: &[u
     ));
     stream.write_all(request.as_bytes()).unwrap();
     stream.write_all(body).unwrap();
+    read_response(stream)
+}
+
+/// Sends `GET path` (`/healthz`, `/metrics`) over HTTP/1.1 (`Connection: close`).
+pub(crate) fn raw_get(addr: SocketAddr, path: &str) -> RawResponse {
+    let mut stream = connect(addr);
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    read_response(stream)
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect to the server");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream
+}
+
+fn read_response(mut stream: TcpStream) -> RawResponse {
     let mut response = Vec::new();
     stream
         .read_to_end(&mut response)

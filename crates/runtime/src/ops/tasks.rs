@@ -28,6 +28,7 @@ use sluice_model::{Field, TaskObject, TaskResult};
 use crate::accounts::Principal;
 use crate::cluster::{Forwarder, Placement, Remote};
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::Poller;
 use crate::service::{RunnerInfo, Service, lock, task_not_found};
 
 /// The host name recorded when a runner sends none.
@@ -152,6 +153,10 @@ impl Service {
                 return Ok(None);
             }
             let _waiting = WaitingPoll::enter(&self.waiting_polls);
+            let _counted = self.metrics.long_poll(match account {
+                Some(_) => Poller::Api,
+                None => Poller::InProcess,
+            });
             tokio::select! {
                 woken = tokio::time::timeout_at(deadline, notified) => {
                     if woken.is_err() {

@@ -203,6 +203,11 @@ impl Provisioning {
         }
     }
 
+    /// How many runners were started and have not reported stopping.
+    pub fn running(&self) -> usize {
+        crate::service::lock(&self.live).len()
+    }
+
     /// Reports received so far, oldest first (none once shutting down). A `Stopped` report
     /// revokes the runner's key.
     pub fn drain(&self) -> Vec<(RunnerKey, ProvisionReport)> {
