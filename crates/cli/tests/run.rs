@@ -742,6 +742,66 @@ fn an_unset_optional_parameter_leaves_its_fields_unset_instead_of_failing_the_ru
 }
 
 #[test]
+fn a_state_database_that_cannot_be_used_exits_3_naming_it() {
+    let sb = Sandbox::new();
+    let def = sb.write_definition(
+        "p.json",
+        json!([
+            ondemand_default(json!({})),
+            shell("Greet", "true", json!({}))
+        ]),
+    );
+    sb.run(&def, &[]).assert_code(0);
+    let db = sb.data_dir().join("sluice.db");
+
+    // Another process holds the database: the run waits its busy timeout, then says so.
+    let mut holder = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
+             c.execute('BEGIN EXCLUSIVE')\n\
+             print('locked', flush=True)\n\
+             sys.stdin.read()",
+        ])
+        .arg(&db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let out = sb.run(&def, &[]);
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    out.assert_code(3);
+    assert!(
+        out.stderr
+            .contains(&format!("the state database {}", db.display())),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("database is locked"), "{}", out.stderr);
+
+    // A file that is not a database at all.
+    let other = sb.path("other-data");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("sluice.db"), "not a database").unwrap();
+    let out = sb.run_in(&def, &other, &[]);
+    out.assert_code(3);
+    assert!(
+        out.stderr.contains("not a Sluice database"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn an_invalid_definition_exits_2_with_the_error_on_stderr() {
     let sb = Sandbox::new();
     let def = sb.write_definition(

@@ -50,6 +50,9 @@ pub(crate) mod import {
 pub(crate) const EXIT_INVALID: u8 = 1;
 /// Exit status for usage errors and unreadable input.
 pub(crate) const EXIT_USAGE: u8 = 2;
+/// Exit status for a state store that cannot be opened or written (a full disk, a read-only
+/// or locked database, a damaged file): nothing is wrong with the command or the definition.
+pub(crate) const EXIT_STATE: u8 = 3;
 
 /// The worker group that names this machine: what `sluice run`'s definitions use, and a
 /// group `sluice server`'s in-process runner always takes.

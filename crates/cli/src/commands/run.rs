@@ -12,7 +12,7 @@ use serde_json::json;
 use sluice_catalog::Catalog;
 use sluice_cli::local_run::{LocalRunConfig, LocalRunError, Progress, RunReport, run_local};
 use sluice_engine::engine::keys;
-use sluice_engine::{Store, Summary, SystemClock};
+use sluice_engine::{EngineError, Store, StoreError, Summary, SystemClock};
 use sluice_model::Status;
 use sluice_model::time::format_datetime;
 use sluice_runner::attempt_dir;
@@ -20,7 +20,7 @@ use sluice_store::SqliteStore;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{OutputFormat, RunArgs};
-use crate::commands::{EXIT_INVALID, EXIT_USAGE, STATE_FILE, durability, stop_signal};
+use crate::commands::{EXIT_INVALID, EXIT_STATE, EXIT_USAGE, STATE_FILE, durability, stop_signal};
 use crate::definition_input::{load_runnable, read_definition};
 use crate::local_pipeline::pipeline_id_for;
 use crate::settings_file::SettingsFile;
@@ -65,7 +65,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let ran = runtime.block_on(async {
         super::create_data_dir(&args.data_dir, true)?;
         let store_path = args.data_dir.join(STATE_FILE);
         let sealer = secret_key(args.secret_key_file.as_deref(), &args.data_dir)?;
@@ -152,7 +152,40 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             }
             Err(error) => Err(error.into()),
         }
-    })
+    });
+    ran.or_else(|error| state_store_failure(&error, &args.data_dir).ok_or(error))
+}
+
+/// A failure of the state store, reported with its own exit status: the definition and the
+/// command were fine, the data directory's database could not be opened or written.
+fn state_store_failure(error: &anyhow::Error, data_dir: &std::path::Path) -> Option<ExitCode> {
+    let store = error.chain().find_map(|cause| {
+        cause
+            .downcast_ref::<StoreError>()
+            .or_else(|| match cause.downcast_ref::<EngineError>() {
+                Some(EngineError::Store(inner)) => Some(inner),
+                _ => None,
+            })
+            .or_else(|| match cause.downcast_ref::<LocalRunError>() {
+                Some(LocalRunError::Engine(EngineError::Store(inner))) => Some(inner),
+                _ => None,
+            })
+    })?;
+    let advice = match store {
+        StoreError::Corrupt(_) => {
+            "the file is damaged or not a Sluice database: move it aside (or restore it from a \
+             backup) and run the same command again"
+        }
+        _ => {
+            "nothing about the definition is wrong: free disk space, make the data directory \
+             writable or stop the process holding the database, then run the same command again"
+        }
+    };
+    eprintln!(
+        "sluice: the state database {} cannot be used: {store}; {advice}",
+        data_dir.join(STATE_FILE).display()
+    );
+    Some(ExitCode::from(EXIT_STATE))
 }
 
 /// `sluice run` prints its report rather than a log; the data layer's warnings are the
