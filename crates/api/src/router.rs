@@ -35,6 +35,10 @@ use crate::validate::Validate;
 
 /// The response content type.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// Most headers a request may carry.
+pub(crate) const MAX_HEADERS: usize = 100;
+/// Most bytes of header names and values a request may carry.
+pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// The request-id response header.
 pub const REQUEST_ID_HEADER: &str = "x-amzn-RequestId";
 
@@ -238,6 +242,7 @@ async fn process(
             uri.path()
         ))));
     }
+    check_header_size(headers).map_err(fail)?;
     check_content_type(headers).map_err(fail)?;
     let header_pairs = auth::header_pairs(headers);
     let unsigned = SignedRequest {
@@ -347,6 +352,24 @@ async fn place(
     } else {
         service.place_pipeline(principal, id).await
     }
+}
+
+/// Refuses more headers, or more header bytes, than a request of this API ever needs (SDKs
+/// send about ten, under 2 KiB), with the error the protocol's clients can read. The HTTP
+/// parser stops well beyond these ([`crate::server`]), so they are what a client meets.
+fn check_header_size(headers: &HeaderMap) -> ApiResult<()> {
+    let count = headers.len();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if count > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return Err(ApiError::HeadersTooLarge(format!(
+            "the request has {count} headers of {bytes} bytes in all; at most {MAX_HEADERS} \
+             headers and {MAX_HEADER_BYTES} bytes are accepted"
+        )));
+    }
+    Ok(())
 }
 
 fn check_content_type(headers: &HeaderMap) -> ApiResult<()> {

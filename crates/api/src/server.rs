@@ -91,6 +91,13 @@ pub async fn serve_metrics(
 /// hyper's HTTP/1 server directly rather than `axum::serve`, for what that does not offer: a
 /// deadline on a request's headers (which also closes a kept-alive connection left idle, and
 /// one that never finishes its headers) and a cap on connections.
+/// Headers the HTTP parser reads before giving up with a bare 431 (the router's own limit,
+/// `router::MAX_HEADERS`, is lower).
+const PARSED_HEADERS: usize = 1000;
+/// Bytes the HTTP parser buffers for a request head (the router's limit on header bytes is
+/// lower); per connection, so it also bounds what a slow client can make the server hold.
+const HEADER_BUFFER_BYTES: usize = 128 * 1024;
+
 async fn serve_connections(
     listener: TcpListener,
     app: axum::Router,
@@ -124,6 +131,10 @@ async fn serve_connections(
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(config.header_timeout)
+            // Far above what the router accepts, so that a client with too many or too large
+            // headers gets the API's JSON error, not the parser's bare 431.
+            .max_headers(PARSED_HEADERS)
+            .max_buf_size(HEADER_BUFFER_BYTES)
             .keep_alive(true)
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
         let stop = shutdown.clone();

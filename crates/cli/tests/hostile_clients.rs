@@ -1,7 +1,8 @@
 //! A real `sluice server` against clients that mean it harm: sixteen unauthenticated
 //! connections announcing (and sending) 32 MiB bodies must not grow the server past 100 MB
 //! resident (it once reached 532 MB), and connections that never finish their headers must be
-//! closed by the server rather than held.
+//! closed by the server rather than held. Too many or too large headers get the API's JSON
+//! error.
 
 #[path = "clients/harness.rs"]
 mod harness;
@@ -148,4 +149,49 @@ fn connections_that_never_finish_their_headers_are_closed() {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
+}
+
+/// Sends a request with `extra` header lines and returns the server's whole answer.
+fn with_headers(addr: SocketAddr, extra: &str) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: DataPipeline.ListPipelines\r\nContent-Length: 2\r\nConnection: close\r\n\
+         {extra}\r\n{{}}"
+    );
+    stream.write_all(head.as_bytes()).expect("send the request");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn too_many_or_too_large_headers_get_the_apis_json_error() {
+    let (server, _dir) = server(30);
+    let many: String = (0..150).map(|i| format!("X-Filler-{i}: {i}\r\n")).collect();
+    let large = format!("X-Filler: {}\r\n", "a".repeat(40 * 1024));
+    for extra in [many, large] {
+        let answer = with_headers(server.addr, &extra);
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        assert!(head.starts_with("HTTP/1.1 431"), "{head}");
+        let error: serde_json::Value = serde_json::from_str(body)
+            .unwrap_or_else(|e| panic!("a JSON error body ({e}): {answer}"));
+        assert_eq!(error["__type"], "RequestHeaderFieldsTooLargeException");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("at most 100 headers"),
+            "{error}"
+        );
+    }
+    // Within the limits, the same request is only refused for its missing signature.
+    let answer = with_headers(server.addr, "X-Filler: 1\r\n");
+    assert!(
+        answer.contains("x-amzn-errortype: MissingAuthenticationTokenException"),
+        "{answer}"
+    );
 }

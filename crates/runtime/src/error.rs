@@ -14,7 +14,8 @@
 //! * A body that is not JSON, or a member of the wrong JSON type, is the protocol's generic
 //!   `SerializationException` (400): the bytes cannot become the request shape at all.
 //! * A missing or unknown `X-Amz-Target`, another path or method: `UnknownOperationException`
-//!   (400). A body over the size limit: `RequestEntityTooLargeException` (413).
+//!   (400). A body over the size limit: `RequestEntityTooLargeException` (413). Headers over
+//!   their limits: `RequestHeaderFieldsTooLargeException` (431, the status HTTP gives it).
 //! * Authentication failures carry the type and status the auth module chose
 //!   (`MissingAuthenticationTokenException` 403, `InvalidSignatureException` 403, …).
 
@@ -41,6 +42,8 @@ pub enum ApiError {
     Serialization(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("{0}")]
+    HeadersTooLarge(String),
     /// Authentication failed; type and status come from the auth module.
     #[error("{message}")]
     Auth {
@@ -78,6 +81,7 @@ impl ApiError {
             ApiError::UnknownOperation(_) => "UnknownOperationException",
             ApiError::Serialization(_) => "SerializationException",
             ApiError::PayloadTooLarge(_) => "RequestEntityTooLargeException",
+            ApiError::HeadersTooLarge(_) => "RequestHeaderFieldsTooLargeException",
             ApiError::Auth { aws_type, .. } => aws_type,
         }
     }
@@ -87,6 +91,7 @@ impl ApiError {
         match self {
             ApiError::Internal(_) => 500,
             ApiError::PayloadTooLarge(_) => 413,
+            ApiError::HeadersTooLarge(_) => 431,
             ApiError::Auth { status, .. } => *status,
             _ => 400,
         }
