@@ -4,6 +4,15 @@
 //! The in-process runner talks to the scheduler through the same `TaskSource` calls a remote
 //! runner makes over the API (PollForTask, ReportTaskProgress, SetTaskStatus), so a task
 //! executes identically either way.
+//!
+//! Design decisions:
+//! * Each run is a process of its own name (`EngineOptions::in_process`): attempts its runner
+//!   takes record it, so the next run of the pipeline knows which RUNNING attempts a stopped
+//!   run left behind and resumes them at once rather than after `retryDelay` (`kill -9`, a
+//!   crash, or Ctrl-C alike: on shutdown the runner stops its tasks without reporting them).
+//!   [`RunReport::resumed`] and [`Progress::resumed`] say which.
+//! * Cancellations (attemptTimeout, a Terminate action) reach the runner as soon as they are
+//!   committed, through the source's cancellation tokens, not through progress reports.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,8 +22,8 @@ use chrono::NaiveDateTime;
 use sluice_catalog::Catalog;
 use sluice_definition::ResolvedPipeline;
 use sluice_engine::{
-    AttemptRecord, Clock, EngineError, EngineOptions, InstanceRecord, PipelineRecord, Plan,
-    Scheduler, Store, Summary,
+    AttemptRecord, Clock, EngineError, EngineOptions, InProcessRunner, InstanceRecord, Interrupted,
+    PipelineRecord, Plan, Scheduler, Store, Summary,
 };
 use sluice_executors::Executors;
 use sluice_model::{PipelineDefinition, PipelineState, Status};
@@ -22,9 +31,6 @@ use sluice_runner::{Runner, RunnerOptions};
 use tokio_util::sync::CancellationToken;
 
 pub use sluice_runtime::event_log::{EVENTS_LOG, events_log_path};
-
-/// How often the in-process runner reports progress on each running task.
-const REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What to run and how.
 pub struct LocalRunConfig {
@@ -68,6 +74,9 @@ pub struct RunReport {
     /// The run stopped because `shutdown` fired while work due by now was still unsettled
     /// (running, queued or waiting for a retry); running the same pipeline again resumes it.
     pub interrupted: bool,
+    /// Attempts a previous run left running when it stopped, which this run ended and (when
+    /// they had retries left) ran again at once.
+    pub resumed: Vec<Interrupted>,
 }
 
 impl RunReport {
@@ -84,6 +93,8 @@ impl RunReport {
 
 /// Something that wants to hear how the run is going (the terminal progress line).
 pub trait Progress: Send {
+    /// Once, before the first update, when a previous run left attempts running.
+    fn resumed(&mut self, _interrupted: &[Interrupted]) {}
     fn update(&mut self, summary: &Summary);
     fn finish(&mut self) {}
 }
@@ -126,21 +137,36 @@ pub async fn run_local(
     };
     let plan = Plan::compile(config.pipeline, &config.catalog)?;
     let ondemand = plan.pipeline().is_ondemand();
-    // The observer is there from the first commit, which records the lost leases of a run
-    // that was killed.
+    // The observer is there from the first commit, which records the attempts a run that
+    // stopped left running.
+    let process = format!(
+        "run-{}-{}",
+        sluice_runner::default_hostname(),
+        sluice_runtime::new_request_id()
+    );
+    let engine_options = EngineOptions {
+        in_process: Some(Arc::new(InProcessRunner::new(process))),
+        ..EngineOptions::default()
+    };
     let scheduler = Arc::new(
         Scheduler::open_observed(
             store.clone(),
             clock.clone(),
             &config.pipeline_id,
             plan,
-            EngineOptions::default(),
+            engine_options,
             Some(sluice_runtime::event_log::attempt_event_log(
                 config.data_dir.clone(),
             )),
         )
         .await?,
     );
+    let resumed = scheduler
+        .inspect(|engine| engine.interrupted().to_vec())
+        .await;
+    if !resumed.is_empty() {
+        progress.resumed(&resumed);
+    }
     let state = scheduler.pipeline_state().await;
     // A pipeline that never got going is activated; an ondemand pipeline whose last run has
     // settled runs once more, as another ActivatePipeline would.
@@ -157,12 +183,10 @@ pub async fn run_local(
     options.data = Arc::clone(&config.data);
     options.workers = config.workers.max(1);
     options.poll_backoff = Duration::ZERO;
-    // A runner hears that its task was canceled (attemptTimeout, a lapsed lease) only in the
-    // answer to a progress report. In process a report costs no round trip, so report often:
-    // a timed-out attempt is then stopped within a second instead of running on beside its
-    // retry until the next report a minute later.
-    options.report_interval = REPORT_INTERVAL;
-    let source = Arc::new(sluice_runtime::InProcessSource::new(scheduler.clone()));
+    options.report_on_shutdown = false;
+    let source = Arc::new(sluice_runtime::InProcessSource::for_scheduler(
+        scheduler.clone(),
+    ));
     let runner = Runner::new(source, config.executors.clone(), options);
     let runner_task = tokio::spawn(runner.run(runner_shutdown.clone()));
 
@@ -200,6 +224,7 @@ pub async fn run_local(
         instances,
         attempts,
         interrupted: !settled,
+        resumed,
     })
 }
 

@@ -231,6 +231,62 @@ fn a_killed_servers_pipeline_goes_on_elsewhere_with_its_running_task() {
 }
 
 #[test]
+fn a_killed_servers_in_process_task_runs_again_at_once_on_the_server_that_takes_over() {
+    let deployment = Deployment::new("sluice_cluster_in_process");
+    let mut servers = [
+        deployment.server_running("wg-local"),
+        deployment.server_running("wg-local"),
+    ];
+    let marker = deployment.path("marker");
+    let gate = deployment.path("gate");
+    // Runs until the gate opens (at most two minutes), recording its start.
+    let command = format!(
+        "echo start >> {marker}; i=0; \
+         while [ ! -e {gate} ]; do i=$((i + 1)); if [ $i -gt 1200 ]; then exit 1; fi; sleep 0.1; done",
+        marker = sh_quoted(&marker),
+        gate = sh_quoted(&gate),
+    );
+    // The default retryDelay (10 minutes), one retry; run by its owner's in-process runner.
+    let objects = json!([
+        { "id": "Default", "scheduleType": "ondemand", "workerGroup": "wg-local",
+          "maximumRetries": "1" },
+        { "id": "Long", "type": "ShellCommandActivity", "command": command },
+    ]);
+    let starts = |n: usize| {
+        let marker = &marker;
+        move || {
+            let started = fs::read_to_string(marker).unwrap_or_default();
+            (started.lines().count() == n)
+                .then_some(())
+                .ok_or_else(|| format!("{started:?}"))
+        }
+    };
+    let pipeline = Api::new(&servers[0].endpoint).launch("in-process", objects);
+    wait_for("the task to start", DEADLINE, starts(1));
+    let owner = deployment.owner_of(&pipeline).expect("an owner");
+    let victim = servers
+        .iter()
+        .position(|s| s.endpoint == owner)
+        .expect("the owner is one of the servers");
+    servers[victim].process.kill();
+    let killed = Instant::now();
+    let other = Api::new(&servers[1 - victim].endpoint);
+    // The other server takes the pipeline over within a lease period or two, and runs the
+    // task again then, not after retryDelay.
+    wait_for("the task to run again", DEADLINE, starts(2));
+    assert!(
+        killed.elapsed() < Duration::from_secs(2 * LEASE_SECONDS + 15),
+        "ran again after {:?}",
+        killed.elapsed()
+    );
+    fs::write(&gate, "").unwrap();
+    wait_status(&other, &pipeline, "Long", "FINISHED");
+    let attempts = other.attempts_of(&pipeline, "Long");
+    let errors: Vec<Option<&str>> = attempts.values().map(|f| one(f, "errorId")).collect();
+    assert_eq!(errors, [Some("Service_Interrupted"), None], "{attempts:?}");
+}
+
+#[test]
 fn a_server_cut_off_from_the_database_stops_scheduling_and_fails_fast() {
     let deployment = Deployment::new("sluice_cluster_cut");
     let relay = Relay::start("127.0.0.1:5432".parse().unwrap());

@@ -1,6 +1,6 @@
 //! `sluice run` killed with SIGKILL and run again: finished work is never redone, the attempt
-//! that was running is a lost lease and is retried, and nothing runs more often than the
-//! workers that could have been busy at the kill allow.
+//! that was running is ended as interrupted and retried at once, and nothing runs more often
+//! than the workers that could have been busy at the kill allow.
 
 mod common;
 
@@ -105,27 +105,34 @@ fn a_killed_chain_resumes_where_it_stopped() {
         );
     }
 
-    // The lost attempt says why it was given up on.
+    // The interrupted attempt says why it was given up on.
     let s3 = report.one("S3");
-    let lost = format!("{}_Attempt=1", s3.id);
+    let interrupted = format!("{}_Attempt=1", s3.id);
+    let resumed: Vec<&str> = report
+        .resumed
+        .iter()
+        .filter(|r| r.retried)
+        .map(|r| r.interrupted_attempt.as_str())
+        .collect();
+    assert_eq!(resumed, [interrupted.as_str()]);
     let events = read(
         &sb.data_dir()
             .join("logs")
             .join(&report.pipeline_id)
             .join("events.log"),
     );
-    let lost_events: Vec<&str> = events
+    let interrupted_events: Vec<&str> = events
         .lines()
-        .filter(|line| line.contains(&format!(" {lost} ")))
+        .filter(|line| line.contains(&format!(" {interrupted} ")))
         .collect();
     assert!(
-        lost_events
+        interrupted_events
             .iter()
             .any(|l| l.ends_with(" RUNNING") || l.contains(" RUNNING on "))
-            && lost_events
+            && interrupted_events
                 .iter()
-                .any(|l| l.contains(" FAILED: lease lost")),
-        "events.log lines of the lost attempt:\n{lost_events:#?}"
+                .any(|l| l.contains(" FAILED: interrupted: the process that ran it stopped")),
+        "events.log lines of the interrupted attempt:\n{interrupted_events:#?}"
     );
 }
 

@@ -1105,32 +1105,65 @@ fn follow_keeps_scheduling_until_terminated() {
     }
 }
 
-#[test]
-fn an_interrupted_run_stops_its_tasks_says_so_and_resumes_later() {
-    let sb = Sandbox::new();
-    let marker_path = sb.path("marker");
-    let marker = sb.sh("marker");
-    let gate = sb.sh("gate");
-    // Runs until the gate file exists (at most 20 s).
-    let wait_for_gate = format!(
+/// A command that records `start <pid>` in `marker`, then runs until `gate` exists (at most
+/// `seconds`), then records `end`.
+fn gated_command(marker: &str, gate: &str, seconds: u32) -> String {
+    format!(
         "echo \"start $$\" >> {marker}; i=0; \
-         while [ ! -e {gate} ]; do i=$((i + 1)); if [ $i -gt 200 ]; then exit 1; fi; sleep 0.1; done; \
-         echo end >> {marker}"
-    );
+         while [ ! -e {gate} ]; do i=$((i + 1)); if [ $i -gt {} ]; then exit 1; fi; sleep 0.1; done; \
+         echo end >> {marker}",
+        seconds * 10
+    )
+}
+
+/// A sandbox with `p.json`: one ondemand activity `component` running [`gated_command`] for
+/// at most `seconds`, with `defaults` on `Default`; the sandbox, the definition and the path
+/// of the marker.
+fn gated_pipeline(
+    component: &str,
+    seconds: u32,
+    defaults: serde_json::Value,
+) -> (Sandbox, std::path::PathBuf, std::path::PathBuf) {
+    let sb = Sandbox::new();
+    let command = gated_command(&sb.sh("marker"), &sb.sh("gate"), seconds);
     let def = sb.write_definition(
         "p.json",
         json!([
-            ondemand_default(json!({ "maximumRetries": "1", "retryDelay": "1 seconds" })),
-            shell("Gated", &wait_for_gate, json!({})),
+            ondemand_default(defaults),
+            shell(component, &command, json!({})),
         ]),
     );
-    let mut command = sb.command(&def);
+    let marker = sb.path("marker");
+    (sb, def, marker)
+}
+
+/// `sluice run` of `def` on the sandbox's data directory, once `marker` holds `starts` lines
+/// (within 30 s, far below the default retryDelay of 10 minutes).
+fn started_run(
+    sb: &Sandbox,
+    def: &std::path::Path,
+    marker: &std::path::Path,
+    starts: usize,
+) -> common::Spawned {
+    let mut command = sb.command(def);
     command.arg("--data-dir").arg(sb.data_dir());
     let mut run = sb.spawn(command);
-    wait_until("the task to start", Duration::from_secs(30), || {
-        run.assert_running();
-        !lines(&marker_path).is_empty()
-    });
+    wait_until(
+        &format!("{starts} starts of the task"),
+        Duration::from_secs(30),
+        || {
+            run.assert_running();
+            lines(marker).len() >= starts
+        },
+    );
+    run
+}
+
+#[test]
+fn an_interrupted_run_stops_its_tasks_says_so_and_resumes_later() {
+    // The default retryDelay (10 minutes): the next run must not wait for it.
+    let (sb, def, marker_path) = gated_pipeline("Gated", 20, json!({ "maximumRetries": "1" }));
+    let mut run = started_run(&sb, &def, &marker_path, 1);
     send_signal(run.pid(), "TERM");
     let status = run.wait_for_exit(Duration::from_secs(15));
     let out = run.output(status);
@@ -1140,7 +1173,8 @@ fn an_interrupted_run_stops_its_tasks_says_so_and_resumes_later() {
         "{}",
         out.stderr
     );
-    assert!(out.stdout.contains("WAITING_FOR_RUNNER"), "{}", out.stdout);
+    // Left running for the next run to resume, not failed.
+    assert!(out.stdout.contains("RUNNING"), "{}", out.stdout);
     let pid: u32 = lines(&marker_path)[0]
         .strip_prefix("start ")
         .and_then(|pid| pid.parse().ok())
@@ -1158,11 +1192,71 @@ fn an_interrupted_run_stops_its_tasks_says_so_and_resumes_later() {
     std::fs::write(sb.path("gate"), "").expect("open the gate");
     let out = sb.run(&def, &["--output", "json"]);
     out.assert_code(0);
-    let gated = out.report().one("Gated").clone();
+    let report = out.report();
+    let gated = report.one("Gated").clone();
     assert_eq!((gated.status.as_str(), gated.attempts), ("FINISHED", 2));
+    assert_eq!(
+        report.resumed,
+        [common::Resumed {
+            instance: gated.id.clone(),
+            interrupted_attempt: format!("{}_Attempt=1", gated.id),
+            retried: true,
+        }]
+    );
     let written = lines(&marker_path);
     assert_eq!(written.len(), 3, "{written:?}");
     assert_eq!(written[2], "end");
+}
+
+#[test]
+fn a_killed_run_s_running_activity_runs_again_as_soon_as_the_run_is_back() {
+    // The default retryDelay (10 minutes) and maximumRetries (2).
+    let (sb, def, marker_path) = gated_pipeline("Long", 120, json!({}));
+    started_run(&sb, &def, &marker_path, 1).kill();
+    let orphan: u32 = lines(&marker_path)[0]
+        .strip_prefix("start ")
+        .and_then(|pid| pid.parse().ok())
+        .expect("the activity wrote its pid");
+
+    // It runs again as soon as the run is back.
+    let mut again = started_run(&sb, &def, &marker_path, 2);
+    let retry: u32 = lines(&marker_path)[1]
+        .strip_prefix("start ")
+        .and_then(|pid| pid.parse().ok())
+        .expect("the retry wrote its pid");
+    assert_ne!(retry, orphan);
+    // The killed run's command outlived it (its own process group); the gate ends both.
+    std::fs::write(sb.path("gate"), "").expect("open the gate");
+    let status = again.wait_for_exit(Duration::from_secs(30));
+    let out = again.output(status);
+    out.assert_code(0);
+    let attempt = out
+        .stdout
+        .lines()
+        .find_map(|l| {
+            l.split_whitespace()
+                .next()
+                .filter(|id| id.starts_with("@Long_"))
+        })
+        .map(|instance| format!("{instance}_Attempt=1"))
+        .unwrap_or_else(|| panic!("no Long instance in\n{}", out.stdout));
+    let said = format!("resumed 1 attempt interrupted when the previous run stopped: {attempt}");
+    assert!(out.stdout.contains(&said), "{}", out.stdout);
+    assert!(
+        out.stderr.contains(&format!("sluice: {said}")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stdout.contains(&format!("{attempt} failed")),
+        "the interrupted attempt is not listed as a failure:\n{}",
+        out.stdout
+    );
+    wait_until(
+        "the orphaned command to end",
+        Duration::from_secs(10),
+        || !is_running(orphan),
+    );
 }
 
 // 10. Workers.

@@ -140,16 +140,7 @@ impl Sandbox {
 impl Api {
     /// Waits until the instance of `component` has `status`; its id and fields.
     fn wait_instance(&self, pipeline: &str, component: &str, status: &str) -> (String, Described) {
-        wait_for(&format!("{component} to be {status}"), DEADLINE, || {
-            let instances = self.objects(pipeline, "INSTANCE")?;
-            instances
-                .into_iter()
-                .find(|(_, f)| {
-                    one(f, "@componentParent") == Some(component)
-                        && one(f, "@status") == Some(status)
-                })
-                .ok_or_else(|| format!("{:?}", self.objects(pipeline, "INSTANCE")))
-        })
+        self.instance_with_status(pipeline, component, status, DEADLINE)
     }
 }
 

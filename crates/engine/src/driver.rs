@@ -34,6 +34,10 @@
 //! * Long polling waits on a `Notify` signalled after every step that may have produced
 //!   work; it does not advance time by itself. Something must call [`Scheduler::tick`]
 //!   (e.g. [`Scheduler::run_until_settled`] or a server's background loop) for timers to fire.
+//! * Canceled tasks are told to a [`CancelObserver`] once the step that canceled them is
+//!   committed, by whichever call commits it, so an in-process runner stops the work at once
+//!   and never before the cancellation is durable. Remote runners still learn it from their
+//!   next ReportTaskProgress.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,6 +68,8 @@ struct Inner {
     /// Action events with their step's sequence number, released once it is committed.
     actions: Vec<(u64, ActionEvent)>,
     resources: Vec<(u64, ResourceEvent)>,
+    /// Canceled task ids, told to the cancel observer once their step is committed.
+    canceled: Vec<(u64, String)>,
     /// When queued changes the store refused as unavailable should be retried.
     retry_at: Option<NaiveDateTime>,
     /// The error that made this scheduler step down (a conflict or unreadable data); every
@@ -83,6 +89,7 @@ impl Inner {
 
     fn step_down(&mut self, error: StoreError) {
         self.pending = ChangeSet::default();
+        self.canceled.clear();
         self.retry_at = None;
         self.stepped_down = Some(error);
     }
@@ -94,13 +101,19 @@ impl Inner {
         let changes = self.engine.take_changes();
         let actions = self.engine.take_action_events();
         let resources = self.engine.take_resource_events();
-        if !changes.is_empty() || !actions.is_empty() || !resources.is_empty() {
+        let canceled = self.engine.take_canceled_tasks();
+        if !changes.is_empty()
+            || !actions.is_empty()
+            || !resources.is_empty()
+            || !canceled.is_empty()
+        {
             self.queued += 1;
             let seq = self.queued;
             append(&mut self.pending, changes);
             self.actions.extend(actions.into_iter().map(|a| (seq, a)));
             self.resources
                 .extend(resources.into_iter().map(|r| (seq, r)));
+            self.canceled.extend(canceled.into_iter().map(|t| (seq, t)));
         }
         self.queued
     }
@@ -137,12 +150,17 @@ pub struct Scheduler {
     clock: Arc<dyn Clock>,
     changed: Notify,
     observer: std::sync::Mutex<Option<CommitObserver>>,
+    cancel_observer: std::sync::Mutex<Option<CancelObserver>>,
 }
 
 /// Called with every change set after the store has accepted it, in commit order. Observers
 /// see exactly what became durable (the CLI writes attempt transitions to per-attempt event
 /// logs); they must be quick, as the next commit waits for them.
 pub type CommitObserver = Box<dyn Fn(&ChangeSet) + Send + Sync>;
+
+/// Called with the ids of running tasks the engine canceled (TRY_CANCEL, deactivation,
+/// Terminate, attemptTimeout, …) once the cancellation is committed; it must be quick.
+pub type CancelObserver = Box<dyn Fn(&[String]) + Send + Sync>;
 
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -199,6 +217,7 @@ impl Scheduler {
                 queued: 0,
                 actions: Vec::new(),
                 resources: Vec::new(),
+                canceled: Vec::new(),
                 retry_at: None,
                 stepped_down: None,
             }),
@@ -208,6 +227,7 @@ impl Scheduler {
             clock,
             changed: Notify::new(),
             observer: std::sync::Mutex::new(observer),
+            cancel_observer: std::sync::Mutex::new(None),
         };
         let seq = scheduler.inner.lock().await.queue();
         scheduler.flush(seq).await?;
@@ -275,17 +295,39 @@ impl Scheduler {
                 observe(&changes);
             }
         }
-        if *refused > 0 {
-            *refused = 0;
-            self.inner.lock().await.retry_at = None;
-        }
+        let canceled = {
+            let mut inner = self.inner.lock().await;
+            if *refused > 0 {
+                *refused = 0;
+                inner.retry_at = None;
+            }
+            take_committed(&mut inner.canceled, last)
+        };
         self.committed.store(last, Ordering::Release);
+        if !canceled.is_empty()
+            && let Some(observe) = self
+                .cancel_observer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+        {
+            observe(&canceled);
+        }
         Ok(())
     }
 
     /// Sets the function told about every committed change set (replacing any earlier one).
     pub fn set_commit_observer(&self, observer: CommitObserver) {
         *self.observer.lock().unwrap_or_else(|e| e.into_inner()) = Some(observer);
+    }
+
+    /// Sets the function told about every committed cancellation of a running task
+    /// (replacing any earlier one).
+    pub fn set_cancel_observer(&self, observer: CancelObserver) {
+        *self
+            .cancel_observer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(observer);
     }
 
     /// Brings the engine to the clock's time (materialising due intervals, firing timers),
@@ -344,23 +386,26 @@ impl Scheduler {
     /// A report changes only the lease and the progress fields, which a crash makes moot (a
     /// restarted engine treats every RUNNING attempt as a lost lease), so its changes ride with
     /// the next commit instead of waiting for one of their own — a task then costs two commits
-    /// instead of three. The one exception is a `canceled` answer: the runner stops the work
-    /// when it gets it, so the cancellation is committed first.
+    /// instead of three. The exceptions are cancellations: a `canceled` answer (the runner
+    /// stops the work when it gets it), and tasks that time ran out for while the report
+    /// brought the engine up to date (the cancel observer is told once they are committed) —
+    /// both are committed first.
     pub async fn report_task_progress(
         &self,
         task_id: &str,
         fields: &[Field],
     ) -> EngineResult<bool> {
-        let (canceled, seq) = {
+        let (canceled, seq, others_canceled) = {
             let mut inner = self.inner.lock().await;
             inner.ensure_owner()?;
             let now = self.clock.now();
             let canceled = inner.engine.report_progress(task_id, fields, now);
-            (canceled, inner.queue())
+            let seq = inner.queue();
+            (canceled, seq, !inner.canceled.is_empty())
         };
         self.changed.notify_waiters();
         let canceled = canceled?;
-        if canceled {
+        if canceled || others_canceled {
             self.flush(seq).await?;
         }
         Ok(canceled)

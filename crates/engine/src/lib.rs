@@ -30,10 +30,11 @@ pub mod store;
 
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use cluster::{Cluster, Fence, FencedStore, Lease, Member};
-pub use driver::{CommitObserver, Scheduler};
+pub use driver::{CancelObserver, CommitObserver, Scheduler};
 pub use engine::{
-    ActionEvent, ActionTrigger, Engine, EngineOptions, GroupFilter, ResourceAction, ResourceEvent,
-    Summary, UNRETRYABLE_ERROR_IDS,
+    ActionEvent, ActionTrigger, Engine, EngineOptions, GroupFilter, IN_PROCESS_TASKRUNNER,
+    INTERRUPTED_ERROR_ID, InProcessRunner, Interrupted, ResourceAction, ResourceEvent, Summary,
+    UNRETRYABLE_ERROR_IDS,
 };
 pub use error::{EngineError, EngineResult};
 pub use memory_store::MemoryStore;

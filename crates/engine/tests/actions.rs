@@ -95,6 +95,10 @@ fn terminate_tells_a_running_late_task_to_stop() {
         e.report_progress(&task.task_id, &[], at("2026-01-01T00:25:00")),
         Ok(false)
     );
+    assert!(e.take_canceled_tasks().is_empty());
+    // Terminate fires when time reaches 00:30: the runner is told then, not at its next report.
+    e.advance(at("2026-01-01T00:30:00"));
+    assert_eq!(e.take_canceled_tasks(), [task.task_id.as_str()]);
     assert_eq!(
         e.report_progress(&task.task_id, &[], at("2026-01-01T00:31:00")),
         Ok(true)

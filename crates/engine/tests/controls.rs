@@ -119,11 +119,14 @@ fn try_cancel_cancels_running_and_waiting_instances() {
     .unwrap();
     assert_eq!(status(&e, &job(0)), Status::Canceled);
     assert_eq!(status(&e, "@Other_2026-01-01T00:00:00"), Status::Canceled);
+    // The running task is told at once; the waiting one had no runner to tell.
+    assert_eq!(e.take_canceled_tasks(), [running.task_id.as_str()]);
     assert_eq!(e.report_progress(&running.task_id, &[], t0), Ok(true));
     assert!(e.poll_task(Some("wg"), "h", t0).is_none());
     // CANCEL is the legacy spelling; terminal instances are left alone.
     e.set_status(&[job(0)], "cancel", t0).unwrap();
     assert_eq!(status(&e, &job(0)), Status::Canceled);
+    assert!(e.take_canceled_tasks().is_empty());
 }
 
 #[test]
@@ -182,6 +185,7 @@ fn deactivation_with_cancel_active_cancels_work_in_progress() {
     let running = poll(&mut e, t0).unwrap();
     e.deactivate(t0, true).unwrap();
     assert_eq!(e.summary().get(Status::Canceled), 2);
+    assert_eq!(e.take_canceled_tasks(), [running.task_id.as_str()]);
     assert_eq!(e.report_progress(&running.task_id, &[], t0), Ok(true));
     assert_eq!(e.pipeline_state(), PipelineState::Inactive);
 
@@ -191,6 +195,7 @@ fn deactivation_with_cancel_active_cancels_work_in_progress() {
     let running = poll(&mut e, t0).unwrap();
     e.deactivate(t0, false).unwrap();
     assert_eq!(e.pipeline_state(), PipelineState::Deactivating);
+    assert!(e.take_canceled_tasks().is_empty());
     assert!(poll(&mut e, t0).is_none());
     e.set_task_status(&running.task_id, TaskResult::finished(), t0)
         .unwrap();

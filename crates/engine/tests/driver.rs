@@ -89,17 +89,22 @@ async fn a_pipeline_runs_to_the_end_with_every_step_committed() {
     );
 }
 
+/// Activates the pipeline and takes its first task.
+async fn activate_and_poll(scheduler: &Scheduler) -> TaskObject {
+    scheduler.activate(None).await.unwrap();
+    scheduler
+        .poll_for_task(None, "host", Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn reopening_resumes_from_the_store_after_a_crash() {
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(VirtualClock::new(at("2026-01-01T00:00:00")));
     let scheduler = open(&store, &clock).await;
-    scheduler.activate(None).await.unwrap();
-    let task = scheduler
-        .poll_for_task(None, "host", Duration::ZERO)
-        .await
-        .unwrap()
-        .unwrap();
+    let task = activate_and_poll(&scheduler).await;
     drop(scheduler);
 
     clock.advance_to(at("2026-01-01T00:00:30"));
@@ -273,6 +278,100 @@ async fn the_commit_observer_sees_exactly_what_the_store_accepted() {
         .collect();
     assert_eq!(statuses.last(), Some(&Status::Finished), "{statuses:?}");
     assert!(statuses.contains(&Status::Running), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_canceled_task_is_told_once_its_cancellation_is_committed() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(VirtualClock::new(at("2026-01-01T00:00:00")));
+    let scheduler = open(&store, &clock).await;
+    let told: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let sink = told.clone();
+    scheduler.set_cancel_observer(Box::new(move |tasks| {
+        sink.lock().unwrap().extend(tasks.iter().cloned());
+    }));
+    let task = activate_and_poll(&scheduler).await;
+    let instance = "@A_2026-01-01T00:00:00".to_owned();
+    store.set_unavailable(true);
+    let refused = scheduler.set_status(&[instance], "TRY_CANCEL").await;
+    assert!(
+        matches!(refused, Err(EngineError::Store(StoreError::Unavailable(_)))),
+        "{refused:?}"
+    );
+    assert!(
+        told.lock().unwrap().is_empty(),
+        "told before the cancellation was stored"
+    );
+    store.set_unavailable(false);
+    scheduler.tick().await.unwrap();
+    assert_eq!(*told.lock().unwrap(), [task.task_id.as_str()]);
+    let stored = store.attempts("df-DRIVER").await.unwrap();
+    assert_eq!(stored[0].status, Status::Canceled);
+    // Told once: the runner's report still answers `canceled`, and nothing is told again.
+    assert!(
+        scheduler
+            .report_task_progress(&task.task_id, &[])
+            .await
+            .unwrap()
+    );
+    scheduler.tick().await.unwrap();
+    assert_eq!(told.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_timeout_another_runners_report_brings_about_is_told_at_once() {
+    const TWO: &str = r#"{"objects": [
+        {"id": "Default", "scheduleType": "ondemand", "workerGroup": "wg"},
+        {"id": "Timed", "type": "ShellCommandActivity", "command": "a",
+         "attemptTimeout": "10 minutes"},
+        {"id": "Other", "type": "ShellCommandActivity", "command": "b"}
+      ]}"#;
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let clock = Arc::new(VirtualClock::new(at("2026-01-01T00:00:00")));
+    let scheduler = Scheduler::open(store.clone(), clock.clone(), "df-TWO", plan(TWO))
+        .await
+        .unwrap();
+    let told: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let sink = told.clone();
+    scheduler.set_cancel_observer(Box::new(move |tasks| {
+        sink.lock().unwrap().extend(tasks.iter().cloned());
+    }));
+    let first = activate_and_poll(&scheduler).await;
+    let second = scheduler
+        .poll_for_task(None, "host", Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    let (timed, other) = if first.attempt_id.starts_with("@Timed_") {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    clock.advance_to(at("2026-01-01T00:01:00"));
+    for task in [&timed, &other] {
+        assert!(
+            !scheduler
+                .report_task_progress(&task.task_id, &[])
+                .await
+                .unwrap()
+        );
+    }
+    assert!(told.lock().unwrap().is_empty());
+    // Nothing ticks: the other runner's report is what brings the engine past the timeout.
+    clock.advance_to(at("2026-01-01T00:10:30"));
+    assert!(
+        !scheduler
+            .report_task_progress(&other.task_id, &[])
+            .await
+            .unwrap()
+    );
+    assert_eq!(*told.lock().unwrap(), [timed.task_id.as_str()]);
+    let stored = store.attempts("df-TWO").await.unwrap();
+    let timed_out = stored
+        .iter()
+        .find(|a| a.attempt_id == timed.attempt_id)
+        .unwrap();
+    assert_eq!(timed_out.fields["errorId"], ["Service_AttemptTimeout"]);
 }
 
 /// A store over a [`MemoryStore`] whose commits wait at a gate while it is closed, then fail

@@ -109,6 +109,9 @@ fn attempt_timeout_cancels_the_task_and_retries() {
             Ok(false)
         );
     }
+    assert!(e.take_canceled_tasks().is_empty());
+    e.advance(start + minutes(30));
+    assert_eq!(e.take_canceled_tasks(), [task.task_id.as_str()]);
     let fields = [Field::string("percentComplete", "90")];
     assert_eq!(
         e.report_progress(&task.task_id, &fields, start + minutes(31)),

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sluice_executors::exec::error_id::CANCELED;
 use sluice_executors::{AttemptContext, Execute, Executors, RunnerSettings};
 use sluice_model::{Period, Redactor, TaskObject, TaskResult, TaskStatus};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -59,6 +60,11 @@ pub struct RunnerOptions {
     /// Where each attempt's logs are copied when it ends (`s3://`, `file://` or an absolute
     /// path), unless the task names its own `pipelineLogUri`. `None`: only then.
     pub log_uri: Option<String>,
+    /// Whether tasks stopped by shutdown are reported FAILED (`Canceled`), as a remote runner
+    /// does so that the service retries them per their policy. The in-process runner leaves
+    /// them unreported instead: their attempts stay RUNNING under its name, and the process
+    /// that restores the pipeline next resumes them at once.
+    pub report_on_shutdown: bool,
 }
 
 impl RunnerOptions {
@@ -79,6 +85,7 @@ impl RunnerOptions {
             heartbeat_interval: Duration::from_secs(15 * 60),
             data: Arc::default(),
             log_uri: None,
+            report_on_shutdown: true,
         }
     }
 }
@@ -111,6 +118,8 @@ pub struct RunnerStats {
     pub lease_lost: u64,
     /// Tasks whose result could not be delivered after retries.
     pub unreported: u64,
+    /// Tasks stopped by shutdown and left unreported (see [`RunnerOptions::report_on_shutdown`]).
+    pub interrupted: u64,
 }
 
 /// Why [`Runner::run`] could not start.
@@ -154,6 +163,7 @@ enum TaskOutcome {
     CanceledByService,
     LeaseLost,
     Unreported,
+    Interrupted,
 }
 
 /// Why the runner stopped an executor before it finished.
@@ -178,9 +188,10 @@ impl Runner {
     /// on shutdown).
     ///
     /// On shutdown, running tasks are canceled (their processes stopped) and reported FAILED
-    /// with error id `Canceled`, so the service can retry them at once instead of waiting for
-    /// the lease to lapse. On `terminate`, no new task is taken and running ones finish
-    /// normally. Either way `run` returns once every task has ended.
+    /// with error id `Canceled`, so the service can retry them without waiting for the lease
+    /// to lapse — unless [`RunnerOptions::report_on_shutdown`] is off, when they are left for
+    /// the next process to resume. On `terminate`, no new task is taken and running ones
+    /// finish normally. Either way `run` returns once every task has ended.
     pub async fn run(self, shutdown: CancellationToken) -> Result<RunnerStats, RunnerError> {
         let options = &self.options;
         if options.workers == 0 {
@@ -321,6 +332,7 @@ impl RunnerStats {
             Ok(TaskOutcome::CanceledByService) => self.canceled += 1,
             Ok(TaskOutcome::LeaseLost) => self.lease_lost += 1,
             Ok(TaskOutcome::Unreported) => self.unreported += 1,
+            Ok(TaskOutcome::Interrupted) => self.interrupted += 1,
             Err(err) => {
                 tracing::error!(%err, "task worker stopped unexpectedly");
                 self.unreported += 1;
@@ -452,6 +464,8 @@ async fn execute_and_report(
     // A separate task, so that a panicking executor fails this attempt instead of the worker.
     let mut execution = tokio::spawn(async move { executor.execute(&ctx).await });
 
+    // Fires when the source hears of a cancellation before the next report would.
+    let told = shared.source.cancellation(&task.task_id);
     let interval = report_interval_for(task, shared.options.report_interval);
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -500,6 +514,12 @@ async fn execute_and_report(
                     }
                 }
             }
+            () = canceled_by(told.as_ref()), if stop.is_none() => {
+                log.event("canceled by the service; stopping the task");
+                tracing::info!("canceled by the service");
+                stop = Some(Stop::CanceledByService);
+                cancel.cancel();
+            }
             () = shutdown.cancelled(), if stop.is_none() => {
                 log.event("task runner shutting down; stopping the task");
                 stop = Some(Stop::Shutdown);
@@ -530,13 +550,28 @@ async fn execute_and_report(
             TaskOutcome::CanceledByService
         }
         Some(Stop::LeaseLost) => TaskOutcome::LeaseLost,
+        Some(Stop::Shutdown)
+            if !shared.options.report_on_shutdown
+                && result.error_id.as_deref() == Some(CANCELED) =>
+        {
+            log.event("no status reported: stopped by shutdown, resumed by the next process");
+            TaskOutcome::Interrupted
+        }
         Some(Stop::Shutdown) | None => {
-            if stop == Some(Stop::Shutdown) && result.error_id.as_deref() == Some("Canceled") {
+            if stop == Some(Stop::Shutdown) && result.error_id.as_deref() == Some(CANCELED) {
                 result.error_message =
                     Some("the task runner shut down before the task finished".to_string());
             }
             finish(shared, task, &log, result).await
         }
+    }
+}
+
+/// Completes when `token` is canceled; never without one.
+async fn canceled_by(token: Option<&CancellationToken>) {
+    match token {
+        Some(token) => token.cancelled().await,
+        None => std::future::pending().await,
     }
 }
 

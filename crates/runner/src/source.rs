@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use sluice_model::{Field, TaskObject, TaskResult};
+use tokio_util::sync::CancellationToken;
 
 /// Why a call to a [`TaskSource`] failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +43,15 @@ pub trait TaskSource: Send + Sync {
 
     /// Reports how the task ended; called at most once per task.
     async fn set_task_status(&self, task_id: &str, result: TaskResult) -> Result<(), SourceError>;
+
+    /// A token the source cancels as soon as the service cancels the task, for a source that
+    /// hears of it without a progress report (the in-process one); the runner then stops the
+    /// task as it does when a report answers `canceled`. `None` (the default): the runner
+    /// learns it only from [`report_task_progress`](Self::report_task_progress).
+    fn cancellation(&self, task_id: &str) -> Option<CancellationToken> {
+        let _ = task_id;
+        None
+    }
 
     /// Says the runner is alive; `Ok(true)` asks it to stop taking work and exit.
     async fn report_heartbeat(

@@ -47,6 +47,8 @@ struct FakeSource {
     status_delay: Duration,
     terminate: AtomicBool,
     heartbeats: AtomicUsize,
+    /// Tokens handed to the runner through `cancellation`, as the in-process source does.
+    tokens: Mutex<HashMap<String, CancellationToken>>,
 }
 
 impl FakeSource {
@@ -130,6 +132,10 @@ impl TaskSource for FakeSource {
     ) -> Result<bool, SourceError> {
         self.heartbeats.fetch_add(1, Ordering::SeqCst);
         Ok(self.terminate.load(Ordering::SeqCst))
+    }
+
+    fn cancellation(&self, task_id: &str) -> Option<CancellationToken> {
+        self.tokens.lock().unwrap().get(task_id).cloned()
     }
 }
 
@@ -423,6 +429,32 @@ fn sleeper(n: usize) -> TaskObject {
     )
 }
 
+/// Waits for the sleeper `t` to be running; its pid.
+async fn sleeper_pid(data_dir: &Path, t: &TaskObject) -> u32 {
+    let pid_file = task_dir(data_dir, t).join("sh.pid");
+    assert!(eventually(LONG, || read_pid(&pid_file).is_some()).await);
+    let pid = read_pid(&pid_file).unwrap();
+    assert!(is_running(pid));
+    pid
+}
+
+/// Waits for the canceled sleeper `t` (`pid`) to be gone and its runner to have given up on
+/// it without a status; how long the process took to go from `since`.
+async fn canceled_sleeper(data_dir: &Path, t: &TaskObject, pid: u32, since: Instant) -> Duration {
+    assert!(
+        eventually(LONG, || !is_running(pid)).await,
+        "sleep {pid} survived"
+    );
+    let took = since.elapsed();
+    let log_path = task_dir(data_dir, t).join("runner.log");
+    assert!(
+        eventually(LONG, || fs::read_to_string(&log_path)
+            .is_ok_and(|l| l.contains("no status reported")))
+        .await
+    );
+    took
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_cancellation_stops_a_running_command_within_an_interval() {
     let tmp = TempDir::new().unwrap();
@@ -430,34 +462,51 @@ async fn service_cancellation_stops_a_running_command_within_an_interval() {
     let source = FakeSource::with_tasks(vec![t.clone()]);
     let interval = Duration::from_millis(50);
     let (shutdown, handle) = start(Arc::clone(&source), options(tmp.path(), 1, interval));
-
-    let pid_file = task_dir(tmp.path(), &t).join("sh.pid");
-    assert!(eventually(LONG, || read_pid(&pid_file).is_some()).await);
-    let pid = read_pid(&pid_file).unwrap();
-    assert!(is_running(pid));
+    let pid = sleeper_pid(tmp.path(), &t).await;
 
     let canceled_at = Instant::now();
     source.cancel.lock().unwrap().insert(t.task_id.clone());
-    assert!(
-        eventually(LONG, || !is_running(pid)).await,
-        "sleep {pid} survived"
-    );
-    let took = canceled_at.elapsed();
+    let took = canceled_sleeper(tmp.path(), &t, pid, canceled_at).await;
     // One interval to notice plus SIGTERM delivery; far below the 5 s SIGKILL grace.
     assert!(took < interval + Duration::from_secs(2), "took {took:?}");
-
-    let log_path = task_dir(tmp.path(), &t).join("runner.log");
-    assert!(
-        eventually(LONG, || fs::read_to_string(&log_path)
-            .is_ok_and(|l| l.contains("no status reported")))
-        .await
-    );
     let stats = stop(shutdown, handle).await;
     assert_eq!(
         source.status_of(&t.task_id),
         None,
         "canceled tasks get no status"
     );
+    assert_eq!(stats.canceled, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancellation_the_source_tells_stops_the_command_without_waiting_for_a_report() {
+    let tmp = TempDir::new().unwrap();
+    let t = sleeper(1);
+    let source = FakeSource::with_tasks(vec![t.clone()]);
+    let token = CancellationToken::new();
+    source
+        .tokens
+        .lock()
+        .unwrap()
+        .insert(t.task_id.clone(), token.clone());
+    // No report after the first one within the test.
+    let (shutdown, handle) = start(
+        Arc::clone(&source),
+        options(tmp.path(), 1, Duration::from_secs(3600)),
+    );
+    let pid = sleeper_pid(tmp.path(), &t).await;
+
+    let canceled_at = Instant::now();
+    token.cancel();
+    let took = canceled_sleeper(tmp.path(), &t, pid, canceled_at).await;
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let stats = stop(shutdown, handle).await;
+    assert_eq!(
+        source.progress_count(&t.task_id),
+        1,
+        "only the acknowledgement"
+    );
+    assert_eq!(source.status_of(&t.task_id), None);
     assert_eq!(stats.canceled, 1);
 }
 
@@ -514,6 +563,37 @@ async fn shutdown_stops_running_tasks_and_reports_them_failed() {
     assert_eq!(result.error_id.as_deref(), Some("Canceled"));
     assert!(result.error_message.unwrap().contains("shut down"));
     assert_eq!(stats.failed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_report_on_shutdown_stopped_tasks_are_left_unreported() {
+    let tmp = TempDir::new().unwrap();
+    let (t, done) = (sleeper(1), task(2, "ConcurrencyProbe", vec![]));
+    let source = FakeSource::with_tasks(vec![done.clone(), t.clone()]);
+    let mut options = options(tmp.path(), 2, Duration::from_millis(50));
+    options.report_on_shutdown = false;
+    let (shutdown, handle) = start(Arc::clone(&source), options);
+    let pid = sleeper_pid(tmp.path(), &t).await;
+    assert!(eventually(LONG, || source.status_of(&done.task_id).is_some()).await);
+
+    let stats = stop(shutdown, handle).await;
+    assert!(
+        eventually(LONG, || !is_running(pid)).await,
+        "sleep {pid} survived"
+    );
+    assert_eq!(
+        source.status_of(&t.task_id),
+        None,
+        "left for the next process"
+    );
+    assert_eq!(
+        source.status_of(&done.task_id).map(|r| r.task_status),
+        Some(TaskStatus::Finished),
+        "a task that ended is reported as ever"
+    );
+    assert_eq!((stats.interrupted, stats.finished), (1, 1));
+    let log = fs::read_to_string(task_dir(tmp.path(), &t).join("runner.log")).unwrap();
+    assert!(log.contains("resumed by the next process"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,11 @@
 //! What a server runs beside its listener: the ticker that moves every scheduler forward and
 //! the in-process task runner, started together and stopped in order.
 //!
-//! Shutdown order: the in-process runner stops first (tasks it was running are reported
-//! FAILED with error id `Canceled`, so they are retried after a restart rather than waiting
-//! for their lease), then the ticker, then every scheduler commits what it still holds, and
-//! last a server sharing its database leaves, giving its pipelines up at once.
+//! Shutdown order: the in-process runner stops first (it stops the tasks it was running and
+//! leaves their attempts RUNNING under this process's name, so that the process restoring
+//! them next — this server restarted, or another server of a shared deployment — resumes them
+//! at once), then the ticker, then every scheduler commits what it still holds, and last a
+//! server sharing its database leaves, giving its pipelines up at once.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,7 +65,8 @@ impl Background {
             // only needs to be long enough to make the error backoff (which starts from it)
             // sane.
             runner_options.poll_backoff = std::time::Duration::from_millis(100);
-            let source = Arc::new(InProcessSource::new(Arc::clone(&service)));
+            runner_options.report_on_shutdown = false;
+            let source = Arc::new(InProcessSource::for_service(Arc::clone(&service)));
             let runner = Runner::new(source, Executors::builtin(), runner_options);
             tokio::spawn(runner.run(runner_stop.clone()))
         });

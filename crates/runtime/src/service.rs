@@ -24,7 +24,13 @@
 //!   when the task's status is set, when the engine no longer knows the task, when the pipeline
 //!   is deleted, and otherwise after a day without a call (a lease lapses long before).
 //! * Every scheduler's commit observer signals one [`Notify`], which wakes long polls across
-//!   all pipelines and the background ticker.
+//!   all pipelines and the background ticker; its cancel observer fires the in-process
+//!   runner's token of each task it cancels ([`TaskCancellations`]).
+//! * **The process has a name.** The in-process runner's attempts record it (the server's id
+//!   in a shared deployment, otherwise a new one at each start), and every scheduler is
+//!   opened knowing it and the live servers' names, so that restoring a pipeline resumes at
+//!   once what the in-process runner of a stopped process left RUNNING — never what a live
+//!   server's runner may still be running (see `sluice_engine`'s `restore.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -34,13 +40,16 @@ use std::time::{Duration, Instant};
 
 use sluice_catalog::Catalog;
 use sluice_definition::{Limits, ValidateOptions, ValidationReport, load};
-use sluice_engine::{ChangeSet, Clock, EngineOptions, PipelineRecord, Plan, Scheduler, Store};
+use sluice_engine::{
+    ChangeSet, Clock, EngineOptions, InProcessRunner, PipelineRecord, Plan, Scheduler, Store,
+};
 use sluice_model::{PipelineDefinition, PipelineState};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::in_process::TaskCancellations;
 use crate::metrics::{AttemptTracker, Metrics, Scraped, TimedStore};
 
 /// Pipeline-record field marking a tombstone: when the pipeline was deleted.
@@ -166,6 +175,10 @@ pub struct Service {
     /// This server's part in a shared deployment; `None` when it is the only one.
     pub(crate) cluster: Option<crate::cluster::Membership>,
     pub(crate) metrics: Arc<Metrics>,
+    /// This process's name, recorded on the attempts its in-process runner takes.
+    pub(crate) process_id: String,
+    /// The in-process runner's cancellation tokens, fired by every scheduler's cancellations.
+    pub(crate) in_process: Arc<TaskCancellations>,
 }
 
 impl std::fmt::Debug for Service {
@@ -215,6 +228,14 @@ impl Service {
         options: ServiceOptions,
     ) -> ApiResult<Arc<Service>> {
         let shared = cluster.is_some();
+        let process_id = match &cluster {
+            Some(m) => m.me.server_id.clone(),
+            None => format!(
+                "{}-{}",
+                sluice_runner::default_hostname(),
+                crate::ids::new_request_id()
+            ),
+        };
         let records = store.pipelines().await?;
         let metrics = Arc::new(Metrics::new());
         let service = Arc::new(Service {
@@ -234,6 +255,8 @@ impl Service {
             provisioning: std::sync::OnceLock::new(),
             cluster,
             metrics,
+            process_id,
+            in_process: Arc::default(),
         });
         for record in &records {
             service.registry_mut().pipelines.insert(
@@ -278,6 +301,31 @@ impl Service {
 
     pub fn options(&self) -> &ServiceOptions {
         &self.options
+    }
+
+    /// The tokens through which the in-process runner hears of its tasks' cancellations.
+    pub fn in_process_cancellations(&self) -> &Arc<TaskCancellations> {
+        &self.in_process
+    }
+
+    /// The engine options a scheduler opens with now: this process's name and the live
+    /// servers' (as the last heartbeat saw them).
+    fn engine_options(&self) -> EngineOptions {
+        let live = match self.membership() {
+            Some(m) => lock(&m.members)
+                .iter()
+                .map(|member| member.server_id.clone())
+                .filter(|id| *id != m.me.server_id)
+                .collect(),
+            None => Vec::new(),
+        };
+        EngineOptions {
+            in_process: Some(Arc::new(InProcessRunner {
+                process: self.process_id.clone(),
+                live,
+            })),
+            ..self.options.engine.clone()
+        }
     }
 
     /// Makes `provisioner` start and stop the runners of managed resources; `keys` mints
@@ -493,7 +541,7 @@ impl Service {
             Arc::clone(&self.clock),
             pipeline_id,
             plan,
-            self.options.engine,
+            self.engine_options(),
         )
         .await?;
         let changed = Arc::clone(&self.changed);
@@ -502,6 +550,7 @@ impl Service {
             attempts.observe(changes);
             changed.notify_waiters();
         }));
+        scheduler.set_cancel_observer(self.in_process.observer());
         Ok(Arc::new(scheduler))
     }
 
@@ -554,8 +603,18 @@ impl Service {
         lock(&self.tasks).remove(task_id);
     }
 
+    /// Drops the routes of a pipeline's tasks; the in-process runner stops those it runs at
+    /// once (their next report would find them unknown).
     pub(crate) fn forget_pipeline_tasks(&self, pipeline_id: &str) {
-        lock(&self.tasks).retain(|_, route| route.pipeline_id != pipeline_id);
+        let mut dropped = Vec::new();
+        lock(&self.tasks).retain(|task_id, route| {
+            let keep = route.pipeline_id != pipeline_id;
+            if !keep {
+                dropped.push(task_id.clone());
+            }
+            keep
+        });
+        self.in_process.cancel(&dropped);
     }
 
     /// Drops task routes unused for a day (their leases lapsed long ago).

@@ -12,7 +12,7 @@ use serde_json::json;
 use sluice_catalog::Catalog;
 use sluice_cli::local_run::{LocalRunConfig, LocalRunError, Progress, RunReport, run_local};
 use sluice_engine::engine::keys;
-use sluice_engine::{EngineError, Store, StoreError, Summary, SystemClock};
+use sluice_engine::{EngineError, Interrupted, Store, StoreError, Summary, SystemClock};
 use sluice_model::Status;
 use sluice_model::time::format_datetime;
 use sluice_runner::attempt_dir;
@@ -115,8 +115,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         let live = args.output == OutputFormat::Text && std::io::stderr().is_terminal();
         let mut progress = TerminalProgress {
             enabled: live,
+            notes: args.output == OutputFormat::Text,
             started: Instant::now(),
             shown: false,
+            resumed: 0,
         };
         let store: Arc<dyn Store> = Arc::new(store);
         match run_local(
@@ -250,14 +252,26 @@ async fn cancel_on_signal(shutdown: CancellationToken, signal: Arc<AtomicU8>) {
     shutdown.cancel();
 }
 
-/// The live status line on a terminal.
+/// The live status line on a terminal, and the notes of a text run on stderr.
 struct TerminalProgress {
     enabled: bool,
+    notes: bool,
     started: Instant,
     shown: bool,
+    /// Attempts of a stopped run resumed at once.
+    resumed: usize,
 }
 
 impl Progress for TerminalProgress {
+    fn resumed(&mut self, interrupted: &[Interrupted]) {
+        self.resumed = interrupted.iter().filter(|a| a.retried).count();
+        if self.notes {
+            for line in resumed_lines(interrupted) {
+                eprintln!("sluice: {line}");
+            }
+        }
+    }
+
     fn update(&mut self, summary: &Summary) {
         if !self.enabled {
             return;
@@ -269,10 +283,14 @@ impl Progress for TerminalProgress {
             + summary.get(Status::TimedOut)
             + summary.get(Status::Canceled);
         let waiting = summary.total().saturating_sub(done + running + failed);
+        let resumed = match self.resumed {
+            0 => String::new(),
+            n => format!(" · resumed {n} interrupted attempt{}", plural(n)),
+        };
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,
-            "\r\x1b[2K[{:>4}s] {done} done · {running} running · {waiting} waiting · {failed} failed",
+            "\r\x1b[2K[{:>4}s] {done} done · {running} running · {waiting} waiting · {failed} failed{resumed}",
             self.started.elapsed().as_secs()
         );
         let _ = err.flush();
@@ -284,6 +302,33 @@ impl Progress for TerminalProgress {
             let _ = write!(std::io::stderr(), "\r\x1b[2K");
         }
     }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// What a run says about the attempts a stopped run left running: those resumed at once, and
+/// those whose instance had no retries left.
+fn resumed_lines(interrupted: &[Interrupted]) -> Vec<String> {
+    let (retried, failed): (Vec<&Interrupted>, Vec<&Interrupted>) =
+        interrupted.iter().partition(|a| a.retried);
+    [
+        (retried, "resumed ", ""),
+        (failed, "", " had no retries left"),
+    ]
+    .into_iter()
+    .filter(|(list, ..)| !list.is_empty())
+    .map(|(list, before, after)| {
+        let n = list.len();
+        let ids: Vec<&str> = list.iter().map(|a| a.attempt_id.as_str()).collect();
+        format!(
+            "{before}{n} attempt{} interrupted when the previous run stopped{after}: {}",
+            plural(n),
+            ids.join(", ")
+        )
+    })
+    .collect()
 }
 
 fn print_json(report: &RunReport, data_dir: &std::path::Path) -> Result<()> {
@@ -313,7 +358,22 @@ fn print_json(report: &RunReport, data_dir: &std::path::Path) -> Result<()> {
             entry
         })
         .collect();
-    let body = json!({ "pipelineId": report.pipeline_id, "instances": instances });
+    let resumed: Vec<serde_json::Value> = report
+        .resumed
+        .iter()
+        .map(|a| {
+            json!({
+                "instance": a.instance_id,
+                "interruptedAttempt": a.attempt_id,
+                "retried": a.retried,
+            })
+        })
+        .collect();
+    let body = json!({
+        "pipelineId": report.pipeline_id,
+        "instances": instances,
+        "resumed": resumed,
+    });
     println!("{}", serde_json::to_string_pretty(&body)?);
     Ok(())
 }
@@ -392,10 +452,17 @@ fn print_text(report: &RunReport, args: &RunArgs) {
             tally.join(", ")
         }
     );
+    if !report.resumed.is_empty() {
+        println!();
+        for line in resumed_lines(&report.resumed) {
+            println!("{line}");
+        }
+    }
+    let resumed = |id: &str| report.resumed.iter().any(|a| a.attempt_id == id);
     for attempt in report
         .attempts
         .iter()
-        .filter(|a| a.status == Status::Failed)
+        .filter(|a| a.status == Status::Failed && !resumed(&a.attempt_id))
     {
         let message = attempt
             .result

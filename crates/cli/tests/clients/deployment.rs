@@ -78,13 +78,32 @@ impl Deployment {
         self.start(&format!("server-{n}"), "127.0.0.1:0", database, extra)
     }
 
+    /// A new server on a free port whose in-process runner takes the tasks of worker group
+    /// `group` of the pipelines it owns.
+    pub(crate) fn server_running(&self, group: &str) -> Server {
+        let n = self.started.get() + 1;
+        self.started.set(n);
+        self.launch(
+            &format!("server-{n}"),
+            "127.0.0.1:0",
+            &self.db.url(),
+            &["--local-worker-group", group],
+        )
+    }
+
     /// A server named `slot` (its data directory) listening on `listen`: a server restarted
     /// in the same slot and on the same address takes up where the previous one stopped.
     pub(crate) fn start(&self, slot: &str, listen: &str, database: &str, extra: &[&str]) -> Server {
+        let mut args = vec!["--no-local-runner"];
+        args.extend_from_slice(extra);
+        self.launch(slot, listen, database, &args)
+    }
+
+    fn launch(&self, slot: &str, listen: &str, database: &str, extra: &[&str]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
         command
             .arg("server")
-            .args(["--listen", listen, "--no-local-runner"])
+            .args(["--listen", listen])
             .args(["--database", database])
             .args(["--lease-seconds", &self.lease_seconds.to_string()])
             .arg("--data-dir")

@@ -67,6 +67,7 @@ pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
     // Dropped before the directory it writes its output to.
     process: Proc,
+    config: ServerConfig,
     dir: tempfile::TempDir,
 }
 
@@ -81,8 +82,30 @@ impl Server {
             .prefix("sluice-api-clients")
             .tempdir()
             .expect("temp dir");
+        let (process, endpoint, addr) = Server::launch("server", dir.path(), &config);
+        Server {
+            endpoint,
+            addr,
+            process,
+            config,
+            dir,
+        }
+    }
+
+    /// Kills the server (SIGKILL, as a crash would) and starts it again on the same data
+    /// directory, on another port.
+    pub(crate) fn restart_after_kill(&mut self) {
+        self.process.kill();
+        let (process, endpoint, addr) =
+            Server::launch("server-restarted", self.dir.path(), &self.config);
+        self.process = process;
+        self.endpoint = endpoint;
+        self.addr = addr;
+    }
+
+    fn launch(name: &str, dir: &Path, config: &ServerConfig) -> (Proc, String, SocketAddr) {
         let credentials_file = config.credentials.as_ref().map(|credentials| {
-            let path = dir.path().join("credentials.json");
+            let path = dir.join("credentials.json");
             fs::write(&path, serde_json::to_vec_pretty(credentials).unwrap()).unwrap();
             path
         });
@@ -92,7 +115,7 @@ impl Server {
             // Port 0: the server binds a free port and prints the address it got.
             .args(["--listen", "127.0.0.1:0"])
             .arg("--data-dir")
-            .arg(dir.path().join("data"))
+            .arg(dir.join("data"))
             .args(["--workers", "2"])
             // The worker groups the clients' definitions name (greet.json, the Rust SDK
             // test): the in-process runner takes them as a remote runner would.
@@ -102,7 +125,7 @@ impl Server {
                 "--local-worker-group",
                 "wg-rust",
             ])
-            .current_dir(dir.path())
+            .current_dir(dir)
             .env_remove("SLUICE_ROOT_ACCESS_KEY_ID")
             .env_remove("SLUICE_ROOT_SECRET_ACCESS_KEY")
             .env_remove("SLUICE_ROOT_ACCOUNT_ID")
@@ -120,19 +143,14 @@ impl Server {
             command.arg("--no-local-runner");
         }
         command.args(&config.args);
-        let mut process = Proc::spawn("server", command, dir.path());
+        let mut process = Proc::spawn(name, command, dir);
         let line = process.wait_line(READY_MARKER, STARTUP_DEADLINE);
         let endpoint = ready_url(&line).unwrap_or_else(|| panic!("no URL in {line:?}"));
         let addr = endpoint
             .trim_start_matches("http://")
             .parse()
             .unwrap_or_else(|e| panic!("readiness line URL {endpoint}: {e}"));
-        Server {
-            endpoint,
-            addr,
-            process,
-            dir,
-        }
+        (process, endpoint, addr)
     }
 
     /// The server's process id.

@@ -198,6 +198,39 @@ impl Api {
                 .unwrap_or_else(|e| panic!("set_status {status}: {e:?}"));
         });
     }
+
+    /// DeactivatePipeline.
+    pub(crate) fn deactivate(&self, id: &str, cancel_active: bool) {
+        self.rt.block_on(async {
+            self.client
+                .deactivate_pipeline()
+                .pipeline_id(id)
+                .cancel_active(cancel_active)
+                .send()
+                .await
+                .expect("deactivate_pipeline");
+        });
+    }
+
+    /// Waits up to `limit` until the instance of `component` has `status`; its id and fields.
+    pub(crate) fn instance_with_status(
+        &self,
+        pipeline: &str,
+        component: &str,
+        status: &str,
+        limit: std::time::Duration,
+    ) -> (String, Described) {
+        sluice_testsupport::poll::wait_for(&format!("{component} to be {status}"), limit, || {
+            let instances = self.objects(pipeline, "INSTANCE")?;
+            instances
+                .into_iter()
+                .find(|(_, f)| {
+                    one(f, "@componentParent") == Some(component)
+                        && one(f, "@status") == Some(status)
+                })
+                .ok_or_else(|| format!("{:?}", self.objects(pipeline, "INSTANCE")))
+        })
+    }
 }
 
 pub(crate) fn one<'a>(fields: &'a Described, key: &str) -> Option<&'a str> {

@@ -225,11 +225,20 @@ pub(crate) struct Instance {
     pub(crate) logs: Option<String>,
 }
 
+/// An attempt a stopped run left running, as the JSON report's `resumed` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Resumed {
+    pub(crate) instance: String,
+    pub(crate) interrupted_attempt: String,
+    pub(crate) retried: bool,
+}
+
 /// The JSON report, checked for its exact shape while parsing.
 #[derive(Debug, Clone)]
 pub(crate) struct Report {
     pub(crate) pipeline_id: String,
     pub(crate) instances: Vec<Instance>,
+    pub(crate) resumed: Vec<Resumed>,
 }
 
 impl Report {
@@ -238,7 +247,11 @@ impl Report {
         let object = value.as_object().expect("the report is an object");
         let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["instances", "pipelineId"], "report keys: {value}");
+        assert_eq!(
+            keys,
+            ["instances", "pipelineId", "resumed"],
+            "report keys: {value}"
+        );
         let pipeline_id = object["pipelineId"]
             .as_str()
             .expect("pipelineId is a string")
@@ -249,29 +262,18 @@ impl Report {
             .expect("instances is an array")
             .iter()
             .map(|i| {
-                let fields = i.as_object().expect("an instance is an object");
-                let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
-                let required = [
-                    "attempts",
-                    "component",
-                    "id",
-                    "scheduledStartTime",
-                    "status",
-                ];
-                let optional = ["error", "logs", "waitingOn"];
-                assert!(
-                    required.iter().all(|k| keys.contains(k))
-                        && keys
-                            .iter()
-                            .all(|k| required.contains(k) || optional.contains(k)),
-                    "instance keys: {i}"
+                let fields = object_with_keys(
+                    i,
+                    &[
+                        "attempts",
+                        "component",
+                        "id",
+                        "scheduledStartTime",
+                        "status",
+                    ],
+                    &["error", "logs", "waitingOn"],
                 );
-                let text = |key: &str| {
-                    fields[key]
-                        .as_str()
-                        .unwrap_or_else(|| panic!("{key} is a string in {i}"))
-                        .to_owned()
-                };
+                let text = |key: &str| string_field(fields, key, i);
                 let scheduled = text("scheduledStartTime");
                 Instance {
                     id: text("id"),
@@ -302,9 +304,27 @@ impl Report {
                 }
             })
             .collect();
+        let resumed = object["resumed"]
+            .as_array()
+            .expect("resumed is an array")
+            .iter()
+            .map(|r| {
+                let fields =
+                    object_with_keys(r, &["instance", "interruptedAttempt", "retried"], &[]);
+                let text = |key: &str| string_field(fields, key, r);
+                Resumed {
+                    instance: text("instance"),
+                    interrupted_attempt: text("interruptedAttempt"),
+                    retried: fields["retried"]
+                        .as_bool()
+                        .unwrap_or_else(|| panic!("retried is a boolean in {r}")),
+                }
+            })
+            .collect();
         Report {
             pipeline_id,
             instances,
+            resumed,
         }
     }
 
@@ -339,6 +359,37 @@ impl Report {
     pub(crate) fn count_with_status(&self, status: &str) -> usize {
         self.instances.iter().filter(|i| i.status == status).count()
     }
+}
+
+/// `value` as an object, which must have every key of `required` and no key outside
+/// `required` and `optional`.
+#[track_caller]
+fn object_with_keys<'v>(
+    value: &'v Value,
+    required: &[&str],
+    optional: &[&str],
+) -> &'v serde_json::Map<String, Value> {
+    let fields = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"));
+    let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+    assert!(
+        required.iter().all(|k| keys.contains(k))
+            && keys
+                .iter()
+                .all(|k| required.contains(k) || optional.contains(k)),
+        "keys of {value}: {required:?} and any of {optional:?}"
+    );
+    fields
+}
+
+/// The string `key` of `fields`, the object `whole` (shown when it is not one).
+#[track_caller]
+fn string_field(fields: &serde_json::Map<String, Value>, key: &str, whole: &Value) -> String {
+    fields[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is a string in {whole}"))
+        .to_owned()
 }
 
 /// `df-` and 19 upper-case letters or digits.

@@ -192,6 +192,7 @@ impl Engine {
         {
             self.resource_up(r, now);
         }
+        let in_process = matches!(groups, GroupFilter::Any | GroupFilter::Local { .. });
         while let Some(a) = self.pop_ready(groups) {
             let i = self.atts[a].inst;
             if self.paused(i) {
@@ -207,7 +208,12 @@ impl Engine {
             let task_id = self.task_ids.next_id();
             match self.build_task(a, &task_id, hostname, now) {
                 Ok(task) => {
-                    self.start_attempt(a, task_id, hostname, now);
+                    let runner = if in_process {
+                        self.in_process_id.clone()
+                    } else {
+                        None
+                    };
+                    self.start_attempt(a, task_id, hostname, runner, now);
                     return Some(task);
                 }
                 Err(message) => {
@@ -232,7 +238,16 @@ impl Engine {
         None
     }
 
-    fn start_attempt(&mut self, a: AttIdx, task_id: String, hostname: &str, now: NaiveDateTime) {
+    /// Hands attempt `a` to a runner on `hostname`; `runner` is the in-process runner's
+    /// taskrunner id when it is the taker.
+    fn start_attempt(
+        &mut self,
+        a: AttIdx,
+        task_id: String,
+        hostname: &str,
+        runner: Option<Arc<str>>,
+        now: NaiveDateTime,
+    ) {
         let i = self.atts[a].inst;
         let lease = plus_duration(now, self.options.first_report_timeout);
         let att = &mut self.atts[a];
@@ -240,6 +255,7 @@ impl Engine {
         att.started_at = Some(now);
         att.task_id = Some(task_id.clone());
         att.hostname = Some(hostname.to_owned());
+        att.taskrunner_id = runner.map(|r| r.to_string());
         att.lease_expires_at = Some(lease);
         att.lease_timer = Some(lease);
         self.mark_att(a);
@@ -394,7 +410,7 @@ impl Engine {
             .insert(keys::ERROR_MESSAGE.to_owned(), vec![message.clone()]);
         att.result = Some(TaskResult::failed(error_id, message));
         if tell_runner {
-            att.cancel_requested = true;
+            self.request_cancel(a);
         } else {
             att.lease_timer = None;
             if let Some(task) = &att.task_id {
@@ -404,6 +420,16 @@ impl Engine {
         self.end_attempt(a, Status::Failed, at);
         let i = self.atts[a].inst;
         self.attempt_failed(i, at, false);
+    }
+
+    /// Tells the runner of running attempt `a` to stop: its next progress report answers
+    /// `canceled`, and its task id is listed for [`Engine::take_canceled_tasks`].
+    pub(super) fn request_cancel(&mut self, a: AttIdx) {
+        let att = &mut self.atts[a];
+        att.cancel_requested = true;
+        if let Some(task_id) = &att.task_id {
+            self.canceled_tasks.push(task_id.clone());
+        }
     }
 
     /// The latest attempt of `i` failed (or found its precondition false): retry after

@@ -35,6 +35,16 @@
 //! * **Write-ahead.** Mutations only mark records dirty; [`Engine::take_changes`] returns them.
 //!   Drivers commit that change set before handing out any task or delivering any action
 //!   produced by the same call (see `store.rs`).
+//! * **The in-process runner is known by name.** A poll over [`GroupFilter::Any`] or
+//!   [`GroupFilter::Local`] comes from the runner inside the process that holds the engine
+//!   (`sluice run`'s, a server's); with [`EngineOptions::in_process`] set, the attempt it takes
+//!   records `in-process:<process>` as its taskrunner id. That is how a later process tells
+//!   work a stopped process left behind (resumed at once, see `restore.rs`) from a remote
+//!   runner's, whose lease keeps AWS's rules.
+//! * **Cancellations are told, not only answered.** Each running task the engine cancels
+//!   (TRY_CANCEL, deactivation, Terminate, attemptTimeout, a failed resource) is listed for
+//!   [`Engine::take_canceled_tasks`], so a driver can stop an in-process task as soon as the
+//!   cancellation is committed instead of at the runner's next progress report.
 
 mod attempts;
 mod controls;
@@ -62,10 +72,11 @@ use crate::store::PipelineRecord;
 use state::{AttIdx, Attempt, CompState, InstIdx, Timer};
 
 pub use attempts::UNRETRYABLE_ERROR_IDS;
+pub use restore::INTERRUPTED_ERROR_ID;
 pub use state::keys;
 
 /// Tunables of the task protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineOptions {
     /// A runner must acknowledge a task with ReportTaskProgress within this (AWS: 2 minutes).
     pub first_report_timeout: Duration,
@@ -79,6 +90,11 @@ pub struct EngineOptions {
     /// lapses (a scheduler taking a pipeline over from another server, which runners reach
     /// through any server).
     pub adopt_running: bool,
+    /// The process holding the engine, when it runs tasks itself: its in-process runner's
+    /// attempts are recorded as its own, and a restored attempt that another process's
+    /// in-process runner left RUNNING is resumed at once (see `restore.rs`). `None`: attempts
+    /// record no runner and every restored RUNNING attempt follows the lease rules.
+    pub in_process: Option<Arc<InProcessRunner>>,
 }
 
 impl Default for EngineOptions {
@@ -87,8 +103,58 @@ impl Default for EngineOptions {
             first_report_timeout: Duration::minutes(2),
             report_progress_timeout: Duration::minutes(15),
             adopt_running: false,
+            in_process: None,
         }
     }
+}
+
+/// The runner inside the process holding an engine, and the other processes whose runners
+/// are known to be alive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InProcessRunner {
+    /// Unique per process (a server's id in a shared deployment).
+    pub process: String,
+    /// Other processes whose in-process runners are alive (the live servers sharing a
+    /// database): what their runners hold is theirs, not work a stopped process left behind.
+    pub live: Vec<String>,
+}
+
+/// How the taskrunner id of an attempt taken by an in-process runner starts; the process
+/// follows.
+pub const IN_PROCESS_TASKRUNNER: &str = "in-process:";
+
+impl InProcessRunner {
+    /// A runner of `process` with no other live process.
+    pub fn new(process: impl Into<String>) -> Self {
+        InProcessRunner {
+            process: process.into(),
+            live: Vec::new(),
+        }
+    }
+
+    /// The taskrunner id its attempts record.
+    pub fn taskrunner_id(&self) -> String {
+        format!("{IN_PROCESS_TASKRUNNER}{}", self.process)
+    }
+
+    /// Whether an attempt that records `taskrunner_id` was taken by the in-process runner of
+    /// a process that is gone: neither this one nor a live one.
+    pub fn outlived(&self, taskrunner_id: &str) -> bool {
+        taskrunner_id
+            .strip_prefix(IN_PROCESS_TASKRUNNER)
+            .is_some_and(|p| p != self.process && !self.live.iter().any(|l| l == p))
+    }
+}
+
+/// An attempt that the in-process runner of a stopped process left RUNNING, ended by a restore
+/// (FAILED, `Service_Interrupted`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interrupted {
+    pub instance_id: String,
+    pub attempt_id: String,
+    /// Its instance gets another attempt at once; `false` when it had no retries left (the
+    /// instance FAILED).
+    pub retried: bool,
 }
 
 /// What triggered an action.
@@ -225,6 +291,12 @@ pub struct Engine {
     task_ids: TaskIds,
     /// [`SERVICE_WORKER_GROUP`](crate::plan::SERVICE_WORKER_GROUP), shared by its attempts.
     service_group: Arc<str>,
+    /// The taskrunner id recorded on attempts the in-process runner takes.
+    in_process_id: Option<Arc<str>>,
+    /// Tasks canceled since the last [`Engine::take_canceled_tasks`].
+    canceled_tasks: Vec<String>,
+    /// What the restore that built this engine found interrupted.
+    interrupted: Vec<Interrupted>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -252,6 +324,10 @@ impl Engine {
                 ..CompState::default()
             })
             .collect();
+        let in_process_id = options
+            .in_process
+            .as_ref()
+            .map(|runner| Arc::from(runner.taskrunner_id()));
         let mut engine = Engine {
             plan,
             options,
@@ -281,6 +357,9 @@ impl Engine {
             running: 0,
             task_ids: TaskIds::default(),
             service_group: Arc::from(crate::plan::SERVICE_WORKER_GROUP),
+            in_process_id,
+            canceled_tasks: Vec::new(),
+            interrupted: Vec::new(),
         };
         engine.load_pipeline_fields();
         // A record that was never stored must be part of the first change set.
@@ -433,6 +512,18 @@ impl Engine {
     /// Resource provisioning events since the last call, oldest first.
     pub fn take_resource_events(&mut self) -> Vec<ResourceEvent> {
         std::mem::take(&mut self.resource_events)
+    }
+
+    /// Task ids of the running tasks canceled since the last call (their runners must stop
+    /// them), in order.
+    pub fn take_canceled_tasks(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.canceled_tasks)
+    }
+
+    /// The attempts the in-process runner of a stopped process had left RUNNING, which the
+    /// restore that built this engine ended (empty for an engine that was not restored).
+    pub fn interrupted(&self) -> &[Interrupted] {
+        &self.interrupted
     }
 
     /// Instance counts by displayed status. Scans every instance (introspection only).

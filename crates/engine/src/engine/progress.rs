@@ -282,7 +282,7 @@ impl Engine {
                 }
                 Status::Running => {
                     self.running -= 1;
-                    self.atts[a].cancel_requested = true;
+                    self.request_cancel(a);
                     self.end_attempt(a, Status::Canceled, at);
                 }
                 _ => {}

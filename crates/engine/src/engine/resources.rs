@@ -498,7 +498,7 @@ impl Engine {
             Status::WaitingForRunner => self.dequeue(a),
             Status::Running => {
                 self.running -= 1;
-                self.atts[a].cancel_requested = true;
+                self.request_cancel(a);
             }
             _ => return,
         }

@@ -13,8 +13,19 @@
 //!   With [`EngineOptions::adopt_running`](super::EngineOptions::adopt_running) (a server
 //!   taking a pipeline over from another), an attempt of a named worker group keeps its task
 //!   id and lease instead: its runner reports through any server, so only a lease that lapses
-//!   makes it a lost lease. Attempts of the in-process group (their runner was the previous
-//!   owner's) and of resource groups (re-provisioned below) are lost leases all the same.
+//!   makes it a lost lease. Attempts of the in-process group or taken by an in-process runner
+//!   (their runner was the previous owner's, and reports only to it) and of resource groups
+//!   (re-provisioned below) are lost leases all the same.
+//! * An attempt that the in-process runner of a process that is gone left RUNNING (its
+//!   taskrunner id names another process than this one and than every live one, see
+//!   [`InProcessRunner`](super::InProcessRunner)) was interrupted by the death or the stop of
+//!   that process, not by a runner that stopped reporting: nothing runs it any more, and the
+//!   process that ran it is back. It ends FAILED with error id `Service_Interrupted` and its
+//!   instance is retried at once instead of after `retryDelay`; [`Engine::interrupted`] lists
+//!   it. The retry counts against `maximumRetries` like any failed attempt, so a task that
+//!   kills the process running it each time fails after its retries instead of looping.
+//!   Another live server's in-process attempts (its runner may still be running them) and
+//!   remote runners' attempts keep the lease rules above.
 //! * WAITING_FOR_RUNNER attempts are queued again in creation order; a FAILED latest attempt
 //!   of a non-terminal instance means a retry was pending: it is due `retryDelay` after the
 //!   failure. FINISHED and FAILED attempts are never run again.
@@ -311,6 +322,11 @@ impl Engine {
                 self.transition(i, Status::WaitingForRunner, now);
                 self.enqueue(last);
             }
+            Status::Running if self.outlived_its_process(last) => {
+                self.running += 1;
+                self.transition(i, Status::Running, now);
+                self.resume_interrupted(last, now);
+            }
             Status::Running if self.adoptable(last) => {
                 self.running += 1;
                 self.transition(i, Status::Running, now);
@@ -341,13 +357,54 @@ impl Engine {
     }
 }
 
+/// The error id of an attempt interrupted by the stop of the process that ran it.
+pub const INTERRUPTED_ERROR_ID: &str = "Service_Interrupted";
+
 impl Engine {
+    /// Whether a RUNNING attempt restored from the store was taken by the in-process runner of
+    /// a process that is gone (see the module notes).
+    fn outlived_its_process(&self, a: super::state::AttIdx) -> bool {
+        let (Some(runner), Some(taken_by)) = (
+            self.options.in_process.as_deref(),
+            self.atts[a].taskrunner_id.as_deref(),
+        ) else {
+            return false;
+        };
+        runner.outlived(taken_by)
+    }
+
+    /// Ends an interrupted attempt and retries its instance now, if it has retries left.
+    fn resume_interrupted(&mut self, a: super::state::AttIdx, now: NaiveDateTime) {
+        let i = self.atts[a].inst;
+        self.fail_running_attempt(
+            a,
+            now,
+            INTERRUPTED_ERROR_ID,
+            "interrupted: the process that ran it stopped before the attempt ended".to_owned(),
+            false,
+        );
+        let retried = self.insts[i].retry_at.is_some();
+        if retried {
+            self.insts[i].retry_at = Some(now);
+            self.push_timer(now, Timer::Retry(i));
+        }
+        self.interrupted.push(super::Interrupted {
+            instance_id: self.insts[i].id.clone(),
+            attempt_id: self.atts[a].id.clone(),
+            retried,
+        });
+    }
+
     /// Whether a RUNNING attempt restored from the store keeps running (see the module notes).
     fn adoptable(&self, a: super::state::AttIdx) -> bool {
         let att = &self.atts[a];
         self.options.adopt_running
             && !att.worker_group.is_empty()
             && !att.worker_group.starts_with('@')
+            && !att
+                .taskrunner_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with(super::IN_PROCESS_TASKRUNNER))
             && att.task_id.is_some()
             && att.lease_expires_at.is_some()
     }

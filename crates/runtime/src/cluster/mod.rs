@@ -20,7 +20,10 @@
 //!   server that joins gets pipelines back and a dead server's are taken over within a lease
 //!   period and a round.
 //! * **Takeover adopts running attempts** of remote runners (`EngineOptions::adopt_running`):
-//!   their runners report through any server, so they keep their task and lease.
+//!   their runners report through any server, so they keep their task and lease. Attempts
+//!   the in-process runner of a server that is no longer a member (killed, or left) was
+//!   running are resumed at once; those of a live server's runner (a pipeline given up to
+//!   balance) are lost leases, retried after `retryDelay`, as that server stops them itself.
 
 mod rounds;
 
@@ -289,6 +292,13 @@ impl Service {
             return Ok(());
         }
         lock(&m.held).insert(pipeline_id.to_owned(), fence.clone());
+        // Who is alive now decides which running attempts a dead server's in-process runner
+        // left behind (resumed at once) and which a live one may still be running: ask the
+        // database rather than trust the last round.
+        match m.backend.heartbeat(&m.me, m.lease).await {
+            Ok(members) => *lock(&m.members) = members,
+            Err(error) => tracing::warn!("cannot heartbeat: {error}"),
+        }
         let activated = record.state != sluice_model::PipelineState::Pending;
         let Some(definition) = record.active_definition.as_ref().filter(|_| activated) else {
             tracing::info!(pipeline = %pipeline_id, epoch = fence.epoch, "took the lease of a pipeline");
