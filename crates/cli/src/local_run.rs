@@ -14,6 +14,7 @@
 //! * Cancellations (attemptTimeout, a Terminate action) reach the runner as soon as they are
 //!   committed, through the source's cancellation tokens, not through progress reports.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,9 +22,10 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use sluice_catalog::Catalog;
 use sluice_definition::ResolvedPipeline;
+use sluice_engine::engine::keys;
 use sluice_engine::{
-    AttemptRecord, Clock, EngineError, EngineOptions, InProcessRunner, InstanceRecord, Interrupted,
-    PipelineRecord, Plan, Scheduler, Store, Summary,
+    AttemptRecord, Clock, EngineError, EngineOptions, INTERRUPTED_ERROR_ID, InProcessRunner,
+    InstanceRecord, Interrupted, PipelineRecord, Plan, Scheduler, Store, Summary,
 };
 use sluice_executors::Executors;
 use sluice_model::{PipelineDefinition, PipelineState, Status};
@@ -95,6 +97,9 @@ impl RunReport {
 pub trait Progress: Send {
     /// Once, before the first update, when a previous run left attempts running.
     fn resumed(&mut self, _interrupted: &[Interrupted]) {}
+    /// An attempt failed (or timed out) just now; `retry_at` is when the next attempt of its
+    /// instance is due, `None` when there is none.
+    fn attempt_failed(&mut self, _attempt: &AttemptRecord, _retry_at: Option<NaiveDateTime>) {}
     fn update(&mut self, summary: &Summary);
     fn finish(&mut self) {}
 }
@@ -144,6 +149,7 @@ pub async fn run_local(
         sluice_runner::default_hostname(),
         sluice_runtime::new_request_id()
     );
+    let (failed_tx, failed_rx) = std::sync::mpsc::channel();
     let engine_options = EngineOptions {
         in_process: Some(Arc::new(InProcessRunner::new(process))),
         ..EngineOptions::default()
@@ -155,8 +161,9 @@ pub async fn run_local(
             &config.pipeline_id,
             plan,
             engine_options,
-            Some(sluice_runtime::event_log::attempt_event_log(
-                config.data_dir.clone(),
+            Some(failure_observer(
+                sluice_runtime::event_log::attempt_event_log(config.data_dir.clone()),
+                failed_tx,
             )),
         )
         .await?,
@@ -196,7 +203,11 @@ pub async fn run_local(
         config.follow,
         &config.data,
         &shutdown,
-        progress,
+        Reporting {
+            progress,
+            failed: failed_rx,
+            announced: HashSet::new(),
+        },
     )
     .await;
     sluice_runtime::actions::deliver_pending(&scheduler, &config.data).await;
@@ -237,7 +248,7 @@ async fn drive(
     follow: bool,
     data: &sluice_data::DataSettings,
     shutdown: &CancellationToken,
-    progress: &mut dyn Progress,
+    mut reporting: Reporting<'_>,
 ) -> Result<bool, LocalRunError> {
     const REFRESH: Duration = Duration::from_millis(200);
     loop {
@@ -254,7 +265,8 @@ async fn drive(
                 )
             })
             .await;
-        progress.update(&summary);
+        reporting.announce_failures(scheduler).await;
+        reporting.progress.update(&summary);
         if (settled && !follow) || shutdown.is_cancelled() {
             return Ok(settled);
         }
@@ -268,6 +280,48 @@ async fn drive(
             () = shutdown.cancelled() => {}
         }
     }
+}
+
+/// Where the run's progress goes, with the attempt failures the commits brought.
+struct Reporting<'a> {
+    progress: &'a mut dyn Progress,
+    failed: std::sync::mpsc::Receiver<AttemptRecord>,
+    /// A failed attempt's record may be committed again (a later field): told once.
+    announced: HashSet<String>,
+}
+
+impl Reporting<'_> {
+    async fn announce_failures(&mut self, scheduler: &Scheduler) {
+        while let Ok(attempt) = self.failed.try_recv() {
+            if !self.announced.insert(attempt.attempt_id.clone()) {
+                continue;
+            }
+            let retry_at = scheduler
+                .inspect(|engine| engine.retry_at(&attempt.instance_id))
+                .await;
+            self.progress.attempt_failed(&attempt, retry_at);
+        }
+    }
+}
+
+/// The scheduler's commit observer: the attempt event log, and every attempt that failed or
+/// timed out sent on (an attempt a stopped run left behind is said by `Progress::resumed`).
+fn failure_observer(
+    event_log: sluice_engine::CommitObserver,
+    failed: std::sync::mpsc::Sender<AttemptRecord>,
+) -> sluice_engine::CommitObserver {
+    Box::new(move |changes| {
+        event_log(changes);
+        for attempt in &changes.attempts {
+            let interrupted = attempt
+                .fields
+                .get(keys::ERROR_ID)
+                .is_some_and(|ids| ids.iter().any(|id| id == INTERRUPTED_ERROR_ID));
+            if matches!(attempt.status, Status::Failed | Status::TimedOut) && !interrupted {
+                let _ = failed.send(attempt.clone());
+            }
+        }
+    })
 }
 
 fn until(at: NaiveDateTime, now: NaiveDateTime) -> Duration {

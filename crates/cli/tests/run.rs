@@ -230,6 +230,25 @@ fn a_command_that_fails_once_is_retried_and_finishes() {
         .join(&report.pipeline_id)
         .join(format!("{}_Attempt=1", flaky.id));
     assert_eq!(read(&first.join("stderr.log")), "run 1 fails\n");
+
+    // In text mode each failure is told as it happens, with when the next attempt comes.
+    std::fs::remove_file(sb.path("counter")).unwrap();
+    let text = sb.run_in(&def, &sb.path("data-text"), &[]);
+    text.assert_code(0);
+    let told = text
+        .stderr
+        .lines()
+        .find(|l| l.contains("_Attempt=1 FAILED: "))
+        .unwrap_or_else(|| panic!("the failure is told:\n{}", text.stderr));
+    assert!(told.contains("; next attempt at 20"), "{told}");
+    assert!(
+        text.stderr.contains(&format!(
+            "  logs: {}",
+            sb.path("data-text").join("logs").display()
+        )),
+        "{}",
+        text.stderr
+    );
 }
 
 #[test]

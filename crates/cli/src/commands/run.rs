@@ -8,11 +8,14 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
+use chrono::NaiveDateTime;
 use serde_json::json;
 use sluice_catalog::Catalog;
 use sluice_cli::local_run::{LocalRunConfig, LocalRunError, Progress, RunReport, run_local};
 use sluice_engine::engine::keys;
-use sluice_engine::{EngineError, Interrupted, Store, StoreError, Summary, SystemClock};
+use sluice_engine::{
+    AttemptRecord, EngineError, Interrupted, Store, StoreError, Summary, SystemClock,
+};
 use sluice_model::Status;
 use sluice_model::time::format_datetime;
 use sluice_runner::attempt_dir;
@@ -116,6 +119,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         let mut progress = TerminalProgress {
             enabled: live,
             notes: args.output == OutputFormat::Text,
+            logs: (args.data_dir.clone(), pipeline_id.clone()),
             started: Instant::now(),
             shown: false,
             resumed: 0,
@@ -256,6 +260,8 @@ async fn cancel_on_signal(shutdown: CancellationToken, signal: Arc<AtomicU8>) {
 struct TerminalProgress {
     enabled: bool,
     notes: bool,
+    /// Where failed attempts' logs are: the data directory and the pipeline.
+    logs: (std::path::PathBuf, String),
     started: Instant,
     shown: bool,
     /// Attempts of a stopped run resumed at once.
@@ -270,6 +276,49 @@ impl Progress for TerminalProgress {
                 eprintln!("sluice: {line}");
             }
         }
+    }
+
+    fn attempt_failed(&mut self, attempt: &AttemptRecord, retry_at: Option<NaiveDateTime>) {
+        if !self.notes {
+            return;
+        }
+        let message = attempt
+            .result
+            .as_ref()
+            .and_then(|r| r.error_message.as_deref())
+            .or_else(|| {
+                attempt
+                    .fields
+                    .get(keys::ERROR_MESSAGE)
+                    .and_then(|v| v.first())
+                    .map(String::as_str)
+            })
+            .unwrap_or("no error message");
+        let first_line = message.lines().next().unwrap_or_default();
+        let next = match retry_at {
+            Some(at) => format!("next attempt at {}", format_datetime(at)),
+            None => "no further attempt".to_owned(),
+        };
+        let (data_dir, pipeline_id) = &self.logs;
+        let dir = attempt_dir(data_dir, pipeline_id, &attempt.attempt_id);
+        // An attempt that never reached a runner (an evaluation failure) has only the
+        // pipeline's event log.
+        let logs = if dir.exists() {
+            dir
+        } else {
+            data_dir.join("logs").join(pipeline_id).join("events.log")
+        };
+        let mut err = std::io::stderr().lock();
+        if self.shown {
+            let _ = write!(err, "\r\x1b[2K");
+        }
+        let _ = writeln!(
+            err,
+            "sluice: {} {}: {first_line}; {next}\n  logs: {}",
+            attempt.attempt_id,
+            attempt.status.as_str(),
+            logs.display()
+        );
     }
 
     fn update(&mut self, summary: &Summary) {

@@ -5,6 +5,7 @@
 //! set is proportional to what the step changed. The pipeline record's `version` goes up by
 //! one each time it is part of a change set.
 
+use chrono::NaiveDateTime;
 use sluice_model::Status;
 
 use super::Engine;
@@ -179,6 +180,13 @@ impl Engine {
     }
 
     /// The displayed status of one instance.
+    /// When the instance's next attempt is due, while it waits out its `retryDelay`.
+    pub fn retry_at(&self, instance_id: &str) -> Option<NaiveDateTime> {
+        self.by_id
+            .get(instance_id)
+            .and_then(|&i| self.insts[i].retry_at)
+    }
+
     pub fn instance_status(&self, instance_id: &str) -> Option<Status> {
         self.by_id
             .get(instance_id)
