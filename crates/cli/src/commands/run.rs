@@ -282,18 +282,7 @@ impl Progress for TerminalProgress {
         if !self.notes {
             return;
         }
-        let message = attempt
-            .result
-            .as_ref()
-            .and_then(|r| r.error_message.as_deref())
-            .or_else(|| {
-                attempt
-                    .fields
-                    .get(keys::ERROR_MESSAGE)
-                    .and_then(|v| v.first())
-                    .map(String::as_str)
-            })
-            .unwrap_or("no error message");
+        let message = error_message(attempt);
         let first_line = message.lines().next().unwrap_or_default();
         let next = match retry_at {
             Some(at) => format!("next attempt at {}", format_datetime(at)),
@@ -351,6 +340,22 @@ impl Progress for TerminalProgress {
             let _ = write!(std::io::stderr(), "\r\x1b[2K");
         }
     }
+}
+
+/// What a failed attempt said: the runner's result, else the message the engine recorded.
+fn error_message(attempt: &AttemptRecord) -> &str {
+    attempt
+        .result
+        .as_ref()
+        .and_then(|r| r.error_message.as_deref())
+        .or_else(|| {
+            attempt
+                .fields
+                .get(keys::ERROR_MESSAGE)
+                .and_then(|v| v.first())
+                .map(String::as_str)
+        })
+        .unwrap_or("no error message")
 }
 
 fn plural(n: usize) -> &'static str {
@@ -513,18 +518,7 @@ fn print_text(report: &RunReport, args: &RunArgs) {
         .iter()
         .filter(|a| a.status == Status::Failed && !resumed(&a.attempt_id))
     {
-        let message = attempt
-            .result
-            .as_ref()
-            .and_then(|r| r.error_message.as_deref())
-            .or_else(|| {
-                attempt
-                    .fields
-                    .get("errorMessage")
-                    .and_then(|v| v.first())
-                    .map(String::as_str)
-            })
-            .unwrap_or("no error message");
+        let message = error_message(attempt);
         println!("\n{} failed: {}", attempt.attempt_id, message.trim_end());
         let logs = attempt_dir(&args.data_dir, &report.pipeline_id, &attempt.attempt_id);
         if logs.exists() {
