@@ -79,6 +79,9 @@ pub struct RunReport {
     /// Attempts a previous run left running when it stopped, which this run ended and (when
     /// they had retries left) ran again at once.
     pub resumed: Vec<Interrupted>,
+    /// When each scheduled component's next interval falls due, earliest first (empty for an
+    /// ondemand pipeline and a schedule that ended).
+    pub next_runs: Vec<(String, NaiveDateTime)>,
 }
 
 impl RunReport {
@@ -220,12 +223,16 @@ pub async fn run_local(
         Ok(Err(error)) => return Err(LocalRunError::Runner(error.to_string())),
         Err(join) => return Err(LocalRunError::Runner(join.to_string())),
     }
-    let (instances, attempts, state) = scheduler
+    let (instances, attempts, state, next_runs) = scheduler
         .inspect(|engine| {
+            let mut next_runs: Vec<(String, NaiveDateTime)> =
+                engine.next_run_times().into_iter().collect();
+            next_runs.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
             (
                 engine.instances(),
                 engine.attempts(),
                 engine.pipeline_state(),
+                next_runs,
             )
         })
         .await;
@@ -236,6 +243,7 @@ pub async fn run_local(
         attempts,
         interrupted: !settled,
         resumed,
+        next_runs,
     })
 }
 

@@ -1322,3 +1322,48 @@ fn one_worker_runs_one_activity_at_a_time() {
     ran.sort();
     assert_eq!(ran, ["A", "B", "C", "D"]);
 }
+
+#[test]
+fn the_summary_says_where_output_went_and_what_is_scheduled_next() {
+    let sb = Sandbox::new();
+    let start = now() - Span::minutes(30);
+    let def = sb.write_definition(
+        "p.json",
+        json!([
+            default_object(
+                json!({ "scheduleType": "cron", "schedule": { "ref": "Hourly" } }),
+                json!({})
+            ),
+            {
+                "id": "Hourly", "type": "Schedule", "period": "1 hour",
+                "startDateTime": datetime(start), "occurrences": "3"
+            },
+            shell("Sum", "seq 1 100 | awk '{ s += $1 } END { print s }'", json!({})),
+            shell("Quiet", "true", json!({})),
+        ]),
+    );
+    let out = sb.run(&def, &[]);
+    out.assert_code(0);
+    let listed: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("@Sum_"))
+        .filter_map(|l| l.split_once(": ").map(|(_, path)| path))
+        .filter(|path| path.ends_with("stdout.log"))
+        .collect();
+    assert_eq!(listed.len(), 1, "{}", out.stdout);
+    assert_eq!(read(std::path::Path::new(listed[0])), "5050\n");
+    assert!(
+        !out.stdout
+            .lines()
+            .any(|l| l.contains("@Quiet_") && l.contains("stdout.log")),
+        "only what wrote output: {}",
+        out.stdout
+    );
+    let next = datetime(start + Span::hours(1));
+    assert!(
+        out.stdout.contains(&format!("next: Quiet, Sum at {next}")),
+        "{}",
+        out.stdout
+    );
+}

@@ -342,6 +342,59 @@ impl Progress for TerminalProgress {
     }
 }
 
+/// Most outputs the text summary lists by path.
+const OUTPUTS_LISTED: usize = 10;
+
+/// Where the finished activities' standard output is, for those that wrote any.
+fn print_outputs(report: &RunReport, data_dir: &std::path::Path) {
+    let written: Vec<(String, std::path::PathBuf)> = report
+        .instances
+        .iter()
+        .filter(|i| i.status == Status::Finished && i.attempt_count > 0)
+        .filter_map(|i| {
+            let attempt = sluice_engine::ids::attempt_id(&i.instance_id, i.attempt_count);
+            let stdout = attempt_dir(data_dir, &report.pipeline_id, &attempt)
+                .join(sluice_runner::STDOUT_LOG);
+            let wrote = std::fs::metadata(&stdout).is_ok_and(|m| m.len() > 0);
+            wrote.then(|| (i.instance_id.clone(), stdout))
+        })
+        .collect();
+    if written.is_empty() {
+        return;
+    }
+    println!(
+        "
+output (standard output of each finished activity that wrote any):"
+    );
+    for (instance, path) in written.iter().take(OUTPUTS_LISTED) {
+        println!("  {instance}: {}", path.display());
+    }
+    if written.len() > OUTPUTS_LISTED {
+        println!(
+            "  … and {} more under the same directory",
+            written.len() - OUTPUTS_LISTED
+        );
+    }
+}
+
+/// What the schedule brings next, or that nothing more is scheduled.
+fn print_next_runs(report: &RunReport) {
+    let Some((_, first)) = report.next_runs.first() else {
+        return;
+    };
+    let at_first: Vec<&str> = report
+        .next_runs
+        .iter()
+        .filter(|(_, at)| at == first)
+        .map(|(component, _)| component.as_str())
+        .collect();
+    println!(
+        "next: {} at {} (run again then, or use --follow to keep scheduling)",
+        at_first.join(", "),
+        format_datetime(*first)
+    );
+}
+
 /// What a failed attempt said: the runner's result, else the message the engine recorded.
 fn error_message(attempt: &AttemptRecord) -> &str {
     attempt
@@ -506,6 +559,8 @@ fn print_text(report: &RunReport, args: &RunArgs) {
             tally.join(", ")
         }
     );
+    print_outputs(report, &args.data_dir);
+    print_next_runs(report);
     if !report.resumed.is_empty() {
         println!();
         for line in resumed_lines(&report.resumed) {
