@@ -149,6 +149,7 @@ fn a_failing_command_exits_1_and_points_at_its_logs() {
         ["FAILED", "1"]
     );
     assert!(text.contains(": 1 instance (1 FAILED)"), "{text}");
+    assert!(text.contains("\nhealth: ERROR (from @Fail_"), "{text}");
 
     let failed = text
         .lines()
@@ -422,6 +423,7 @@ fn without_cascade_the_dependants_wait_and_the_run_still_ends() {
     let out = sb.run(&def, &["--output", "json"]);
     out.assert_code(1);
     let report = out.report();
+    assert_eq!(report.health.as_deref(), Some("ERROR"));
     let upstream = report.one("Upstream");
     assert_eq!(upstream.status, "FAILED");
     // A failed instance carries its error and where its logs are.

@@ -37,5 +37,6 @@ mod ticker;
 pub use error::{ApiError, ApiResult};
 pub use ids::new_request_id;
 pub use in_process::{InProcessSource, TaskCancellations};
+pub use objects::health::{Health, pipeline_health};
 pub use ops::tags::MAX_TAGS;
 pub use service::{RunnerInfo, Service, ServiceOptions};

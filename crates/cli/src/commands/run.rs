@@ -476,11 +476,15 @@ fn print_json(report: &RunReport, data_dir: &std::path::Path) -> Result<()> {
             })
         })
         .collect();
-    let body = json!({
+    let mut body = json!({
         "pipelineId": report.pipeline_id,
         "instances": instances,
         "resumed": resumed,
     });
+    if let Some(health) = sluice_runtime::pipeline_health(&report.instances) {
+        body["healthStatus"] = json!(health.status);
+        body["healthStatusFromInstanceId"] = json!(health.from);
+    }
     println!("{}", serde_json::to_string_pretty(&body)?);
     Ok(())
 }
@@ -559,6 +563,9 @@ fn print_text(report: &RunReport, args: &RunArgs) {
             tally.join(", ")
         }
     );
+    if let Some(health) = sluice_runtime::pipeline_health(&report.instances) {
+        println!("health: {} (from {})", health.status, health.from);
+    }
     print_outputs(report, &args.data_dir);
     print_next_runs(report);
     if !report.resumed.is_empty() {

@@ -239,6 +239,8 @@ pub(crate) struct Report {
     pub(crate) pipeline_id: String,
     pub(crate) instances: Vec<Instance>,
     pub(crate) resumed: Vec<Resumed>,
+    /// `healthStatus`, once something completed.
+    pub(crate) health: Option<String>,
 }
 
 impl Report {
@@ -247,10 +249,20 @@ impl Report {
         let object = value.as_object().expect("the report is an object");
         let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(
-            keys,
-            ["instances", "pipelineId", "resumed"],
+        let required = ["instances", "pipelineId", "resumed"];
+        let health = ["healthStatus", "healthStatusFromInstanceId"];
+        assert!(
+            required.iter().all(|k| keys.contains(k))
+                && keys
+                    .iter()
+                    .all(|k| required.contains(k) || health.contains(k)),
             "report keys: {value}"
+        );
+        // Health comes once something has completed, with the instance that decided it.
+        assert_eq!(
+            object.contains_key("healthStatus"),
+            object.contains_key("healthStatusFromInstanceId"),
+            "{value}"
         );
         let pipeline_id = object["pipelineId"]
             .as_str()
@@ -325,6 +337,10 @@ impl Report {
             pipeline_id,
             instances,
             resumed,
+            health: object
+                .get("healthStatus")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         }
     }
 

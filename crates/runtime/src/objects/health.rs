@@ -11,11 +11,11 @@ use sluice_engine::InstanceRecord;
 use sluice_model::Status;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Health {
+pub struct Health {
     /// `HEALTHY` or `ERROR`.
-    pub(crate) status: &'static str,
+    pub status: &'static str,
     /// The instance whose status decided it (`@healthStatusFromInstanceId`).
-    pub(crate) from: String,
+    pub from: String,
 }
 
 fn completed(instance: &InstanceRecord) -> bool {
@@ -62,7 +62,7 @@ pub(crate) fn component_health(instances: &[InstanceRecord]) -> HashMap<String, 
 
 /// The pipeline's health: ERROR if any component is in error (the most recent such instance
 /// is named), else HEALTHY if anything completed.
-pub(crate) fn pipeline_health(instances: &[InstanceRecord]) -> Option<Health> {
+pub fn pipeline_health(instances: &[InstanceRecord]) -> Option<Health> {
     let components = component_health(instances);
     let mut worst: Option<&Health> = None;
     let by_id: HashMap<&str, &InstanceRecord> = instances
