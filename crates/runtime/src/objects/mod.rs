@@ -2,7 +2,7 @@
 //! and health.
 
 pub(crate) mod component_runtime;
-pub mod health;
+pub(crate) mod health;
 pub(crate) mod query;
 pub(crate) mod view;
 
