@@ -19,6 +19,12 @@
 //! * `engine`: the `Engine` alone (no store, no runner) finishing a fanout of N.
 //! * `memory`: peak RSS (`VmHWM`) of a fresh process running a fanout of N no-op activities
 //!   through `run_local`.
+//! * `process`: the whole `sluice run` binary running a fanout of N shell activities in a fresh
+//!   data directory on disk (`--disk-dir`, default `/var/tmp`) and on tmpfs (`--tmpfs-dir`,
+//!   default `/dev/shm`): wall time and peak RSS, against `seq N | xargs -P<workers> -I{} sh -c
+//!   true` measured in the same run.
+//! * `process-memory`: peak RSS of the whole `sluice run` binary over a fanout of N (default
+//!   10 000) shell activities, on disk.
 //!
 //! `fanout`, `chain` and `diamond` run twice: with real `true` processes (ShellCommandActivity)
 //! and with `NoopActivity`, a kind registered only in this benchmark's catalog whose executor
@@ -59,6 +65,9 @@ use sluice_executors::{AttemptContext, ExecFuture, Execute, Executors};
 use sluice_model::{FieldValue, PipelineDefinition, Status, TaskResult, parse_definition_file};
 use sluice_store::SqliteStore;
 use tokio_util::sync::CancellationToken;
+
+#[path = "workloads/process.rs"]
+mod process;
 
 // ----- activity kinds of the benchmark's catalog -----------------------------------------------
 
@@ -369,12 +378,25 @@ struct Scratch {
 
 impl Scratch {
     fn new() -> Scratch {
+        Scratch::new_in(&std::env::temp_dir())
+    }
+
+    fn new_in(parent: &std::path::Path) -> Scratch {
         Scratch {
             root: tempfile::Builder::new()
                 .prefix("sluice-bench-")
-                .tempdir()
-                .expect("temporary directory"),
+                .tempdir_in(parent)
+                .unwrap_or_else(|e| panic!("temporary directory in {}: {e}", parent.display())),
             next: AtomicU64::new(0),
+        }
+    }
+
+    /// Removes the directories now, or leaves them with `keep`.
+    fn finish(self, keep: bool) {
+        if keep {
+            eprintln!("data directories kept in {}", self.root.keep().display());
+        } else {
+            eprintln!("removing {}", self.root.path().display());
         }
     }
 
@@ -463,10 +485,14 @@ fn run_definition(
 
 /// Wall time of `seq n | xargs -P<workers> -n1 true`.
 fn xargs(n: usize, workers: usize) -> Duration {
-    let script = format!("seq {n} | xargs -P{workers} -n1 true");
+    time_script(&format!("seq {n} | xargs -P{workers} -n1 true"))
+}
+
+/// Wall time of a shell script, which must succeed.
+fn time_script(script: &str) -> Duration {
     let started = Instant::now();
     let status = Command::new("sh")
-        .args(["-c", &script])
+        .args(["-c", script])
         .status()
         .expect("run sh");
     let elapsed = started.elapsed();
@@ -659,15 +685,19 @@ enum Workload {
     Diamond,
     Engine,
     Memory,
+    Process,
+    ProcessMemory,
 }
 
-const ALL: [Workload; 6] = [
+const ALL: [Workload; 8] = [
     Workload::Store,
     Workload::Fanout,
     Workload::Chain,
     Workload::Diamond,
     Workload::Engine,
     Workload::Memory,
+    Workload::Process,
+    Workload::ProcessMemory,
 ];
 
 struct Options {
@@ -681,12 +711,17 @@ struct Options {
     kinds: Vec<Kind>,
     /// Leave the data directories behind (their logs) instead of removing them at the end.
     keep: bool,
+    /// Where `process` and `process-memory` put their data directories on disk.
+    disk_dir: PathBuf,
+    /// Where `process` puts its data directories on tmpfs.
+    tmpfs_dir: PathBuf,
     smoke: bool,
 }
 
 const USAGE: &str = "usage: cargo bench -p sluice --bench workloads -- \
-[store|fanout|chain|diamond|engine|memory|all]... [--n N] [--layers L] [--width W] [--runs R] \
-[--workers W] [--kind shell|noop|both] [--keep]";
+[store|fanout|chain|diamond|engine|memory|process|process-memory|all]... [--n N] [--layers L] \
+[--width W] [--runs R] [--workers W] [--kind shell|noop|both] [--disk-dir DIR] [--tmpfs-dir DIR] \
+[--keep]";
 
 fn nproc() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -703,6 +738,8 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
         workers: nproc(),
         kinds: vec![Kind::Shell, Kind::Noop],
         keep: false,
+        disk_dir: PathBuf::from("/var/tmp"),
+        tmpfs_dir: PathBuf::from("/dev/shm"),
         smoke,
     };
     let mut args = args.into_iter();
@@ -713,6 +750,12 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
             .filter(|&v| v > 0)
             .ok_or_else(|| format!("{flag} needs a positive number"))
     };
+    let path = |flag: &str, value: Option<String>| -> Result<PathBuf, String> {
+        value
+            .map(PathBuf::from)
+            .filter(|p| p.is_dir())
+            .ok_or_else(|| format!("{flag} needs an existing directory"))
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--bench" => {}
@@ -722,6 +765,8 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
             "diamond" => options.workloads.push(Workload::Diamond),
             "engine" => options.workloads.push(Workload::Engine),
             "memory" => options.workloads.push(Workload::Memory),
+            "process" => options.workloads.push(Workload::Process),
+            "process-memory" => options.workloads.push(Workload::ProcessMemory),
             "all" => options.workloads.extend(ALL),
             "--n" => options.n = Some(number("--n", args.next())?),
             "--layers" => options.layers = number("--layers", args.next())?,
@@ -737,6 +782,8 @@ fn parse_options(args: Vec<String>) -> Result<Options, String> {
                 }
             }
             "--keep" => options.keep = true,
+            "--disk-dir" => options.disk_dir = path("--disk-dir", args.next())?,
+            "--tmpfs-dir" => options.tmpfs_dir = path("--tmpfs-dir", args.next())?,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -819,6 +866,11 @@ fn main() -> ExitCode {
         };
         return memory_child(n, workers, PathBuf::from(dir));
     }
+    if let [flag, definition, dir, workers] = args.as_slice()
+        && flag == process::PROCESS_CHILD
+    {
+        return process::process_child(definition.as_ref(), dir.as_ref(), workers);
+    }
     let options = match parse_options(args) {
         Ok(options) => options,
         Err(message) if message.is_empty() => {
@@ -849,11 +901,14 @@ fn main() -> ExitCode {
         scratch.file_creation().as_secs_f64() * 1e6
     );
     eprintln!("{header}");
-    let rows = run_workloads(&options, &scratch);
-    if options.keep {
-        eprintln!("data directories kept in {}", scratch.root.keep().display());
-    } else {
-        eprintln!("removing {}", scratch.root.path().display());
+    let mut process_scratch = ProcessScratch::default();
+    let rows = run_workloads(&options, &scratch, &mut process_scratch);
+    scratch.finish(options.keep);
+    for scratch in [process_scratch.disk, process_scratch.tmpfs]
+        .into_iter()
+        .flatten()
+    {
+        scratch.finish(options.keep);
     }
     println!("\n{header}\n");
     println!("| workload | figure | target | verdict |");
@@ -874,7 +929,35 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn run_workloads(options: &Options, scratch: &Scratch) -> Vec<Row> {
+/// The data directories of the whole-process workloads, created when one runs and removed
+/// (or kept) with the others at the end.
+#[derive(Default)]
+struct ProcessScratch {
+    disk: Option<Scratch>,
+    tmpfs: Option<Scratch>,
+}
+
+impl ProcessScratch {
+    fn disk(&mut self, options: &Options) -> &Scratch {
+        self.disk
+            .get_or_insert_with(|| Scratch::new_in(&options.disk_dir))
+    }
+
+    fn tmpfs(&mut self, options: &Options) -> &Scratch {
+        self.tmpfs
+            .get_or_insert_with(|| Scratch::new_in(&options.tmpfs_dir))
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn run_workloads(
+    options: &Options,
+    scratch: &Scratch,
+    process_scratch: &mut ProcessScratch,
+) -> Vec<Row> {
     let runtime = runtime();
     let catalog = bench_catalog();
     let workers = options.workers;
@@ -1084,6 +1167,92 @@ fn run_workloads(options: &Options, scratch: &Scratch) -> Vec<Row> {
                     format!("{peak:.1} MB"),
                     "< 100 MB",
                     Some(peak < 100.0),
+                ));
+            }
+            Workload::Process => {
+                let n = options.n.unwrap_or(1000);
+                let text = fanout_definition(n, Kind::Shell);
+                let mut baseline = Vec::new();
+                let mut disk = Vec::new();
+                let mut tmpfs = Vec::new();
+                for run in 1..=runs {
+                    let x = process::xargs_sh(n, workers);
+                    baseline.push(x);
+                    let on_disk = process::sluice_run(
+                        &text,
+                        &process_scratch.disk(options).data_dir(),
+                        workers,
+                    );
+                    let on_tmpfs = process::sluice_run(
+                        &text,
+                        &process_scratch.tmpfs(options).data_dir(),
+                        workers,
+                    );
+                    eprintln!(
+                        "process fanout {n} run {run}: xargs sh {}; sluice run on disk {} \
+                         (peak {}), on tmpfs {} (peak {})",
+                        secs(x),
+                        secs(on_disk.wall),
+                        mib(on_disk.peak_rss),
+                        secs(on_tmpfs.wall),
+                        mib(on_tmpfs.peak_rss)
+                    );
+                    disk.push(on_disk);
+                    tmpfs.push(on_tmpfs);
+                }
+                let baseline = median_duration(baseline);
+                rows.push(row(
+                    format!(
+                        "`sluice run` fanout {n}: `xargs -P{workers} -I{{}} sh -c true` baseline"
+                    ),
+                    secs(baseline),
+                    "(baseline)",
+                    None,
+                ));
+                for (place, dir, figures) in [
+                    ("disk", &options.disk_dir, disk),
+                    ("tmpfs", &options.tmpfs_dir, tmpfs),
+                ] {
+                    let peak = figures.iter().map(|f| f.peak_rss).max().unwrap_or(0);
+                    let wall = median_duration(figures.into_iter().map(|f| f.wall).collect());
+                    let ratio = wall.as_secs_f64() / baseline.as_secs_f64();
+                    rows.push(row(
+                        format!("`sluice run` fanout {n} shell, {place} ({})", dir.display()),
+                        format!("{} = {ratio:.2}× xargs; peak RSS {}", secs(wall), mib(peak)),
+                        "≤ 2× xargs",
+                        Some(ratio <= 2.0),
+                    ));
+                }
+            }
+            Workload::ProcessMemory => {
+                let n = options.n.unwrap_or(10_000);
+                let text = fanout_definition(n, Kind::Shell);
+                let mut peaks = Vec::new();
+                let mut walls = Vec::new();
+                for run in 1..=runs {
+                    let figures = process::sluice_run(
+                        &text,
+                        &process_scratch.disk(options).data_dir(),
+                        workers,
+                    );
+                    eprintln!(
+                        "process memory fanout {n} run {run}: peak RSS {} in {}",
+                        mib(figures.peak_rss),
+                        secs(figures.wall)
+                    );
+                    peaks.push(figures.peak_rss);
+                    walls.push(figures.wall);
+                }
+                peaks.sort_unstable();
+                let peak = peaks[peaks.len() / 2];
+                rows.push(row(
+                    format!(
+                        "`sluice run` fanout {n} shell, peak RSS ({})",
+                        options.disk_dir.display()
+                    ),
+                    format!("{} (run {})", mib(peak), secs(median_duration(walls))),
+                    "< 100 MiB",
+                    Some(peak < 100 * 1024 * 1024),
                 ));
             }
         }

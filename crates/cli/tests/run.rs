@@ -202,6 +202,59 @@ fn a_failing_command_exits_1_and_points_at_its_logs() {
     }
 }
 
+#[test]
+fn only_attempts_with_something_to_keep_keep_their_directory() {
+    let sb = Sandbox::new();
+    let def = sb.write_definition(
+        "p.json",
+        json!([
+            ondemand_default(json!({})),
+            shell("Quiet", "true", json!({})),
+            shell("Talks", "echo hello", json!({})),
+            shell("Writes", "touch made-here", json!({})),
+            shell("Fails", "exit 2", json!({ "maximumRetries": "0" })),
+        ]),
+    );
+    let out = sb.run(&def, &["--output", "json"]);
+    out.assert_code(1);
+    let report = out.report();
+    let quiet = report.one("Quiet");
+    assert_eq!(quiet.status, "FINISHED");
+    assert_eq!(quiet.logs, None, "{quiet:?}");
+
+    let pipeline_logs = sb.data_dir().join("logs").join(&report.pipeline_id);
+    let mut kept: Vec<String> = std::fs::read_dir(&pipeline_logs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "events.log")
+        .collect();
+    kept.sort();
+    let components: Vec<&str> = kept
+        .iter()
+        .map(|name| name.trim_start_matches('@').split('_').next().unwrap())
+        .collect();
+    assert_eq!(components, ["Fails", "Talks", "Writes"], "{kept:?}");
+    for (component, files) in [
+        ("Fails", &["runner.log"][..]),
+        ("Talks", &["runner.log", "stdout.log"][..]),
+        ("Writes", &["made-here", "runner.log"][..]),
+    ] {
+        let instance = report.one(component);
+        let logs = std::path::Path::new(instance.logs.as_deref().expect("logs"));
+        let mut names: Vec<String> = std::fs::read_dir(logs)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, files, "{}", logs.display());
+        let runner_log = read(&logs.join("runner.log"));
+        assert!(
+            runner_log.contains("received attempt") && runner_log.contains("result reported"),
+            "{runner_log}"
+        );
+    }
+}
+
 // 3. Retries.
 
 #[test]

@@ -191,7 +191,8 @@ fn each_runner_gets_only_its_worker_groups_tasks() {
     let activity = |id: &str, group: &str| {
         json!({
             "id": id, "type": "ShellCommandActivity", "workerGroup": group,
-            "command": format!("echo \"{id} $(pwd)\" >> {out}")
+            // Printed too, so that each attempt keeps its directory.
+            "command": format!("echo \"{id} $(pwd)\" | tee -a {out}")
         })
     };
     let pipeline = api.launch(
@@ -520,9 +521,19 @@ fn runner_managed_preconditions_run_on_the_remote_runner() {
     fs::write(sb.path("checker-data/s3/inbox/ready.txt"), "").unwrap();
     api.wait_instance(&pipeline, "Consume", "FINISHED");
     assert_eq!(lines(&sb.path("out.txt")), ["gated", "consumed"]);
+    // A check that held printed nothing and FINISHED: it keeps no attempt directory, while
+    // those that reported FALSE keep theirs.
     for check in ["@Ready", "@InputExists"] {
+        wait_for(
+            &format!("no directory for a FINISHED {check}"),
+            DEADLINE,
+            || match reported(check, "FINISHED") {
+                Some(dir) => Err(dir),
+                None => Ok(()),
+            },
+        );
         assert!(
-            reported(check, "FINISHED").is_some(),
+            reported(check, "FALSE").is_some(),
             "{check}: {:?}",
             sb.attempt_dirs("checker", &pipeline)
         );

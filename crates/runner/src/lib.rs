@@ -4,7 +4,8 @@
 //! The runner is transport-agnostic: the in-process engine and a remote service over the
 //! AWS-compatible API both sit behind [`TaskSource`], so a task executes the same way whichever
 //! carried it. Each attempt gets its own directory ([`attempt_dir`]) holding `stdout.log`,
-//! `stderr.log` and `runner.log`, the operator's record of what the runner did with it.
+//! `stderr.log` and `runner.log`, the operator's record of what the runner did with it; an
+//! attempt that FINISHED leaving nothing there (and whose logs are not copied) keeps none.
 
 mod layout;
 mod log;

@@ -4,23 +4,33 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use sluice_model::secret::{MASK, is_secret_key};
 use sluice_model::{FieldValue, PipelineObject, Redactor};
 
-/// Appends timestamped lines to one attempt's `runner.log`, with the attempt's secrets
-/// masked.
+/// Timestamped lines for one attempt's `runner.log`, with the attempt's secrets masked.
+///
+/// Lines are kept in memory until [`RunnerLog::write`]: most attempts of a busy pipeline end
+/// within a second with nothing to keep, and then [`RunnerLog::discard`] creates no file at
+/// all. Once written, later lines are appended to the file as they come.
 pub(crate) struct RunnerLog {
     path: PathBuf,
     redactor: Redactor,
+    /// The lines not yet in the file; `None` once the file is written.
+    pending: Mutex<Option<String>>,
 }
 
 impl RunnerLog {
     pub(crate) fn new(path: PathBuf, redactor: Redactor) -> Self {
-        RunnerLog { path, redactor }
+        RunnerLog {
+            path,
+            redactor,
+            pending: Mutex::new(Some(String::new())),
+        }
     }
 
-    /// Appends one event. A failure to write is logged and otherwise ignored: losing a log
+    /// Records one event. A failure to write is logged and otherwise ignored: losing a log
     /// line must not fail the task.
     pub(crate) fn event(&self, message: &str) {
         let line = format!(
@@ -28,13 +38,40 @@ impl RunnerLog {
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
             self.redactor.redact(message)
         );
-        // Lines are short and rare (receipt, progress, result), so a blocking append is cheaper
-        // than handing each one to the blocking pool.
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        match pending.as_mut() {
+            Some(lines) => lines.push_str(&line),
+            None => self.append(&line),
+        }
+    }
+
+    /// Writes the lines so far to the file, and every later line as it comes.
+    pub(crate) fn write(&self) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(lines) = pending.take() {
+            self.append(&lines);
+        }
+    }
+
+    /// Drops the lines not yet written: the attempt keeps no files.
+    pub(crate) fn discard(&self) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(lines) = pending.as_mut() {
+            lines.clear();
+        }
+    }
+
+    fn append(&self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        // Lines are short and rare once the file exists (progress every minute, the result),
+        // so a blocking append is cheaper than handing each one to the blocking pool.
         let written = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.path)
-            .and_then(|mut f| f.write_all(line.as_bytes()));
+            .and_then(|mut f| f.write_all(text.as_bytes()));
         if let Err(err) = written {
             tracing::warn!(path = %self.path.display(), %err, "cannot write runner.log");
         }
@@ -137,10 +174,28 @@ mod tests {
         let path = dir.path().join("runner.log");
         let log = RunnerLog::new(path.clone(), Redactor::new(["hunter2"]));
         log.event(r#"fields: command="echo hunter2 > /dev/null""#);
+        assert!(!path.exists(), "lines wait in memory until written");
+        log.write();
         let text = std::fs::read_to_string(path).unwrap();
         assert!(
             text.ends_with(" fields: command=\"echo **** > /dev/null\"\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn lines_are_appended_once_written_and_discarded_lines_leave_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runner.log");
+        let log = RunnerLog::new(path.clone(), Redactor::default());
+        log.event("received");
+        log.discard();
+        assert!(!path.exists());
+        log.event("ended");
+        log.write();
+        log.event("result reported");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let events: Vec<&str> = text.lines().map(|l| l.split_once(' ').unwrap().1).collect();
+        assert_eq!(events, ["ended", "result reported"]);
     }
 }

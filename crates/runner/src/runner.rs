@@ -370,7 +370,13 @@ async fn heartbeat(shared: Arc<Shared>, stop_polling: CancellationToken) {
     }
 }
 
-/// Receives, executes and reports one task, then publishes its logs.
+/// Receives, executes and reports one task, then keeps and publishes its logs, or removes its
+/// directory when there is nothing to keep.
+///
+/// An attempt keeps nothing when it FINISHED, left its directory empty (no output, no file
+/// written there, and a `runner.log` not yet written, which happens once the attempt has run
+/// for a report interval) and its logs are not copied anywhere. Every other attempt keeps its
+/// directory with `runner.log`.
 async fn run_task(
     shared: Arc<Shared>,
     task: TaskObject,
@@ -383,25 +389,28 @@ async fn run_task(
         &task.attempt_id,
     );
     let redactor = Redactor::for_task(&task);
-    let outcome = execute_and_report(&shared, &task, &dir, &redactor, slot, shutdown).await;
-    publish_logs(&shared, &task, &dir, &redactor).await;
+    let log = RunnerLog::new(dir.join(RUNNER_LOG), redactor.clone());
+    let outcome = execute_and_report(&shared, &task, &dir, &redactor, &log, slot, shutdown).await;
+    let destination = log_destination(&task, shared.options.log_uri.as_deref());
+    let finished = matches!(outcome, TaskOutcome::Reported(TaskStatus::Finished));
+    // Removing an empty directory is what tells that the attempt left nothing: it fails for a
+    // directory holding anything.
+    if finished && destination.is_none() && std::fs::remove_dir(&dir).is_ok() {
+        log.discard();
+        return outcome;
+    }
+    log.write();
+    if let Some(destination) = destination {
+        publish_logs(&shared, &dir, &log, &destination).await;
+    }
     outcome
 }
 
-/// Copies the attempt's logs to the log location, if there is one. Failing to do so is
-/// logged and does not change the attempt's result, which is already reported.
-async fn publish_logs(
-    shared: &Shared,
-    task: &TaskObject,
-    dir: &std::path::Path,
-    redactor: &Redactor,
-) {
-    let Some(destination) = log_destination(task, shared.options.log_uri.as_deref()) else {
-        return;
-    };
-    RunnerLog::new(dir.join(RUNNER_LOG), redactor.clone())
-        .event(&format!("copying logs to {destination}"));
-    match upload_attempt_logs(dir, &destination, &shared.settings).await {
+/// Copies the attempt's logs to `destination`. Failing to do so is logged and does not change
+/// the attempt's result, which is already reported.
+async fn publish_logs(shared: &Shared, dir: &std::path::Path, log: &RunnerLog, destination: &str) {
+    log.event(&format!("copying logs to {destination}"));
+    match upload_attempt_logs(dir, destination, &shared.settings).await {
         Ok(files) => tracing::info!(%destination, files, "attempt logs copied"),
         Err(err) => tracing::warn!(%destination, %err, "cannot copy the attempt's logs"),
     }
@@ -414,11 +423,11 @@ async fn execute_and_report(
     task: &TaskObject,
     dir: &std::path::Path,
     redactor: &Redactor,
+    log: &RunnerLog,
     slot: OwnedSemaphorePermit,
     shutdown: CancellationToken,
 ) -> TaskOutcome {
     let dir = dir.to_path_buf();
-    let log = RunnerLog::new(dir.join(RUNNER_LOG), redactor.clone());
     let type_name = task
         .attempt()
         .and_then(|a| a.object_type())
@@ -432,7 +441,7 @@ async fn execute_and_report(
             format!("cannot create attempt directory {}: {err}", dir.display()),
         );
         drop(slot);
-        return finish(shared, task, &log, result).await;
+        return finish(shared, task, log, result).await;
     }
     log.event(&format!(
         "received attempt {} (type {type_name}) of pipeline {} on {}",
@@ -448,7 +457,7 @@ async fn execute_and_report(
             log.event(&message);
             tracing::warn!("{message}");
             drop(slot);
-            return finish(shared, task, &log, TaskResult::failed(NO_EXECUTOR, message)).await;
+            return finish(shared, task, log, TaskResult::failed(NO_EXECUTOR, message)).await;
         }
     };
 
@@ -472,12 +481,19 @@ async fn execute_and_report(
     let mut stop = None;
     // Failed reports in a row: an outage is logged when it starts and when it ends.
     let mut failed_reports = 0u32;
+    let mut ticks = 0u32;
     let joined = loop {
         tokio::select! {
             joined = &mut execution => break joined,
             // The first tick fires at once: AWS reassigns a task not acknowledged within two
             // minutes of delivery.
             _ = ticker.tick(), if stop.is_none() => {
+                ticks += 1;
+                if ticks == 2 {
+                    // Running for a report interval already: from now on runner.log is on disk
+                    // as it is written, for whoever looks at a long attempt.
+                    log.write();
+                }
                 let report = tokio::time::timeout(
                     interval,
                     shared.source.report_task_progress(&task.task_id, Vec::new()),
@@ -562,7 +578,7 @@ async fn execute_and_report(
                 result.error_message =
                     Some("the task runner shut down before the task finished".to_string());
             }
-            finish(shared, task, &log, result).await
+            finish(shared, task, log, result).await
         }
     }
 }

@@ -195,7 +195,15 @@ impl Engine {
 
     /// Every attempt, ordered by (instance id, number), as the store lists them.
     pub fn attempts(&self) -> Vec<AttemptRecord> {
-        let mut order: Vec<AttIdx> = (0..self.atts.len()).collect();
+        self.attempts_where(|_| true)
+    }
+
+    /// The attempts whose status passes `keep`, in the order of [`Engine::attempts`], without
+    /// building a record for the others (a whole run's attempts can be most of its memory).
+    pub fn attempts_where(&self, keep: impl Fn(Status) -> bool) -> Vec<AttemptRecord> {
+        let mut order: Vec<AttIdx> = (0..self.atts.len())
+            .filter(|&a| keep(self.atts[a].status))
+            .collect();
         order.sort_by(|&a, &b| {
             let (x, y) = (&self.atts[a], &self.atts[b]);
             (&self.insts[x.inst].id, x.number).cmp(&(&self.insts[y.inst].id, y.number))
