@@ -453,7 +453,16 @@ fn print_json(report: &RunReport, data_dir: &std::path::Path) -> Result<()> {
             if let Some(waiting_on) = i.fields.get(keys::WAITING_ON) {
                 entry["waitingOn"] = json!(waiting_on);
             }
-            if let Some(message) = i.fields.get(keys::ERROR_MESSAGE).and_then(|v| v.first()) {
+            let failed = matches!(
+                i.status,
+                Status::Failed | Status::CascadeFailed | Status::TimedOut | Status::Canceled
+            );
+            if let Some(message) = i
+                .fields
+                .get(keys::ERROR_MESSAGE)
+                .and_then(|v| v.first())
+                .filter(|_| failed)
+            {
                 entry["error"] = json!({
                     "errorId": i.fields.get(keys::ERROR_ID).and_then(|v| v.first()),
                     "errorMessage": message,
