@@ -152,7 +152,7 @@ fn redshift_to_rds_sample_unloads_to_s3_then_loads_mysql() {
     assert_eq!(staged.len(), 1, "{staged:?}");
     assert!(staged[0].ends_with("/0000_part_00"), "{staged:?}");
 
-    // CSV cannot tell NULL from the empty string: both reach MySQL as NULL.
+    // CSV keeps NULL (an empty field) and the empty string (`""`) apart, all the way to MySQL.
     assert_eq!(
         mariadb(&format!(
             "SELECT id, name, note, amount FROM {target} ORDER BY id"
@@ -160,6 +160,6 @@ fn redshift_to_rds_sample_unloads_to_s3_then_loads_mysql() {
         "1\tplain\tx\t1.50\n\
          2\twith, comma\tNULL\tNULL\n\
          3\tquote \"q\" and 'apos'\tline1\\nline2\t-2.00\n\
-         4\tünïcödé ✓ 日本\tNULL\t3.25\n"
+         4\tünïcödé ✓ 日本\t\t3.25\n"
     );
 }
