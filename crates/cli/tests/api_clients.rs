@@ -16,9 +16,9 @@ use aws_sdk_datapipeline::types::{
     PipelineObject, Query, Selector, Tag,
 };
 use harness::{
-    AwsCli, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, Server, ServerConfig, SlowClock, api_form, field,
-    greet_definition, normalise_definition, raw_post, run_python, run_shell, sdk_client,
-    sdk_config, sdk_object, signed_headers,
+    AwsCli, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, Server, ServerConfig, SlowClock, api_form,
+    doc_shell_block, field, greet_definition, normalise_definition, raw_post, run_python,
+    run_shell, sdk_client, sdk_config, sdk_object, signed_headers,
 };
 use serde_json::{Value, json};
 use sluice_testsupport::files::lines;
@@ -117,20 +117,13 @@ fn exported<'t>(text: &'t str, name: &str) -> &'t str {
 fn the_readme_aws_cli_walkthrough_works_as_written() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let readme = fs::read_to_string(root.join("README.md")).unwrap();
-    let section = &readme[readme
-        .find("### With the AWS CLI")
-        .expect("the walkthrough")..];
-    let block = section
-        .split("```sh\n")
-        .nth(1)
-        .and_then(|rest| rest.split("```").next())
-        .expect("its shell block");
+    let block = doc_shell_block("README.md", "### With the AWS CLI");
     let server_block = &readme[readme.find("export SLUICE_ROOT_ACCESS_KEY_ID=").unwrap()..];
     let (key, secret) = (
         exported(server_block, "SLUICE_ROOT_ACCESS_KEY_ID"),
         exported(server_block, "SLUICE_ROOT_SECRET_ACCESS_KEY"),
     );
-    assert_eq!(exported(block, "AWS_ACCESS_KEY_ID"), key);
+    assert_eq!(exported(&block, "AWS_ACCESS_KEY_ID"), key);
     let server = Server::start_with(ServerConfig {
         root_env: false,
         credentials: Some(json!({ "accounts": [{ "accountId": "000000000000",

@@ -24,7 +24,8 @@ use aws_sdk_datapipeline::types::{
     PipelineObject, Tag,
 };
 use harness::{
-    ROOT_ACCESS_KEY, ROOT_SECRET_KEY, Run, Server, run_isolated, run_shell, sdk_client, sdk_object,
+    ROOT_ACCESS_KEY, ROOT_SECRET_KEY, Run, Server, doc_shell_block, run_isolated, run_shell,
+    sdk_client, sdk_object,
 };
 use serde_json::Value;
 use sluice_testsupport::sns::Moto;
@@ -777,16 +778,7 @@ async fn bad_credentials_and_unknown_pipelines_stop_the_import_with_nothing_writ
 /// moto standing in for AWS: the definition fetched with the real AWS CLI runs on Sluice.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_migration_guides_walkthrough_works_as_written() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let guide = fs::read_to_string(root.join("docs/migrating.md")).unwrap();
-    let section = &guide[guide
-        .find("## From AWS to Sluice, by hand")
-        .expect("the walkthrough")..];
-    let block = section
-        .split("```sh\n")
-        .nth(1)
-        .and_then(|rest| rest.split("```").next())
-        .expect("its shell block");
+    let block = doc_shell_block("docs/migrating.md", "## From AWS to Sluice, by hand");
 
     let moto_server = Moto::start().expect("moto starts");
     let moto = moto_client(&moto_server);

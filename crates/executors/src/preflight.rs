@@ -90,16 +90,18 @@ fn unresolved_database(
     settings: &DataSettings,
 ) -> Option<String> {
     let has = |key: &str| object.values(key).next().is_some();
-    let (field, known, setting) = match kind {
+    let (field, known, setting, alternative) = match kind {
         "RdsDatabase" => (
             "rdsInstanceId",
             &settings.sql.rds_instances,
-            "sql.rdsInstances",
+            "rdsInstances",
+            "",
         ),
         "RedshiftDatabase" if !has("connectionString") => (
             "clusterId",
             &settings.sql.redshift_clusters,
-            "sql.redshiftClusters",
+            "redshiftClusters",
+            ", or give a connectionString",
         ),
         _ => return None,
     };
@@ -109,16 +111,9 @@ fn unresolved_database(
     }
     Some(format!(
         "{kind} {} names {field} '{id}', which the settings do not resolve; add \
-         \"data\": {{\"{}\": {{\"{}\": {{\"{id}\": {{\"host\": …}}}}}}}} to the settings file \
-         (--settings){}",
-        object.id,
-        setting.split('.').next().unwrap_or("sql"),
-        setting.split('.').nth(1).unwrap_or_default(),
-        if kind == "RedshiftDatabase" {
-            ", or give a connectionString"
-        } else {
-            ""
-        }
+         \"data\": {{\"sql\": {{\"{setting}\": {{\"{id}\": {{\"host\": …}}}}}}}} to the settings \
+         file (--settings){alternative}",
+        object.id
     ))
 }
 

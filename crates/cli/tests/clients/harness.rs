@@ -338,6 +338,22 @@ fn isolated(command: &mut Command, home: &Path, keys: Option<(&str, &str)>) {
     }
 }
 
+/// The first `sh` block after `heading` in the repository's markdown file `doc` (a path from
+/// the repository root): what a test runs as the document writes it.
+pub(crate) fn doc_shell_block(doc: &str, heading: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = fs::read_to_string(root.join(doc)).unwrap_or_else(|e| panic!("{doc}: {e}"));
+    let section = &text[text
+        .find(heading)
+        .unwrap_or_else(|| panic!("{doc} has no {heading:?}"))..];
+    section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap_or_else(|| panic!("{doc}: no shell block after {heading:?}"))
+        .to_owned()
+}
+
 /// Runs `script` with `bash -e` in `dir`, with the venv's `aws` first on the `PATH` and no AWS
 /// configuration but what the script sets itself.
 pub(crate) fn run_shell(script: &str, dir: &Path) -> Run {
