@@ -33,15 +33,21 @@ fn idle_objects() -> Value {
 
 /// Three chained activities of worker group `wg` appending their names to `lines`; the second
 /// runs until `release` exists, so that the test can act while it is running.
-fn held_chain(lines: &std::path::Path, release: &std::path::Path) -> Value {
+/// A chain First → Second → Third appending to `lines`; Second records in `started` that its
+/// runner has it, then waits for `release` to exist.
+fn held_chain(
+    lines: &std::path::Path,
+    started: &std::path::Path,
+    release: &std::path::Path,
+) -> Value {
     let append = |word: &str| format!("echo {word} >> {}", sh_quoted(lines));
     json!([
         { "id": "Default", "scheduleType": "ondemand", "workerGroup": "wg",
           "maximumRetries": "0" },
         { "id": "First", "type": "ShellCommandActivity", "command": append("first") },
         { "id": "Second", "type": "ShellCommandActivity", "dependsOn": { "ref": "First" },
-          "command": format!("while [ ! -e {} ]; do sleep 0.1; done; {}",
-                             sh_quoted(release), append("second")) },
+          "command": format!("touch {}; while [ ! -e {} ]; do sleep 0.1; done; {}",
+                             sh_quoted(started), sh_quoted(release), append("second")) },
         { "id": "Third", "type": "ShellCommandActivity", "dependsOn": { "ref": "Second" },
           "command": append("third") },
     ])
@@ -54,6 +60,17 @@ fn status_of(api: &Api, pipeline: &str, component: &str) -> Result<String, Strin
         .find(|f| one(f, "@componentParent") == Some(component))
         .and_then(|f| one(f, "@status").map(str::to_owned))
         .ok_or_else(|| format!("no instance of {component} yet"))
+}
+
+/// Waits until a runner has started Second of a [`held_chain`]: RUNNING alone only says the
+/// owner handed it out, and an answer still on its way dies with a server killed or cut off.
+fn wait_started(started: &std::path::Path) {
+    wait_for("a runner to start Second", DEADLINE, || {
+        started
+            .exists()
+            .then_some(())
+            .ok_or_else(|| "not yet".to_owned())
+    });
 }
 
 fn wait_status(api: &Api, pipeline: &str, component: &str, status: &str) {
@@ -187,16 +204,14 @@ fn pipelines_spread_across_servers_and_move_back_when_one_joins() {
 }
 
 #[test]
-#[ignore = "intermittent (3 of 5 runs on 2026-12-07): a PollForTask answered through the \
-            non-owner server sometimes never reaches the runner, so the running task it should \
-            adopt is not running anywhere; see issue 11's notes. Run with --ignored."]
 fn a_killed_servers_pipeline_goes_on_elsewhere_with_its_running_task() {
     let deployment = Deployment::new("sluice_cluster_kill");
     let mut owner = deployment.server();
     let other = deployment.server();
     let lines = deployment.path("lines");
+    let started = deployment.path("started");
     let release = deployment.path("release");
-    let objects = held_chain(&lines, &release);
+    let objects = held_chain(&lines, &started, &release);
     let a = Api::new(&owner.endpoint);
     let b = Api::new(&other.endpoint);
     let pipeline = a.launch("chain", objects);
@@ -208,6 +223,7 @@ fn a_killed_servers_pipeline_goes_on_elsewhere_with_its_running_task() {
     // through it.
     let _runner = deployment.runner("r1", &other.endpoint, "wg", &[]);
     wait_status(&b, &pipeline, "Second", "RUNNING");
+    wait_started(&started);
     owner.process.kill();
     let killed = Instant::now();
     let took_over = wait_for(
@@ -372,8 +388,9 @@ fn a_database_outage_answers_internal_errors_and_everything_carries_on() {
         deployment.server_on(&through_relay, &[]),
     ];
     let lines = deployment.path("lines");
+    let started = deployment.path("started");
     let release = deployment.path("release");
-    let objects = held_chain(&lines, &release);
+    let objects = held_chain(&lines, &started, &release);
     let apis = [
         Api::new(&servers[0].endpoint),
         Api::new(&servers[1].endpoint),
@@ -381,6 +398,7 @@ fn a_database_outage_answers_internal_errors_and_everything_carries_on() {
     let pipeline = apis[0].launch("outage", objects);
     let _runner = deployment.runner("r1", &servers[1].endpoint, "wg", &[]);
     wait_status(&apis[1], &pipeline, "Second", "RUNNING");
+    wait_started(&started);
     let owner = deployment.owner_of(&pipeline);
 
     relay.cut();

@@ -20,4 +20,5 @@ pub mod s3;
 pub mod sigv4;
 pub mod sns;
 pub mod spark;
+pub mod test_ca;
 pub mod tools;

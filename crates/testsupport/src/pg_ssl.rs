@@ -1,7 +1,7 @@
 //! A PostgreSQL cluster of its own that accepts only TLS connections, for tests of `sslmode`.
 //!
 //! Made with Debian's `initdb` and `pg_ctl` (PostgreSQL 15) in a temporary directory, with a
-//! certificate for `localhost` / `127.0.0.1` signed by a CA of its own (`openssl`), on a free
+//! certificate for `localhost` / `127.0.0.1` signed by a [`TestCa`], on a free
 //! port;
 //! `pg_hba.conf` trusts `hostssl` connections and rejects the rest. PostgreSQL refuses to run
 //! as root, so as root the commands run as the `postgres` user. Dropping it stops the cluster.
@@ -10,6 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::test_ca::{TestCa, run};
 use crate::tools;
 
 /// Debian's PostgreSQL 15 programs.
@@ -28,57 +29,13 @@ impl SslPostgres {
         let dir = tempfile::Builder::new().prefix("sluice-pg-ssl").tempdir()?;
         let root = dir.path();
         let port = tools::free_port();
-        // A CA of the test's own, and a server certificate it signs (webpki refuses a
-        // self-signed CA certificate presented as the server's).
-        let (ca_key, ca_crt) = (root.join("ca.key"), root.join("ca.crt"));
-        run(Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .args(["-subj", "/CN=sluice test CA"])
-            .arg("-keyout")
-            .arg(&ca_key)
-            .arg("-out")
-            .arg(&ca_crt))?;
-        let csr = root.join("server.csr");
-        run(Command::new("openssl")
-            .args([
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=localhost",
-            ])
-            .arg("-keyout")
-            .arg(root.join("server.key"))
-            .arg("-out")
-            .arg(&csr))?;
-        let ext = root.join("server.ext");
-        std::fs::write(
-            &ext,
-            "basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
-        )?;
-        run(Command::new("openssl")
-            .args(["x509", "-req", "-days", "2", "-CAcreateserial"])
-            .arg("-in")
-            .arg(&csr)
-            .arg("-CA")
-            .arg(&ca_crt)
-            .arg("-CAkey")
-            .arg(&ca_key)
-            .arg("-extfile")
-            .arg(&ext)
-            .arg("-out")
-            .arg(root.join("server.crt")))?;
+        let issued = TestCa::create(root)?.issue("server")?;
         if as_root()? {
             run(Command::new("chown")
                 .args(["-R", "postgres:postgres"])
                 .arg(root))?;
         }
-        run(Command::new("chmod")
-            .arg("600")
-            .arg(root.join("server.key")))?;
+        run(Command::new("chmod").arg("600").arg(&issued.key))?;
         let data = root.join("data");
         run_as_postgres(&format!(
             "{BIN}/initdb -D {} -U postgres -A trust",
@@ -86,8 +43,10 @@ impl SslPostgres {
         ))?;
         let conf = format!(
             "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{root}'\n\
-             ssl = on\nssl_cert_file = '{root}/server.crt'\nssl_key_file = '{root}/server.key'\n",
-            root = root.display()
+             ssl = on\nssl_cert_file = '{cert}'\nssl_key_file = '{key}'\n",
+            root = root.display(),
+            cert = issued.certificate.display(),
+            key = issued.key.display()
         );
         append(&data.join("postgresql.conf"), &conf)?;
         std::fs::write(
@@ -139,19 +98,6 @@ fn run_as_postgres(script: &str) -> io::Result<()> {
         run(Command::new("su").args(["postgres", "-s", "/bin/sh", "-c", script]))
     } else {
         run(Command::new("sh").args(["-c", script]))
-    }
-}
-
-fn run(command: &mut Command) -> io::Result<()> {
-    let out = command.output()?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(io::Error::other(format!(
-            "{command:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )))
     }
 }
 
