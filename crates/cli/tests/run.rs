@@ -1422,3 +1422,92 @@ fn the_summary_says_where_output_went_and_what_is_scheduled_next() {
         out.stdout
     );
 }
+
+#[test]
+fn every_file_sluice_keeps_is_its_users_alone() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let sb = Sandbox::new();
+    // A data directory that already exists, open to everyone: it keeps its mode, so what is
+    // inside must protect itself.
+    let data = sb.data_dir();
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let elsewhere = sb.path("report.txt");
+    let reference = sb.path("reference.txt");
+    std::fs::File::create(&reference).unwrap();
+    let def = sb.write_definition(
+        "p.json",
+        json!([
+            ondemand_default(json!({ "maximumRetries": "0" })),
+            { "id": "Staged", "type": "S3DataNode", "directoryPath": "s3://bucket/staged" },
+            shell(
+                "Write",
+                &format!("echo out; echo err >&2; echo report > {}; echo x > \"$OUTPUT1_STAGING_DIR/part\"",
+                         sb.sh("report.txt")),
+                json!({ "output": { "ref": "Staged" }, "stage": "true" })
+            ),
+            shell("Fail", "echo kept >&2; exit 1", json!({ "dependsOn": { "ref": "Write" } })),
+        ]),
+    );
+    sb.run(&def, &[]).assert_code(1);
+
+    // What the command wrote elsewhere has the umask the user ran sluice with.
+    assert_eq!(mode(&elsewhere), mode(&reference));
+    assert_eq!(mode(&data), 0o755);
+    for dir in ["logs", "locks", "s3"] {
+        assert_eq!(mode(&data.join(dir)), 0o700, "{dir}");
+    }
+    let mut kept = BTreeSet::new();
+    let mut stack = vec![data.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                stack.push(path.clone());
+            }
+            // Sluice's own files are 0600; every path is inside a directory no one else may
+            // enter (a top-level directory of the data directory is 0700).
+            if [
+                "runner.log",
+                "stdout.log",
+                "stderr.log",
+                "events.log",
+                "sluice.db",
+                "secret.key",
+            ]
+            .contains(&name.as_str())
+                || name.ends_with(".lock")
+            {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+                kept.insert(name.clone());
+            }
+            let top = path
+                .strip_prefix(&data)
+                .unwrap()
+                .components()
+                .next()
+                .unwrap();
+            let top = data.join(top);
+            if top.is_dir() {
+                assert_eq!(
+                    mode(&top),
+                    0o700,
+                    "{} under {}",
+                    path.display(),
+                    top.display()
+                );
+            }
+        }
+    }
+    for name in ["runner.log", "stderr.log", "events.log", "sluice.db"] {
+        assert!(kept.contains(name), "{name} among {kept:?}");
+    }
+}

@@ -23,6 +23,7 @@ pub mod compute;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 pub mod format;
+pub mod private_files;
 pub mod settings;
 #[cfg(feature = "sns")]
 pub mod sns;

@@ -67,10 +67,7 @@ impl RunnerLog {
         }
         // Lines are short and rare once the file exists (progress every minute, the result),
         // so a blocking append is cheaper than handing each one to the blocking pool.
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
+        let written = sluice_data::private_files::open_append(&self.path)
             .and_then(|mut f| f.write_all(text.as_bytes()));
         if let Err(err) = written {
             tracing::warn!(path = %self.path.display(), %err, "cannot write runner.log");
@@ -97,7 +94,7 @@ pub(crate) async fn mask_file(path: &Path, redactor: &Redactor) -> std::io::Resu
             return Ok(());
         }
         let masked = path.with_extension("masking");
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&masked)?);
+        let mut out = std::io::BufWriter::new(sluice_data::private_files::create(&masked)?);
         redactor.redact_stream(open()?, &mut out)?;
         out.into_inner()
             .map_err(std::io::IntoInnerError::into_error)?

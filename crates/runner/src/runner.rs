@@ -205,9 +205,11 @@ impl Runner {
             ));
         }
         let logs = options.data_dir.join("logs");
-        std::fs::create_dir_all(&logs).map_err(|source| RunnerError::DataDir {
-            path: logs.clone(),
-            source,
+        sluice_data::private_files::create_dir_all(&logs).map_err(|source| {
+            RunnerError::DataDir {
+                path: logs.clone(),
+                source,
+            }
         })?;
         // Commands run in their attempt directory, so every path handed to them (staging
         // directories, script copies, object-store paths) must not depend on the runner's own
@@ -435,7 +437,7 @@ async fn execute_and_report(
         .to_string();
     tracing::info!("received task");
 
-    if let Err(err) = std::fs::create_dir_all(&dir) {
+    if let Err(err) = sluice_data::private_files::create_dir_all(&dir) {
         let result = TaskResult::failed(
             "AttemptDirectoryFailed",
             format!("cannot create attempt directory {}: {err}", dir.display()),

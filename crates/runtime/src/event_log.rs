@@ -79,13 +79,7 @@ impl EventLog {
 }
 
 fn open_event_log(path: &Path) -> std::io::Result<std::fs::File> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
+    sluice_data::private_files::open_append(path)
 }
 
 /// `<data-dir>/logs/<pipeline>/events.log`: every attempt's committed status changes.

@@ -218,9 +218,10 @@ fn lock_pipeline(
 ) -> Result<std::result::Result<std::fs::File, String>> {
     use std::io::{Read, Seek};
     let dir = data_dir.join("locks");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    sluice_data::private_files::create_dir_all(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(format!("{pipeline_id}.lock"));
-    let mut file = std::fs::OpenOptions::new()
+    let mut file = sluice_data::private_files::options()
         .read(true)
         .write(true)
         .create(true)

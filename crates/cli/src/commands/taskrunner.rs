@@ -142,6 +142,7 @@ fn runner_options(args: &TaskRunnerArgs, settings: &SettingsFile) -> Result<Runn
     {
         return Err("--log-uri must not be empty".into());
     }
+    super::create_data_dir(&args.data_dir, false).map_err(|e| format!("{e:#}"))?;
     let mut options = RunnerOptions::new(&args.data_dir);
     options.worker_group = Some(args.worker_group.clone());
     options.workers = args.tasks;

@@ -191,7 +191,8 @@ impl ObjectStores {
             return Ok(Arc::clone(store));
         }
         let root = embedded_root(&self.inner.data_dir);
-        std::fs::create_dir_all(&root).map_err(|err| {
+        // Objects get the process's umask; the directory keeps them the owner's.
+        crate::private_files::create_dir_all(&root).map_err(|err| {
             StorageError::io(
                 "create the embedded object store for",
                 uri,

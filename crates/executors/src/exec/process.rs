@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::fs::{File, OpenOptions};
+use tokio::fs::File;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
@@ -263,14 +263,11 @@ async fn sinks(paths: &[PathBuf], lazy: &[PathBuf]) -> Result<Vec<Sink>, Process
 }
 
 async fn open_append(path: &Path) -> io::Result<File> {
-    if let Some(parent) = path.parent() {
-        tokio::fs::create_dir_all(parent).await?;
-    }
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
+    let path = path.to_path_buf();
+    let file = tokio::task::spawn_blocking(move || sluice_data::private_files::open_append(&path))
         .await
+        .map_err(io::Error::other)??;
+    Ok(File::from_std(file))
 }
 
 /// An output file, opened before the process starts or when the first byte for it arrives

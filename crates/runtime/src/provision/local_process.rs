@@ -164,8 +164,8 @@ impl Provisioner for LocalProcessProvisioner {
             .join(&request.pipeline_id)
             .join(&request.attempt_id);
         let log_path = dir.join("taskrunner.log");
-        let log = std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::File::create(&log_path))
+        let log = sluice_data::private_files::create_dir_all(&dir)
+            .and_then(|()| sluice_data::private_files::create(&log_path))
             .map_err(|e| ProvisionError(format!("cannot create {}: {e}", log_path.display())))?;
         let mut child = self
             .command(&request, log)
