@@ -34,7 +34,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -161,6 +161,10 @@ pub struct Service {
     pub(crate) control: tokio::sync::Mutex<()>,
     /// Signalled after every scheduler commit and every registry change.
     pub(crate) changed: Arc<Notify>,
+    /// Counts the signals from the shared database that some server committed work waiting
+    /// for a runner: a waiting PollForTask looks at other servers' pipelines only when it has
+    /// moved, not after every commit of this server's own schedulers (which it sees by itself).
+    pub(crate) remote_work: Arc<AtomicU64>,
     /// Where the next PollForTask starts its round over pipelines (fairness).
     pub(crate) cursor: AtomicUsize,
     /// Cancelled when the server stops: long polls answer at once.
@@ -216,7 +220,11 @@ impl Service {
         let membership = crate::cluster::Membership::new(Arc::clone(&cluster), settings);
         let service = Service::open_in(store, Some(membership), clock, options).await?;
         let changed = Arc::clone(&service.changed);
-        cluster.on_work(Box::new(move || changed.notify_waiters()));
+        let remote_work = Arc::clone(&service.remote_work);
+        cluster.on_work(Box::new(move || {
+            remote_work.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            changed.notify_waiters();
+        }));
         service.cluster_round().await;
         Ok(service)
     }
@@ -248,6 +256,7 @@ impl Service {
             runners: Mutex::new(BTreeMap::new()),
             control: tokio::sync::Mutex::new(()),
             changed: Arc::new(Notify::new()),
+            remote_work: Arc::new(AtomicU64::new(0)),
             cursor: AtomicUsize::new(0),
             stopping: CancellationToken::new(),
             waiting_polls: AtomicUsize::new(0),

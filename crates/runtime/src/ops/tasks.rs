@@ -99,6 +99,7 @@ impl Service {
     ) -> ApiResult<Option<TaskObject>> {
         self.pollers.polled(group, self.clock.now());
         let deadline = tokio::time::Instant::now() + wait;
+        let mut remote_seen = None;
         loop {
             // Registered before looking, so a task that appears meanwhile wakes us.
             let notified = self.changed.notified();
@@ -135,8 +136,11 @@ impl Service {
                     }
                 }
             }
+            // Read before looking, so work signalled meanwhile makes the next pass look again.
+            let remote_now = self.remote_work.load(std::sync::atomic::Ordering::SeqCst);
             if let (Remote::Through(forwarder), Some(account), GroupFilter::Exactly(group)) =
                 (remote, account, group)
+                && remote_seen.replace(remote_now) != Some(remote_now)
             {
                 match self
                     .poll_elsewhere(forwarder, account, group, hostname)
