@@ -10,9 +10,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
+/// `AWS_CA_BUNDLE`, read for every AWS service as for S3.
+pub use crate::storage::CA_BUNDLE_ENV;
 /// The same secret type as the S3 settings: usable, never printed.
 pub use crate::storage::Secret;
 
@@ -39,6 +42,9 @@ pub struct AwsServiceSettings {
     pub secret_access_key: Option<Secret>,
     /// Session token for temporary credentials (else `AWS_SESSION_TOKEN`).
     pub session_token: Option<Secret>,
+    /// A PEM file of CA certificates trusted for `https://` endpoints besides the system's
+    /// roots (else `AWS_CA_BUNDLE`).
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// How DynamoDB is reached: the client part, plus how much of a table's throughput to use.
@@ -62,6 +68,9 @@ pub struct DynamoSettings {
     pub secret_access_key: Option<Secret>,
     /// Session token (else `AWS_SESSION_TOKEN`); never logged.
     pub session_token: Option<Secret>,
+    /// A PEM file of CA certificates trusted for `https://` endpoints besides the system's
+    /// roots (else `AWS_CA_BUNDLE`).
+    pub ca_bundle: Option<PathBuf>,
     /// Capacity units per second assumed for on-demand tables when applying a throughput
     /// percent.
     pub on_demand_units: f64,
@@ -78,6 +87,7 @@ impl Default for DynamoSettings {
             access_key_id: None,
             secret_access_key: None,
             session_token: None,
+            ca_bundle: None,
             on_demand_units: 40_000.0,
             scan_segments: 4,
         }
@@ -94,6 +104,7 @@ impl DynamoSettings {
             access_key_id: self.access_key_id.clone(),
             secret_access_key: self.secret_access_key.clone(),
             session_token: self.session_token.clone(),
+            ca_bundle: self.ca_bundle.clone(),
         }
     }
 }
@@ -124,6 +135,8 @@ pub struct ClientTarget {
     /// `None` means the real AWS endpoint of the region.
     pub endpoint: Option<String>,
     pub credentials: Credentials,
+    /// The CA bundle to trust besides the system's roots, and the setting that named it.
+    pub ca_bundle: Option<(PathBuf, String)>,
 }
 
 /// A failure talking to an AWS service.
@@ -213,6 +226,10 @@ impl AwsServiceSettings {
             .session_token
             .clone()
             .or_else(|| env("AWS_SESSION_TOKEN").map(Secret::new));
+        let ca_bundle = match &self.ca_bundle {
+            Some(path) => Some((path.clone(), ca_bundle_key(service))),
+            None => env(CA_BUNDLE_ENV).map(|path| (path.into(), CA_BUNDLE_ENV.to_owned())),
+        };
         Ok(ClientTarget {
             region,
             endpoint,
@@ -221,8 +238,14 @@ impl AwsServiceSettings {
                 secret_access_key,
                 session_token,
             },
+            ca_bundle,
         })
     }
+}
+
+/// The settings key of a service's CA bundle: `data.dynamodb.caBundle`.
+fn ca_bundle_key(service: &str) -> String {
+    format!("data.{}.caBundle", service.to_ascii_lowercase())
 }
 
 /// The environment variable that sends one region's requests to their own endpoint, e.g.
@@ -265,6 +288,56 @@ impl ClientTarget {
             None => format!("region {}", self.region),
         }
     }
+
+    /// The SDK's HTTPS client trusting the CA bundle besides the system's roots, or `None` for
+    /// the SDK's own client when no bundle is set. The bundle is checked here: the SDK's client
+    /// would panic on a certificate it cannot parse.
+    #[cfg(any(feature = "dynamodb", feature = "sns"))]
+    pub(crate) fn http_client(
+        &self,
+        service: &'static str,
+    ) -> Result<Option<aws_smithy_runtime_api::client::http::SharedHttpClient>, AwsError> {
+        use aws_smithy_http_client::tls;
+        let Some((path, setting)) = &self.ca_bundle else {
+            return Ok(None);
+        };
+        let pem = crate::tls::read_ca_bundle(path, setting)
+            .map_err(|message| AwsError::Config { service, message })?;
+        let context = tls::TlsContext::builder()
+            .with_trust_store(tls::TrustStore::default().with_pem_certificate(pem))
+            .build()
+            .map_err(|err| AwsError::Config {
+                service,
+                message: format!("{setting} {}: {err}", path.display()),
+            })?;
+        Ok(Some(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(tls::Provider::Rustls(
+                    tls::rustls_provider::CryptoMode::AwsLc,
+                ))
+                .tls_context(context)
+                .build_https(),
+        ))
+    }
+
+    /// A failed request's message, with what to do when the endpoint's certificate was refused.
+    /// `service` as for [`AwsServiceSettings::target`].
+    pub fn explain(&self, service: &str, message: String) -> String {
+        let remedy = match &self.ca_bundle {
+            Some((path, setting)) => format!(
+                "the CA bundle {} ({setting}) does not hold the CA that signed it",
+                path.display()
+            ),
+            None => format!(
+                "trust the CA that signed it with a PEM bundle in {} or {CA_BUNDLE_ENV}",
+                ca_bundle_key(service)
+            ),
+        };
+        match crate::tls::untrusted_hint(&message, &remedy) {
+            Some(hint) => format!("{message}; {hint}"),
+            None => message,
+        }
+    }
 }
 
 /// Connect and operation timeouts shared by the clients (both SDKs re-export this type).
@@ -302,6 +375,7 @@ mod tests {
             access_key_id: Some("AKSET".into()),
             secret_access_key: Some(Secret::new("from-settings")),
             session_token: None,
+            ca_bundle: None,
         };
         let env = env(&[
             ("AWS_ACCESS_KEY_ID", "AKENV"),
@@ -363,6 +437,51 @@ mod tests {
             .target_with("DYNAMODB", Some("eu-west-1"), &env)
             .unwrap();
         assert_eq!(eu.endpoint.as_deref(), Some("http://127.0.0.1:7"));
+    }
+
+    #[test]
+    fn the_ca_bundle_comes_from_the_settings_else_aws_ca_bundle() {
+        let with_bundle = env(&[
+            ("AWS_ACCESS_KEY_ID", "AKENV"),
+            ("AWS_SECRET_ACCESS_KEY", "from-env"),
+            ("AWS_CA_BUNDLE", "/env/ca.pem"),
+        ]);
+        let from_env = AwsServiceSettings::default()
+            .target_with("SNS", None, &with_bundle)
+            .unwrap();
+        assert_eq!(
+            from_env.ca_bundle,
+            Some(("/env/ca.pem".into(), "AWS_CA_BUNDLE".into()))
+        );
+        let settings = AwsServiceSettings {
+            ca_bundle: Some("/file/ca.pem".into()),
+            ..AwsServiceSettings::default()
+        };
+        let from_file = settings
+            .target_with("DYNAMODB", None, &with_bundle)
+            .unwrap();
+        assert_eq!(
+            from_file.ca_bundle,
+            Some(("/file/ca.pem".into(), "data.dynamodb.caBundle".into()))
+        );
+        let refused = "dispatch failure: invalid peer certificate: UnknownIssuer".to_string();
+        let explained = from_file.explain("DYNAMODB", refused.clone());
+        assert!(
+            explained.contains("/file/ca.pem (data.dynamodb.caBundle) does not hold"),
+            "{explained}"
+        );
+        let explained = AwsServiceSettings::default()
+            .target_with(
+                "DYNAMODB",
+                None,
+                &env(&[("AWS_ACCESS_KEY_ID", "A"), ("AWS_SECRET_ACCESS_KEY", "B")]),
+            )
+            .unwrap()
+            .explain("DYNAMODB", refused);
+        assert!(
+            explained.contains("data.dynamodb.caBundle or AWS_CA_BUNDLE"),
+            "{explained}"
+        );
     }
 
     #[test]

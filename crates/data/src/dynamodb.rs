@@ -91,6 +91,9 @@ impl DynamoClient {
         if let Some(url) = &target.endpoint {
             config = config.endpoint_url(url);
         }
+        if let Some(client) = target.http_client(SERVICE)? {
+            config = config.http_client(client);
+        }
         Ok(DynamoClient {
             client: aws_sdk_dynamodb::Client::from_conf(config.build()),
             target: Arc::new(target),
@@ -369,10 +372,13 @@ impl DynamoClient {
         AwsError::Service {
             service: "DynamoDB",
             operation,
-            message: format!(
-                "table {table} at {}: {}",
-                self.describe(),
-                DisplayErrorContext(&err)
+            message: self.target.explain(
+                SERVICE,
+                format!(
+                    "table {table} at {}: {}",
+                    self.describe(),
+                    DisplayErrorContext(&err)
+                ),
             ),
         }
     }

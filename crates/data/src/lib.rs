@@ -8,7 +8,8 @@
 //!   when none is configured;
 //! * [`format`]: record formats (`CSV`, `TSV`, `Custom`, `RegEx`, DynamoDB formats);
 //! * [`sql`]: SQL databases (PostgreSQL, MySQL/MariaDB, SQLite, Redshift-protocol);
-//! * `dynamodb`: DynamoDB tables, and `sns`: SNS topics, through the AWS SDK ([`aws`]).
+//! * `dynamodb`: DynamoDB tables, and `sns`: SNS topics, through the AWS SDK ([`aws`]);
+//! * [`tls`]: the CA certificates every TLS client trusts besides the system's.
 //!
 //! # Cargo features
 //!
@@ -29,6 +30,7 @@ pub mod settings;
 pub mod sns;
 pub mod sql;
 pub mod storage;
+pub mod tls;
 
 pub use settings::DataSettings;
 

@@ -38,9 +38,11 @@ impl DataSettings {
     }
 
     /// What is wrong with these settings as a settings file wrote them, before the environment
-    /// fills them in: `s3.embedded` beside a key only an S3 server uses.
+    /// fills them in: `s3.embedded` beside a key only an S3 server uses, a database entry's
+    /// TLS mode that is not one of its engine's.
     pub fn check(&self) -> Result<(), String> {
-        self.s3.check_embedded()
+        self.s3.check_embedded()?;
+        self.sql.check()
     }
 
     /// The settings from the environment alone, for commands run without a settings file.

@@ -56,6 +56,9 @@ pub async fn publish(
     if let Some(url) = &target.endpoint {
         config = config.endpoint_url(url);
     }
+    if let Some(client) = target.http_client(SERVICE)? {
+        config = config.http_client(client);
+    }
     let client = aws_sdk_sns::Client::from_conf(config.build());
     let mut request = client.publish().topic_arn(topic_arn).message(message);
     let subject = clean_subject(subject);
@@ -65,10 +68,13 @@ pub async fn publish(
     let out = request.send().await.map_err(|err| AwsError::Service {
         service: "SNS",
         operation: "Publish",
-        message: format!(
-            "topic {topic_arn} at {}: {}",
-            target.describe(),
-            DisplayErrorContext(&err)
+        message: target.explain(
+            SERVICE,
+            format!(
+                "topic {topic_arn} at {}: {}",
+                target.describe(),
+                DisplayErrorContext(&err)
+            ),
         ),
     })?;
     Ok(out.message_id().unwrap_or_default().to_owned())

@@ -7,7 +7,9 @@
 //! * [`conn`]: one connection of any engine, reading any column as text and writing through
 //!   bound parameters (or `COPY` on PostgreSQL);
 //! * [`script`]: splitting scripts into statements and finding their `?` placeholders;
-//! * [`table`]: data node tables: existence, `createTableSql`, transactional loads.
+//! * [`table`]: data node tables: existence, `createTableSql`, transactional loads;
+//! * [`tls`]: TLS, as each engine's JDBC driver spells it (`sslmode`, `ssl`, `sslMode`,
+//!   `useSSL`, `sslrootcert`, `serverSslCert`, …).
 //!
 //! Passwords never appear in `Debug` output, logs or error messages.
 
@@ -15,6 +17,7 @@ pub mod conn;
 pub mod script;
 pub mod table;
 pub mod target;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,7 +31,8 @@ pub use target::{ConnectTarget, DatabaseFields, Secret};
 /// instances that exist only in AWS, so each runner says where they live here.
 ///
 /// ```json
-/// { "rdsInstances": { "orders-db": { "engine": "postgresql", "host": "db1", "port": 5432 } },
+/// { "rdsInstances": { "orders-db": { "engine": "postgresql", "host": "db1", "port": 5432,
+///                                   "sslMode": "verify-full", "sslRootCert": "/etc/rds-ca.pem" } },
 ///   "redshiftClusters": { "warehouse": { "host": "wh1", "port": 5439 } } }
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -59,6 +63,51 @@ pub struct SqlEndpoint {
     /// Database used when the database object gives no `databaseName`.
     #[serde(default)]
     pub database: Option<String>,
+    /// TLS mode, in the engine's JDBC words: `disable` … `verify-full` for `postgresql`,
+    /// `DISABLED` … `VERIFY_IDENTITY` (or MariaDB's `disable` … `verify-full`) for `mysql`.
+    /// `prefer` / `PREFERRED` when omitted; a connection's own properties override it.
+    #[serde(default)]
+    pub ssl_mode: Option<String>,
+    /// PEM file of the CA certificate(s) that sign the server's, trusted besides the system's.
+    #[serde(default)]
+    pub ssl_root_cert: Option<PathBuf>,
+}
+
+impl SqlEndpoint {
+    /// What this entry says about TLS.
+    pub fn tls(&self) -> tls::EndpointTls {
+        tls::EndpointTls {
+            ssl_mode: self.ssl_mode.clone(),
+            ssl_root_cert: self.ssl_root_cert.clone(),
+        }
+    }
+
+    pub(crate) fn dialect(&self) -> tls::Dialect {
+        match self.engine {
+            Engine::Mysql => tls::Dialect::MySql,
+            _ => tls::Dialect::PgJdbc,
+        }
+    }
+}
+
+impl SqlSettings {
+    /// What is wrong with the entries' TLS settings, naming the entry: checked when the settings
+    /// are loaded, rather than when a pipeline first connects.
+    pub fn check(&self) -> Result<(), String> {
+        let entries = [
+            ("rdsInstances", &self.rds_instances),
+            ("redshiftClusters", &self.redshift_clusters),
+        ];
+        for (kind, entries) in entries {
+            for (id, endpoint) in entries {
+                if endpoint.engine != Engine::Sqlite {
+                    tls::resolve(endpoint.dialect(), &[], &endpoint.tls())
+                        .map_err(|e| format!("data.sql.{kind}.{id}: {e}"))?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The wire protocol of a database.

@@ -23,7 +23,8 @@ mod stores;
 pub use error::{StorageError, Unreachable};
 pub use ops::{Listed, MULTIPART_THRESHOLD, PART_SIZE};
 pub use settings::{
-    DEFAULT_REGION, PATH_STYLE_ENV, S3Origin, S3Settings, S3Target, Secret, Source, embedded_root,
+    CA_BUNDLE_ENV, DEFAULT_REGION, PATH_STYLE_ENV, S3Origin, S3Settings, S3Target, Secret, Source,
+    embedded_root,
 };
 pub use stores::{Location, ObjectStores};
 

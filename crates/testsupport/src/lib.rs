@@ -21,4 +21,5 @@ pub mod sigv4;
 pub mod sns;
 pub mod spark;
 pub mod test_ca;
+pub mod tls_relay;
 pub mod tools;

@@ -17,6 +17,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection, Executor, Row};
 
 use super::script::Statement;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use super::tls::{SqlTls, TlsMode};
 use super::{ConnectTarget, Engine, SqlError};
 use crate::format::Record;
 
@@ -60,7 +62,8 @@ impl std::fmt::Debug for SqlConn {
 }
 
 impl SqlConn {
-    /// Connects; the error names the target (never the password) and says why.
+    /// Connects; the error names the target (never the password), the TLS mode asked for,
+    /// and says why.
     pub async fn connect(target: &ConnectTarget) -> Result<Self, SqlError> {
         let fail = |e: sqlx::Error| SqlError::Connect {
             target: target.describe(),
@@ -69,6 +72,7 @@ impl SqlConn {
         let inner = match target.engine {
             #[cfg(feature = "postgres")]
             Engine::Postgresql => {
+                let tls = network_tls(target)?;
                 let mut opts = PgConnectOptions::new_without_pgpass()
                     .host(&target.host)
                     .port(target.port.unwrap_or(5432));
@@ -88,13 +92,30 @@ impl SqlConn {
                         other => tracing::debug!(property = other, "JDBC property not used"),
                     }
                 }
-                Inner::Pg(opts.connect().await.map_err(fail)?)
+                if let Some(pem) = root_pem(&tls)? {
+                    opts = opts.ssl_root_cert_from_pem(pem);
+                }
+                Inner::Pg(
+                    pg_connect(opts, &tls)
+                        .await
+                        .map_err(|e| tls_failure(target, &tls, e))?,
+                )
             }
             #[cfg(feature = "mysql")]
             Engine::Mysql => {
+                use sqlx::mysql::MySqlSslMode;
+                let tls = network_tls(target)?;
                 let mut opts = MySqlConnectOptions::new()
                     .host(&target.host)
-                    .port(target.port.unwrap_or(3306));
+                    .port(target.port.unwrap_or(3306))
+                    .ssl_mode(match tls.mode {
+                        TlsMode::Disable => MySqlSslMode::Disabled,
+                        // `allow` is PostgreSQL's alone; MySQL dialects never resolve to it.
+                        TlsMode::Allow | TlsMode::Prefer => MySqlSslMode::Preferred,
+                        TlsMode::Require => MySqlSslMode::Required,
+                        TlsMode::VerifyCa => MySqlSslMode::VerifyCa,
+                        TlsMode::VerifyFull => MySqlSslMode::VerifyIdentity,
+                    });
                 if let Some(u) = &target.username {
                     opts = opts.username(u);
                 }
@@ -104,7 +125,14 @@ impl SqlConn {
                 if let Some(db) = &target.database {
                     opts = opts.database(db);
                 }
-                Inner::My(opts.connect().await.map_err(fail)?)
+                if let Some(pem) = root_pem(&tls)? {
+                    opts = opts.ssl_ca_from_pem(pem);
+                }
+                Inner::My(
+                    opts.connect()
+                        .await
+                        .map_err(|e| tls_failure(target, &tls, e))?,
+                )
             }
             Engine::Sqlite => {
                 let path = target.path.as_ref().ok_or_else(|| {
@@ -359,6 +387,101 @@ fn left_out(target: &ConnectTarget, engine: Engine) -> SqlError {
         support,
         feature,
     ))
+}
+
+/// The TLS settings of a network database (resolved when the target was built, so an error here
+/// is a target built by hand).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn network_tls(target: &ConnectTarget) -> Result<SqlTls, SqlError> {
+    crate::tls::install_crypto_provider();
+    match target.tls() {
+        Ok(Some(tls)) => Ok(tls),
+        Ok(None) => Err(SqlError::Config(format!(
+            "{} has no network connection to secure",
+            target.describe()
+        ))),
+        Err(message) => Err(SqlError::Config(format!(
+            "{}: {message}",
+            target.describe()
+        ))),
+    }
+}
+
+/// The root certificate(s) to trust, read and checked, when the mode verifies the server.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn root_pem(tls: &SqlTls) -> Result<Option<Vec<u8>>, SqlError> {
+    match &tls.root_cert {
+        Some(root) if tls.mode.verifies() => root.pem().map(Some).map_err(SqlError::Config),
+        _ => Ok(None),
+    }
+}
+
+/// Connects with `tls.mode`; `allow` (which sqlx reads as `disable`) is libpq's: without TLS
+/// first, then with TLS (unverified) when that fails.
+#[cfg(feature = "postgres")]
+async fn pg_connect(opts: PgConnectOptions, tls: &SqlTls) -> Result<PgConnection, sqlx::Error> {
+    use sqlx::postgres::PgSslMode;
+    let mode = match tls.mode {
+        TlsMode::Disable => PgSslMode::Disable,
+        TlsMode::Allow => {
+            let plain = match opts.clone().ssl_mode(PgSslMode::Disable).connect().await {
+                Ok(conn) => return Ok(conn),
+                Err(plain) => plain,
+            };
+            return opts
+                .ssl_mode(PgSslMode::Require)
+                .connect()
+                .await
+                .map_err(|encrypted| {
+                    sqlx::Error::Protocol(format!("without TLS: {plain}; with TLS: {encrypted}"))
+                });
+        }
+        TlsMode::Prefer => PgSslMode::Prefer,
+        TlsMode::Require => PgSslMode::Require,
+        TlsMode::VerifyCa => PgSslMode::VerifyCa,
+        TlsMode::VerifyFull => PgSslMode::VerifyFull,
+    };
+    opts.ssl_mode(mode).connect().await
+}
+
+/// A connection failure, saying which TLS mode was asked for and, when TLS is why it failed,
+/// what to change.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn tls_failure(target: &ConnectTarget, tls: &SqlTls, err: sqlx::Error) -> SqlError {
+    let text = err.to_string();
+    let mysql = target.engine == Engine::Mysql;
+    let hint = crate::tls::untrusted_hint(&text, SqlTls::trust_remedy(target.dialect))
+        .or_else(|| {
+            // PostgreSQL's pg_hba.conf rejecting a connection without TLS.
+            text.contains("no encryption").then(|| {
+                "the server accepts only TLS connections from this host: use sslmode=require                  or a verify mode"
+                    .to_string()
+            })
+        })
+        .or_else(|| {
+            // MySQL and MariaDB with `require_secure_transport`.
+            text.contains("insecure transport").then(|| {
+                "the server requires TLS: use sslMode=REQUIRED or a verify mode".to_string()
+            })
+        })
+        .or_else(|| {
+            text.contains("does not support TLS").then(|| {
+                let without = if mysql {
+                    "sslMode=DISABLED or PREFERRED"
+                } else {
+                    "sslmode=disable or prefer"
+                };
+                format!("the server does not offer TLS; {without} connects without it")
+            })
+        });
+    let message = match hint {
+        Some(hint) => format!("{text} [{}]; {hint}", tls.describe()),
+        None => format!("{text} [{}]", tls.describe()),
+    };
+    SqlError::Connect {
+        target: target.describe(),
+        message: target.redact(&message),
+    }
 }
 
 /// `schema.table` written in the table name wins over `schemaName`.

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::tls::{Dialect, EndpointTls, SqlTls};
 use super::{Engine, SqlError, SqlSettings};
 
 pub use sluice_model::Secret;
@@ -24,6 +25,10 @@ pub struct ConnectTarget {
     pub password: Option<Secret>,
     /// `jdbcProperties` and connection-string parameters, as `(name, value)`.
     pub properties: Vec<(String, String)>,
+    /// Whose JDBC driver the connection is written for: how its TLS properties read.
+    pub dialect: Dialect,
+    /// TLS as the settings entry (`rdsInstances`, `redshiftClusters`) says; `properties` win.
+    pub endpoint_tls: EndpointTls,
 }
 
 impl ConnectTarget {
@@ -41,6 +46,15 @@ impl ConnectTarget {
         let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
         let db = self.database.as_deref().unwrap_or("");
         format!("{}://{user}{}{port}/{db}", self.engine.name(), self.host)
+    }
+
+    /// The connection's TLS settings, from its properties over its settings entry (see
+    /// [`super::tls`]); `None` for SQLite, which has no network.
+    pub fn tls(&self) -> Result<Option<SqlTls>, String> {
+        if self.engine == Engine::Sqlite {
+            return Ok(None);
+        }
+        super::tls::resolve(self.dialect, &self.properties, &self.endpoint_tls).map(Some)
     }
 
     /// Replaces the password wherever it appears in `text` (drivers may echo connection
@@ -133,12 +147,16 @@ impl DatabaseFields<'_> {
                 .properties
                 .push((k.trim().to_string(), v.trim().to_string()));
         }
+        // Refused now, with the object named, rather than when the connection is tried.
+        target.tls().map_err(err)?;
         Ok(target)
     }
 }
 
 fn from_endpoint(endpoint: &super::SqlEndpoint, default_port: Option<u16>) -> ConnectTarget {
     ConnectTarget {
+        dialect: endpoint.dialect(),
+        endpoint_tls: endpoint.tls(),
         engine: endpoint.engine,
         host: endpoint.host.clone().unwrap_or_else(|| "127.0.0.1".into()),
         port: endpoint.port.or(default_port),
@@ -159,9 +177,11 @@ pub fn parse_jdbc(connection_string: &str) -> Result<ConnectTarget, String> {
     let (scheme, rest) = rest
         .split_once(':')
         .ok_or_else(|| format!("connectionString {connection_string:?} has no database type"))?;
-    let engine = match scheme.to_ascii_lowercase().as_str() {
-        "postgresql" | "postgres" | "redshift" => Engine::Postgresql,
-        "mysql" | "mariadb" => Engine::Mysql,
+    let (engine, dialect) = match scheme.to_ascii_lowercase().as_str() {
+        "postgresql" | "postgres" => (Engine::Postgresql, Dialect::PgJdbc),
+        "redshift" => (Engine::Postgresql, Dialect::Redshift),
+        "mysql" => (Engine::Mysql, Dialect::MySql),
+        "mariadb" => (Engine::Mysql, Dialect::MariaDb),
         "sqlite" => {
             let path = rest.trim_start_matches("//");
             if path.is_empty() {
@@ -178,6 +198,8 @@ pub fn parse_jdbc(connection_string: &str) -> Result<ConnectTarget, String> {
                 username: None,
                 password: None,
                 properties: Vec::new(),
+                dialect: Dialect::default(),
+                endpoint_tls: EndpointTls::default(),
             });
         }
         other => {
@@ -226,12 +248,14 @@ pub fn parse_jdbc(connection_string: &str) -> Result<ConnectTarget, String> {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string(),
-        port: port.or((scheme == "redshift").then_some(5439)),
+        port: port.or((dialect == Dialect::Redshift).then_some(5439)),
         database,
         path: None,
         username: None,
         password: None,
         properties,
+        dialect,
+        endpoint_tls: EndpointTls::default(),
     })
 }
 

@@ -29,14 +29,17 @@ use super::error::Unreachable;
 #[derive(Debug)]
 pub(super) struct ReachConnector {
     origin: Arc<str>,
+    /// What to do when the endpoint's TLS certificate is refused.
+    tls_remedy: Arc<str>,
     /// Whether the last request failed to connect: shared by the clients this connector makes.
     down: Arc<AtomicBool>,
 }
 
 impl ReachConnector {
-    pub(super) fn new(origin: String) -> Self {
+    pub(super) fn new(origin: String, tls_remedy: String) -> Self {
         ReachConnector {
             origin: origin.into(),
+            tls_remedy: tls_remedy.into(),
             down: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -47,6 +50,7 @@ impl HttpConnector for ReachConnector {
         Ok(HttpClient::new(Reach {
             inner: ReqwestConnector::default().connect(options)?,
             origin: Arc::clone(&self.origin),
+            tls_remedy: Arc::clone(&self.tls_remedy),
             down: Arc::clone(&self.down),
         }))
     }
@@ -56,6 +60,7 @@ impl HttpConnector for ReachConnector {
 struct Reach {
     inner: HttpClient,
     origin: Arc<str>,
+    tls_remedy: Arc<str>,
     down: Arc<AtomicBool>,
 }
 
@@ -82,10 +87,15 @@ impl HttpService for Reach {
                     HttpErrorKind::Connect | HttpErrorKind::Timeout
                 ) =>
             {
+                let reason = innermost(&error);
+                let reason = match crate::tls::untrusted_hint(&reason, &self.tls_remedy) {
+                    Some(hint) => format!("{reason}; {hint}"),
+                    None => reason,
+                };
                 let unreachable = Unreachable {
                     endpoint,
                     origin: Arc::clone(&self.origin),
-                    reason: innermost(&error),
+                    reason,
                 };
                 if !self.down.swap(true, Ordering::Relaxed) {
                     tracing::warn!("{unreachable}; retrying");

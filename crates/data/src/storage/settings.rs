@@ -10,13 +10,17 @@
 //!   variable) is kept beside them ([`S3Origin`]), so that a message about an endpoint that
 //!   cannot be reached can say why Sluice went there.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 /// The Sluice environment variable that forces path-style (`true`) or virtual-hosted-style
 /// (`false`) requests. AWS SDKs have no common variable for it.
 pub const PATH_STYLE_ENV: &str = "SLUICE_S3_PATH_STYLE";
+
+/// The environment variable the AWS CLI reads for a CA bundle; Sluice reads it for S3,
+/// DynamoDB and SNS alike.
+pub const CA_BUNDLE_ENV: &str = "AWS_CA_BUNDLE";
 
 /// The region used when neither the settings nor the environment name one.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -46,6 +50,9 @@ pub struct S3Settings {
     pub session_token: Option<Secret>,
     /// Allow `http://` endpoints. Defaults to true when the endpoint itself says `http://`.
     pub allow_http: Option<bool>,
+    /// A PEM file of CA certificates trusted for an `https://` endpoint besides the system's
+    /// roots (else `AWS_CA_BUNDLE`), for a server whose certificate a private CA signed.
+    pub ca_bundle: Option<PathBuf>,
     /// Where `endpoint` and the credentials came from: not a setting, kept for messages.
     #[serde(skip)]
     pub origin: S3Origin,
@@ -58,6 +65,7 @@ pub use sluice_model::Secret;
 pub struct S3Origin {
     pub endpoint: Source,
     pub credentials: Source,
+    pub ca_bundle: Source,
 }
 
 /// Where one setting came from.
@@ -81,7 +89,7 @@ impl Source {
 }
 
 /// The keys that only mean something for an S3 server, with whether each is set.
-fn server_keys(s: &S3Settings) -> [(&'static str, bool); 7] {
+fn server_keys(s: &S3Settings) -> [(&'static str, bool); 8] {
     [
         ("endpoint", s.endpoint.is_some()),
         ("region", s.region.is_some()),
@@ -90,6 +98,7 @@ fn server_keys(s: &S3Settings) -> [(&'static str, bool); 7] {
         ("secretAccessKey", s.secret_access_key.is_some()),
         ("sessionToken", s.session_token.is_some()),
         ("allowHttp", s.allow_http.is_some()),
+        ("caBundle", s.ca_bundle.is_some()),
     ]
 }
 
@@ -122,6 +131,7 @@ impl S3Settings {
         };
         let endpoint = get("AWS_ENDPOINT_URL_S3").or_else(|| get("AWS_ENDPOINT_URL"));
         let access_key_id = get("AWS_ACCESS_KEY_ID");
+        let ca_bundle = get(CA_BUNDLE_ENV);
         S3Settings {
             embedded: false,
             origin: S3Origin {
@@ -131,7 +141,11 @@ impl S3Settings {
                 credentials: access_key_id
                     .as_ref()
                     .map_or(Source::Settings, |k| Source::Env(k.1)),
+                ca_bundle: ca_bundle
+                    .as_ref()
+                    .map_or(Source::Settings, |c| Source::Env(c.1)),
             },
+            ca_bundle: ca_bundle.map(|c| PathBuf::from(c.0)),
             endpoint: endpoint.map(|e| e.0),
             region: get("AWS_REGION")
                 .or_else(|| get("AWS_DEFAULT_REGION"))
@@ -163,7 +177,13 @@ impl S3Settings {
                 } else {
                     fallback.origin.credentials
                 },
+                ca_bundle: if self.ca_bundle.is_some() {
+                    self.origin.ca_bundle
+                } else {
+                    fallback.origin.ca_bundle
+                },
             },
+            ca_bundle: self.ca_bundle.or(fallback.ca_bundle),
             endpoint: self.endpoint.or(fallback.endpoint),
             region: self.region.or(fallback.region),
             path_style: self.path_style.or(fallback.path_style),
@@ -198,6 +218,12 @@ impl S3Settings {
     /// Whether anything points away from the embedded store.
     pub fn is_remote(&self) -> bool {
         !self.embedded && (self.endpoint.is_some() || self.access_key_id.is_some())
+    }
+
+    /// The CA bundle's setting, for messages: `data.s3.caBundle in the settings file` or
+    /// `AWS_CA_BUNDLE in the environment`.
+    pub fn ca_bundle_origin(&self) -> String {
+        self.origin.ca_bundle.describe("caBundle")
     }
 
     /// Where requests go and why, for messages: where the endpoint was set, or that Amazon
@@ -347,6 +373,29 @@ mod tests {
     }
 
     #[test]
+    fn the_ca_bundle_comes_from_the_file_else_aws_ca_bundle_and_says_which() {
+        let env = S3Settings::from_vars(vars(&[("AWS_CA_BUNDLE", "/env/ca.pem")]));
+        assert_eq!(env.ca_bundle.as_deref(), Some(Path::new("/env/ca.pem")));
+        assert!(
+            !env.is_remote(),
+            "a CA bundle alone sends nothing to a server"
+        );
+        assert_eq!(env.ca_bundle_origin(), "AWS_CA_BUNDLE in the environment");
+        let file: S3Settings = serde_json_like(r#"{"caBundle": "/file/ca.pem"}"#);
+        let merged = file.or(env.clone());
+        assert_eq!(merged.ca_bundle.as_deref(), Some(Path::new("/file/ca.pem")));
+        assert_eq!(
+            merged.ca_bundle_origin(),
+            "data.s3.caBundle in the settings file"
+        );
+        let merged = S3Settings::default().or(env);
+        assert_eq!(
+            merged.ca_bundle_origin(),
+            "AWS_CA_BUNDLE in the environment"
+        );
+    }
+
+    #[test]
     fn settings_file_values_win_over_the_environment() {
         let file: S3Settings =
             serde_json_like(r#"{"endpoint": "http://file:9", "pathStyle": false}"#);
@@ -448,6 +497,10 @@ mod tests {
             (
                 r#"{"embedded": true, "accessKeyId": "AK", "secretAccessKey": "hunter2"}"#,
                 "data.s3.accessKeyId, data.s3.secretAccessKey",
+            ),
+            (
+                r#"{"embedded": true, "caBundle": "/etc/ca.pem"}"#,
+                "data.s3.caBundle",
             ),
             (
                 r#"{"embedded": true, "region": "eu-west-1"}"#,

@@ -250,8 +250,10 @@ fn build_s3(
         unreachable!("build_s3 is only called for remote targets");
     };
     let mut builder = AmazonS3Builder::new()
+        .with_client_options(client_options(settings, bucket)?)
         .with_http_connector(super::reach::ReachConnector::new(
             settings.endpoint_origin(),
+            trust_remedy(settings),
         ))
         .with_bucket_name(bucket)
         .with_region(region)
@@ -283,6 +285,48 @@ fn build_s3(
         reason: format!("cannot build the S3 client for bucket '{bucket}': {err}"),
     })?;
     Ok(Arc::new(store))
+}
+
+/// object_store's defaults, trusting the CA bundle's certificates besides the system's roots.
+/// Set before `with_allow_http`, which writes into the same options.
+#[cfg(feature = "s3")]
+fn client_options(
+    settings: &S3Settings,
+    bucket: &str,
+) -> Result<object_store::ClientOptions, StorageError> {
+    let mut options = object_store::ClientOptions::new();
+    let Some(path) = &settings.ca_bundle else {
+        return Ok(options);
+    };
+    let bad = |reason: String| StorageError::Settings { reason };
+    let what = settings.ca_bundle_origin();
+    let pem = crate::tls::read_ca_bundle(path, &what).map_err(bad)?;
+    let certificates = object_store::Certificate::from_pem_bundle(&pem).map_err(|err| {
+        bad(format!(
+            "{what} {}: cannot be used for bucket '{bucket}': {err}",
+            path.display()
+        ))
+    })?;
+    for certificate in certificates {
+        options = options.with_root_certificate(certificate);
+    }
+    Ok(options)
+}
+
+/// What to do when the endpoint's certificate is not trusted, for [`super::Unreachable`].
+#[cfg(feature = "s3")]
+fn trust_remedy(settings: &S3Settings) -> String {
+    match &settings.ca_bundle {
+        Some(path) => format!(
+            "the CA bundle {} ({}) does not hold the CA that signed it",
+            path.display(),
+            settings.ca_bundle_origin()
+        ),
+        None => format!(
+            "trust the CA that signed it with a PEM bundle in data.s3.caBundle or {}",
+            super::CA_BUNDLE_ENV
+        ),
+    }
 }
 
 /// Settings that point at an S3 server are refused rather than read as the embedded store: the
