@@ -20,6 +20,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // Before any TLS connection: the state store's verifying modes need a process default.
+    sluice_data::tls::install_crypto_provider();
     let result = match cli.command {
         cli::Command::Validate(args) => commands::validate::run(&args),
         cli::Command::Eval(args) => commands::eval::run(&args),

@@ -144,3 +144,34 @@ fn copy_names_what_is_wrong_with_its_locations() {
         started.elapsed()
     );
 }
+
+#[test]
+fn the_binary_reaches_a_tls_only_state_database_with_every_verifying_mode() {
+    // The binary links two TLS crypto back ends (the AWS SDKs' and the database driver's):
+    // the verifying modes must still pick one instead of failing.
+    let server = sluice_testsupport::pg_ssl::SslPostgres::start().expect("a TLS-only cluster");
+    let ca = server.certificate();
+    let sb = Sandbox::new();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/on-demand-report.json");
+    sb.run(&path, &[]).assert_code(0);
+    let data_dir = sb.data_dir();
+    for mode in ["verify-ca", "verify-full"] {
+        let url = server.url(
+            "localhost",
+            &format!("sslmode={mode}&sslrootcert={}", ca.display()),
+        );
+        let out = store_copy(data_dir.to_str().unwrap(), &url, &["--into-non-empty"]);
+        assert!(out.status.success(), "{mode}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).starts_with("copied "), "{mode}");
+    }
+    // Without the CA the certificate is refused, and the copy says so.
+    let out = store_copy(
+        data_dir.to_str().unwrap(),
+        &server.url("localhost", "sslmode=verify-full"),
+        &[],
+    );
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("invalid peer certificate"), "{said}");
+}
