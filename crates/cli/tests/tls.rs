@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use harness::{
     AwsCli, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, Server, ServerConfig, assert_boto3_lifecycle,
-    greet_definition, raw_get, sdk_config, taskrunner_command, with_root_keys,
+    greet_definition, raw_get, run_isolated, sdk_config, taskrunner_command, venv, with_root_keys,
 };
 use sdk_api::{Api, one};
 use serde_json::{Value, json};
@@ -86,6 +86,38 @@ impl Pki {
         server
     }
 
+    /// `aws datapipeline ARGS… --ca-bundle <the test CA>` against `aws`'s server.
+    fn aws(&self, aws: &AwsCli, args: &[&str]) -> harness::Run {
+        let mut args = args.to_vec();
+        args.extend(["--ca-bundle", self.ca()]);
+        aws.run(&args)
+    }
+
+    /// Puts `greet.json`, writing to `out_file`, as the definition of pipeline `id` with the
+    /// AWS CLI.
+    fn define_greeting(&self, aws: &AwsCli, id: &str, out_file: &Path) {
+        let definition = aws.scratch().join("def.json");
+        fs::write(
+            &definition,
+            serde_json::to_vec(&greet_definition(out_file)).unwrap(),
+        )
+        .unwrap();
+        let file_arg = format!("file://{}", definition.display());
+        let put = self
+            .aws(
+                aws,
+                &[
+                    "put-pipeline-definition",
+                    "--pipeline-id",
+                    id,
+                    "--pipeline-definition",
+                    &file_arg,
+                ],
+            )
+            .json();
+        assert_eq!(put["errored"], json!(false), "{put}");
+    }
+
     /// The Rust SDK against `server`, trusting the test CA.
     fn api(&self, server: &Server) -> Api {
         let bundle = CaBundle::load(&self.ca).unwrap();
@@ -147,11 +179,7 @@ fn the_aws_cli_with_the_ca_bundle_walks_a_pipeline_over_https() {
     let pki = Pki::new();
     let server = pki.server(ServerConfig::default());
     let aws = AwsCli::root(&server);
-    let trusting = |args: &[&str]| {
-        let mut args = args.to_vec();
-        args.extend(["--ca-bundle", pki.ca()]);
-        aws.json(&args)
-    };
+    let trusting = |args: &[&str]| pki.aws(&aws, args).json();
 
     let untrusted = aws.run(&["list-pipelines"]);
     assert_ne!(untrusted.code, 0, "{untrusted}");
@@ -166,20 +194,7 @@ fn the_aws_cli_with_the_ca_bundle_walks_a_pipeline_over_https() {
         .expect("pipelineId")
         .to_owned();
     let out_file = server.dir().join("greetings.txt");
-    let definition = aws.scratch().join("def.json");
-    fs::write(
-        &definition,
-        serde_json::to_vec(&greet_definition(&out_file)).unwrap(),
-    )
-    .unwrap();
-    let put = trusting(&[
-        "put-pipeline-definition",
-        "--pipeline-id",
-        &id,
-        "--pipeline-definition",
-        &format!("file://{}", definition.display()),
-    ]);
-    assert_eq!(put["errored"], json!(false), "{put}");
+    pki.define_greeting(&aws, &id, &out_file);
     trusting(&["activate-pipeline", "--pipeline-id", &id]);
     let listed = trusting(&["list-pipelines"]);
     assert_eq!(
@@ -204,6 +219,76 @@ fn boto3_with_verify_walks_a_pipeline_over_https() {
         ..ServerConfig::default()
     });
     assert_boto3_lifecycle(&server, &[("SLUICE_CA_BUNDLE", pki.ca())]);
+}
+
+/// Servers sharing a PostgreSQL database forward calls to the owner of a pipeline over HTTPS,
+/// trusting the CA of their `--ca-bundle`; a server without it cannot, and says why.
+#[cfg(feature = "postgres")]
+#[test]
+fn servers_sharing_a_database_forward_over_https_with_their_ca_bundle() {
+    let pki = Pki::new();
+    let db = sluice_testsupport::databases::PgDatabase::create("sluice_tls_forwarding");
+    let key = pki.dir.path().join("secret.key");
+    let shared = |extra: &[&str]| {
+        let mut args = vec![
+            "--database".to_owned(),
+            db.url(),
+            "--secret-key-file".to_owned(),
+            key.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        ServerConfig {
+            args,
+            ..ServerConfig::default()
+        }
+    };
+    let owner = pki.server(shared(&["--ca-bundle", pki.ca()]));
+    let peer = pki.server(shared(&["--ca-bundle", pki.ca()]));
+    let untrusting = pki.server(shared(&[]));
+    let (at_owner, at_peer, at_untrusting) = (
+        AwsCli::root(&owner),
+        AwsCli::root(&peer),
+        AwsCli::root(&untrusting),
+    );
+
+    let created = pki.aws(
+        &at_owner,
+        &["create-pipeline", "--name", "fwd", "--unique-id", "fwd"],
+    );
+    let id = created.json()["pipelineId"].as_str().unwrap().to_owned();
+    pki.define_greeting(&at_owner, &id, &owner.dir().join("greetings.txt"));
+    pki.aws(&at_owner, &["activate-pipeline", "--pipeline-id", &id])
+        .json();
+
+    // The peer hands the call to the owner.
+    let query = [
+        "query-objects",
+        "--pipeline-id",
+        &id,
+        "--sphere",
+        "COMPONENT",
+    ];
+    let components = pki.aws(&at_peer, &query).json();
+    assert_eq!(
+        components["ids"].as_array().map(Vec::len),
+        Some(2),
+        "{components}"
+    );
+    assert!(
+        peer.stderr().contains("operation=QueryObjects") && peer.stderr().contains("forwarded"),
+        "{}",
+        peer.output()
+    );
+
+    let refused = pki.aws(&at_untrusting, &query);
+    assert_ne!(refused.code, 0, "{refused}");
+    assert!(
+        refused.stderr.contains("InternalServiceError")
+            && refused
+                .stderr
+                .contains("invalid peer certificate: UnknownIssuer"),
+        "{refused}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,6 +382,44 @@ fn plain_http_to_the_tls_port_is_answered_and_the_server_goes_on() {
         server.stderr().contains("plain HTTP on the TLS port"),
         "{}",
         server.output()
+    );
+}
+
+/// `--metrics-listen` speaks HTTPS too, with the same certificate: a scraper trusting the CA
+/// reads the metrics, plain HTTP is told to use https://.
+#[test]
+fn the_metrics_port_serves_https_with_the_same_certificate() {
+    let pki = Pki::new();
+    let server = pki.server(ServerConfig {
+        args: vec!["--metrics-listen".into(), "127.0.0.1:0".into()],
+        ..ServerConfig::default()
+    });
+    let output = server.output();
+    let url = output
+        .lines()
+        .find_map(|l| l.strip_prefix("sluice server metrics on "))
+        .unwrap_or_else(|| panic!("no metrics address in {output}"));
+    let addr = url
+        .strip_prefix("https://")
+        .and_then(|u| u.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("metrics URL {url}"))
+        .parse()
+        .unwrap();
+    assert_eq!(raw_get(addr, "/metrics").status, 400);
+
+    let scrape = "import ssl, sys, urllib.request\n\
+                  context = ssl.create_default_context(cafile=sys.argv[2])\n\
+                  print(urllib.request.urlopen(sys.argv[1], context=context).read().decode())";
+    let scraped = run_isolated(
+        &venv().join("bin/python"),
+        &["-c", scrape, url, pki.ca()],
+        &[],
+        pki.dir.path(),
+    );
+    assert_eq!(scraped.code, 0, "{scraped}");
+    assert!(
+        scraped.stdout.contains("# TYPE sluice_"),
+        "Prometheus text expected:\n{scraped}"
     );
 }
 
