@@ -475,9 +475,9 @@ fn a_stalled_handshake_gives_up_its_connection_slot_after_the_header_timeout() {
 // Options
 // ---------------------------------------------------------------------------------------------
 
-/// `sluice ARGS…` run to its end in `dir`, with the root keys and no inherited CA bundle; its
-/// exit code and stderr.
-fn sluice(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+/// `sluice ARGS…` run to its end in `dir`, with the root keys, no inherited CA bundle and
+/// `env`; its exit code and stderr.
+fn sluice(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(args)
         .current_dir(dir)
@@ -488,6 +488,7 @@ fn sluice(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
         .env("SLUICE_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET_KEY)
         .env("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", ROOT_SECRET_KEY)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (
@@ -507,7 +508,7 @@ fn bad_tls_options_are_refused_naming_what_is_wrong() {
     let server = |extra: &[&str]| {
         let mut args = vec!["server", "--listen", "127.0.0.1:0", "--data-dir", "data"];
         args.extend_from_slice(extra);
-        sluice(dir, &args)
+        sluice(dir, &args, &[])
     };
 
     let (code, stderr) = server(&["--tls-cert", cert]);
@@ -568,10 +569,61 @@ fn bad_tls_options_are_refused_naming_what_is_wrong() {
             "--ca-bundle",
             missing.to_str().unwrap(),
         ],
+        &[],
     );
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!("cannot read the CA bundle {}", missing.display())),
         "{stderr}"
+    );
+}
+
+/// `sluice import` reads from an HTTPS endpoint trusting the CA `AWS_CA_BUNDLE` names, as the
+/// AWS CLI does; without it, it stops saying the certificate could not be verified.
+#[cfg(feature = "import")]
+#[test]
+fn sluice_import_reads_from_an_https_endpoint_trusting_aws_ca_bundle() {
+    let pki = Pki::new();
+    let server = pki.server(ServerConfig::default());
+    let aws = AwsCli::root(&server);
+    let created = pki.aws(
+        &aws,
+        &["create-pipeline", "--name", "imp", "--unique-id", "imp"],
+    );
+    let id = created.json()["pipelineId"].as_str().unwrap().to_owned();
+    pki.define_greeting(&aws, &id, &server.dir().join("greetings.txt"));
+
+    let out = pki.dir.path().join("imported");
+    let import = |env: &[(&str, &str)]| {
+        sluice(
+            pki.dir.path(),
+            &[
+                "import",
+                "--from-endpoint",
+                &server.endpoint,
+                "--pipeline-id",
+                &id,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            env,
+        )
+    };
+    let (code, stderr) = import(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the server's TLS certificate could not be verified"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = import(&[("AWS_CA_BUNDLE", pki.ca())]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let imported: Value =
+        serde_json::from_slice(&fs::read(out.join(format!("{id}.json"))).unwrap()).unwrap();
+    assert!(
+        imported["objects"]
+            .as_array()
+            .is_some_and(|objects| objects.iter().any(|o| o["id"] == "Greet")),
+        "{imported}"
     );
 }

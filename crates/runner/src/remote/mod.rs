@@ -12,9 +12,9 @@
 //! principal than the operator configured.
 //!
 //! An `https://` endpoint's certificate is verified against the system's roots plus
-//! [`RemoteOptions::ca_bundle`] (`--ca-bundle` / `AWS_CA_BUNDLE`), for servers whose
-//! certificate a private CA issued. A call refused for the certificate says so, and what to
-//! trust.
+//! [`RemoteOptions::ca_bundle`], else the PEM file `AWS_CA_BUNDLE` names (as the AWS CLI reads
+//! it), for servers whose certificate a private CA issued. A call refused for the certificate
+//! says so, and what to trust.
 //!
 //! [`client`] builds that client for anything else that speaks the API (`sluice import`), and
 //! [`convert`] translates definitions between the SDK's shapes and the model's.
@@ -41,7 +41,7 @@ use sluice_model::{Field, TaskObject, TaskResult};
 
 use crate::error_chain;
 use crate::source::{SourceError, TaskSource};
-use crate::trust::CaBundle;
+use crate::trust::{CaBundle, TrustError};
 
 use convert::{field_to_sdk, result_to_sdk, task_from_sdk};
 
@@ -80,7 +80,7 @@ pub struct RemoteOptions {
     /// `region` nor the environment names one.
     pub profile: Option<String>,
     /// Certificate authorities trusted besides the system's, for an `https://` endpoint whose
-    /// certificate a private CA issued.
+    /// certificate a private CA issued. `None`: those of `AWS_CA_BUNDLE`, if set.
     pub ca_bundle: Option<CaBundle>,
 }
 
@@ -113,7 +113,12 @@ pub enum RemoteError {
         "no AWS credentials in profile '{profile}' of ~/.aws/credentials or ~/.aws/config ({reason})"
     )]
     ProfileCredentials { profile: String, reason: String },
+    #[error("{0} (named by {CA_BUNDLE_ENV})")]
+    CaBundle(TrustError),
 }
+
+/// The environment variable naming a CA bundle, as the AWS CLI and boto3 read it.
+pub const CA_BUNDLE_ENV: &str = "AWS_CA_BUNDLE";
 
 /// The SDK client for `options`: endpoint, region, credentials, timeouts and retries as the
 /// module documentation describes. Fails when no credentials can be found, so a misconfigured
@@ -184,7 +189,13 @@ pub async fn client(options: &RemoteOptions) -> Result<Client, RemoteError> {
     if let Some(endpoint) = &options.endpoint {
         config = config.endpoint_url(endpoint);
     }
-    if let Some(bundle) = &options.ca_bundle {
+    let from_env = match (&options.ca_bundle, std::env::var_os(CA_BUNDLE_ENV)) {
+        (None, Some(path)) if !path.is_empty() => {
+            Some(CaBundle::load(std::path::Path::new(&path)).map_err(RemoteError::CaBundle)?)
+        }
+        _ => None,
+    };
+    if let Some(bundle) = options.ca_bundle.as_ref().or(from_env.as_ref()) {
         config = config.http_client(https_client(bundle));
     }
     Ok(Client::from_conf(config.build()))
