@@ -10,6 +10,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use sluice_model::TaskObject;
 use sluice_model::ops::PollForTaskOutput;
+use sluice_runner::error_chain;
+use sluice_runner::trust::CaBundle;
 use sluice_runtime::cluster::Forwarder;
 use sluice_runtime::{ApiError, ApiResult};
 
@@ -23,16 +25,25 @@ const HOP_HEADERS: [header::HeaderName; 3] = [
     header::TRANSFER_ENCODING,
 ];
 
-/// The client of the servers' API, shared by every forwarded call.
-pub(crate) fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+/// The client of the servers' API, shared by every forwarded call: `https://` servers are
+/// verified against the system's roots and `ca_bundle`.
+pub(crate) fn client(ca_bundle: Option<&CaBundle>) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
         // A forwarded PollForTask answers at once; every other call is short.
         .timeout(std::time::Duration::from_secs(60))
         // Well inside the other server's idle limit (its header timeout, 30 s by default), so
         // a pooled connection is not reused just as that server closes it.
-        .pool_idle_timeout(std::time::Duration::from_secs(10))
-        .build()
-        .unwrap_or_default()
+        .pool_idle_timeout(std::time::Duration::from_secs(10));
+    for certificate in ca_bundle.map(CaBundle::certificates).unwrap_or_default() {
+        let certificate = reqwest::Certificate::from_der(certificate)
+            .map_err(|e| format!("a certificate of {}: {e}", display(ca_bundle)))?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    builder.build().map_err(|e| error_chain(&e))
+}
+
+fn display(bundle: Option<&CaBundle>) -> String {
+    bundle.map_or_else(String::new, |b| b.path().display().to_string())
 }
 
 /// Sends the call to the server at `url` and returns its answer.
@@ -70,7 +81,8 @@ pub(crate) async fn send(
 
 fn unreachable(url: &str, error: &reqwest::Error) -> ApiError {
     ApiError::internal(format!(
-        "cannot reach the server that owns this pipeline ({url}): {error}; retry the call"
+        "cannot reach the server that owns this pipeline ({url}): {}; retry the call",
+        error_chain(error)
     ))
 }
 

@@ -11,6 +11,7 @@
 //! * [`server::serve`] runs it all: the listener, the service's background ticker and the
 //!   in-process task runner, with a clean shutdown; [`server::serve_metrics`] serves
 //!   `GET /metrics` on a listener of its own.
+//! * [`tls`] loads the certificate and key of `sluice server --tls-cert/--tls-key`.
 //! * Unsigned on the API's port: `GET /healthz`, `GET /readyz` and, unless it has its own
 //!   listener, `GET /metrics`.
 
@@ -19,6 +20,7 @@ mod authn;
 mod forward;
 mod router;
 pub mod server;
+pub mod tls;
 mod validate;
 
 pub use authn::Authenticator;

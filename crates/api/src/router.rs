@@ -92,11 +92,23 @@ pub fn router(
     authenticator: Arc<dyn Authenticator>,
     config: ApiConfig,
 ) -> Router {
+    let client = forward::client(None).unwrap_or_default();
+    router_with_client(service, authenticator, config, client)
+}
+
+/// [`router`] forwarding calls to other servers with `client` (one trusting the deployment's
+/// CA bundle).
+pub(crate) fn router_with_client(
+    service: Arc<Service>,
+    authenticator: Arc<dyn Authenticator>,
+    config: ApiConfig,
+    client: reqwest::Client,
+) -> Router {
     Router::new().fallback(handle).with_state(AppState {
         service,
         authenticator,
         config,
-        client: forward::client(),
+        client,
         unverified: Arc::new(tokio::sync::Semaphore::new(config.unverified_bytes)),
     })
 }

@@ -81,6 +81,8 @@ async fn start(dir: &std::path::Path) -> Running {
         local_runner: true,
         workers: 2,
         data_dir: dir.to_path_buf(),
+        tls: None,
+        ca_bundle: None,
     };
     let task = tokio::spawn(serve(
         listener,

@@ -172,6 +172,11 @@ pub(crate) struct TaskRunnerArgs {
     #[arg(long, value_name = "URL")]
     pub(crate) endpoint: Option<String>,
 
+    /// Certificate authorities (a PEM file) to trust besides the system's, for an https://
+    /// --endpoint whose certificate a private CA issued.
+    #[arg(long, value_name = "FILE", env = "AWS_CA_BUNDLE")]
+    pub(crate) ca_bundle: Option<PathBuf>,
+
     /// The worker group whose tasks this runner takes (exact, case-sensitive match).
     #[arg(long, value_name = "NAME", alias = "workerGroup")]
     pub(crate) worker_group: String,
@@ -244,6 +249,32 @@ pub(crate) struct ServerArgs {
     /// The address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub(crate) listen: String,
+
+    /// Serve HTTPS with this certificate: a PEM file with the server's certificate first,
+    /// then any intermediate certificates. Needs --tls-key. Read at start (a new certificate
+    /// takes a restart).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SLUICE_TLS_CERT",
+        requires = "tls_key"
+    )]
+    pub(crate) tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert: an unencrypted PEM file (PKCS#8, RSA or EC).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SLUICE_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    pub(crate) tls_key: Option<PathBuf>,
+
+    /// Certificate authorities (a PEM file) trusted besides the system's for the calls this
+    /// server makes: from the task runners it provisions (handed the same file), and to the
+    /// other servers sharing its database.
+    #[arg(long, value_name = "FILE", env = "AWS_CA_BUNDLE")]
+    pub(crate) ca_bundle: Option<PathBuf>,
 
     /// Where state, logs and the local object store live.
     #[arg(

@@ -17,8 +17,8 @@ use aws_sdk_datapipeline::types::{
 };
 use harness::{
     AwsCli, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, Server, ServerConfig, SlowClock, api_form,
-    doc_shell_block, field, greet_definition, normalise_definition, raw_post, run_python,
-    run_shell, sdk_client, sdk_config, sdk_object, signed_headers,
+    assert_boto3_lifecycle, doc_shell_block, field, greet_definition, normalise_definition,
+    raw_post, run_shell, sdk_client, sdk_config, sdk_object, signed_headers,
 };
 use serde_json::{Value, json};
 use sluice_testsupport::files::lines;
@@ -551,15 +551,7 @@ fn boto3_walks_a_pipeline_through_its_life_as_its_task_runner() {
         local_runner: false,
         ..ServerConfig::default()
     });
-    let run = run_python(
-        &server,
-        "boto3_lifecycle.py",
-        (ROOT_ACCESS_KEY, ROOT_SECRET_KEY),
-        &[],
-    );
-    eprintln!("{run}");
-    assert_eq!(run.code, 0, "the boto3 script failed (its output is above)");
-    assert!(run.stdout.contains("all checks passed"), "{run}");
+    assert_boto3_lifecycle(&server, &[]);
 }
 
 // ---------------------------------------------------------------------------------------------

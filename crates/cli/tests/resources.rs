@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, ready_url};
+use harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, ready_url, taskrunner_command, with_root_keys};
 use sdk_api::{Api, Described, one};
 use serde_json::{Value, json};
 use sluice_testsupport::databases::{PgTables, psql, unique_name};
@@ -101,25 +101,8 @@ impl Sandbox {
 
     /// A `sluice taskrunner` for `group` with the root keys.
     fn runner(&self, id: &str, endpoint: &str, group: &str, extra: &[&str]) -> Proc {
-        let home = self.path("runner-home");
-        fs::create_dir_all(&home).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
-        command
-            .arg("taskrunner")
-            .args(["--endpoint", endpoint, "--worker-group", group])
-            .args(["--taskrunner-id", id])
-            .arg("--data-dir")
-            .arg(self.path("runner-data"))
-            .args(extra)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &home)
-            .env("AWS_CONFIG_FILE", home.join("no-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
-            .env("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", ROOT_SECRET_KEY)
-            .env("RUST_LOG", "info");
+        let mut command = taskrunner_command(self.dir.path(), id, endpoint, group);
+        with_root_keys(&mut command).args(extra);
         let mut runner = Proc::spawn(id, command, self.dir.path()).terminate_on_drop(DEADLINE);
         runner.wait_line(RUNNER_READY, DEADLINE);
         runner

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, ready_url};
+use harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, ready_url, taskrunner_command, with_root_keys};
 use sdk_api::{Api, Described, one};
 use serde_json::{Value, json};
 use sluice_testsupport::databases::{PgTables, psql, unique_name};
@@ -77,36 +77,21 @@ impl Sandbox {
         (server, endpoint)
     }
 
-    /// A `sluice taskrunner` command with an isolated AWS environment holding only `keys`.
+    /// A `sluice taskrunner` command with an isolated AWS environment holding no keys.
     fn runner_command(&self, id: &str, endpoint: &str, group: &str, extra: &[&str]) -> Command {
-        let home = self.path(&format!("{id}-home"));
-        fs::create_dir_all(&home).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        let mut command = taskrunner_command(self.dir.path(), id, endpoint, group);
         command
-            .arg("taskrunner")
-            .args(["--endpoint", endpoint, "--worker-group", group])
-            .args(["--taskrunner-id", id, "--hostname", id])
-            .arg("--data-dir")
-            .arg(self.path(&format!("{id}-data")))
+            .args(["--hostname", id])
             // Fast enough for tests: progress every second, reconnect within 2 s.
             .args(["--report-interval", "1", "--max-backoff", "2"])
-            .args(extra)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &home)
-            .env("AWS_CONFIG_FILE", home.join("no-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
-            .env("RUST_LOG", "info");
+            .args(extra);
         command
     }
 
     /// A started runner with the root keys in its environment.
     fn runner(&self, id: &str, endpoint: &str, group: &str, extra: &[&str]) -> Proc {
         let mut command = self.runner_command(id, endpoint, group, extra);
-        command
-            .env("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", ROOT_SECRET_KEY);
+        with_root_keys(&mut command);
         let mut runner = Proc::spawn(id, command, self.dir.path());
         runner.wait_line(RUNNER_READY, STARTUP);
         runner

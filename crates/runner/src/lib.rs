@@ -7,6 +7,7 @@
 //! `stderr.log` and `runner.log`, the operator's record of what the runner did with it; an
 //! attempt that FINISHED leaving nothing there (and whose logs are not copied) keeps none.
 
+mod error_chain;
 mod layout;
 mod log;
 mod log_upload;
@@ -14,7 +15,9 @@ mod log_upload;
 pub mod remote;
 mod runner;
 mod source;
+pub mod trust;
 
+pub use error_chain::error_chain;
 pub use layout::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, attempt_dir, file_name_for};
 #[cfg(feature = "remote")]
 pub use remote::{RemoteOptions, RemoteTaskSource};

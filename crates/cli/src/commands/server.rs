@@ -1,7 +1,8 @@
 //! `sluice server`: the AWS Data Pipeline API over the state in the data directory (SQLite) or
 //! a PostgreSQL database (`--database`), with the in-process task runner unless
 //! `--no-local-runner`, and a task runner process per managed resource (`--provisioner
-//! local-process`, the default).
+//! local-process`, the default). HTTPS with `--tls-cert` and `--tls-key`; `--ca-bundle` is
+//! what the server trusts, and hands its task runners, for the calls they make to it.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -13,8 +14,10 @@ use sluice_api::auth::{
     KeyRing,
 };
 use sluice_api::server::{ServerOptions, serve, serve_metrics};
+use sluice_api::tls::ServerTls;
 use sluice_api::{ApiConfig, Service, ServiceOptions};
 use sluice_engine::{Store, SystemClock};
+use sluice_runner::trust::CaBundle;
 use sluice_runtime::cluster::ClusterSettings;
 use sluice_runtime::provision::{
     ExternalProvisioner, LocalProcessProvisioner, LocalProcessSettings, Provisioner,
@@ -35,6 +38,13 @@ pub(crate) fn run(args: &ServerArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    let transport = match Transport::load(args) {
+        Ok(transport) => transport,
+        Err(message) => {
+            eprintln!("sluice: {message}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
     let credentials = match credentials(args) {
         Ok(credentials) => credentials,
         Err(message) => {
@@ -46,7 +56,79 @@ pub(crate) fn run(args: &ServerArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(run_server(args, credentials, settings))
+    runtime.block_on(run_server(args, credentials, settings, transport))
+}
+
+/// How the server is reached and what it trusts: its certificate (HTTPS) and the CA bundle of
+/// the calls it, and the task runners it starts, make.
+struct Transport {
+    tls: Option<ServerTls>,
+    ca_bundle: Option<CaBundle>,
+}
+
+impl Transport {
+    /// Reads the files named, checking each, before anything else starts.
+    fn load(args: &ServerArgs) -> Result<Transport, String> {
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(certificate), Some(key)) => {
+                Some(ServerTls::load(certificate, key).map_err(|e| e.to_string())?)
+            }
+            // The command line requires both or neither.
+            _ => None,
+        };
+        let ca_bundle = args
+            .ca_bundle
+            .as_deref()
+            .map(CaBundle::load)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        if let (Some(_), Some(url)) = (&tls, &args.advertise_url)
+            && !url.starts_with("https://")
+        {
+            return Err(format!(
+                "--advertise-url {url} is not an https:// URL, but this server serves HTTPS \
+                 (--tls-cert): its task runners and the other servers could not reach it"
+            ));
+        }
+        Ok(Transport { tls, ca_bundle })
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+
+    /// Warns when the certificate does not hold the host of `endpoint`, the URL provisioned
+    /// runners and other servers are given: they would refuse it.
+    fn check_advertised(&self, endpoint: &str) {
+        let Some(tls) = &self.tls else { return };
+        let Some(host) = url_host(endpoint) else {
+            return;
+        };
+        if !tls.names(host) {
+            tracing::warn!(
+                "the certificate {} is not valid for {host}, the host of {endpoint}, the URL \
+                 this server's task runners and the other servers sharing its database use: \
+                 they will refuse it. Set --advertise-url to a name the certificate holds",
+                tls.certificate_file().display()
+            );
+        }
+    }
+}
+
+/// The host of an `http(s)://host[:port]/…` URL, without the brackets of an IPv6 address.
+fn url_host(url: &str) -> Option<&str> {
+    let authority = url.split_once("://")?.1.split('/').next()?;
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, rest)| rest);
+    if let Some(bracketed) = host_port.strip_prefix('[') {
+        return bracketed.split_once(']').map(|(host, _)| host);
+    }
+    Some(
+        host_port
+            .split_once(':')
+            .map_or(host_port, |(host, _)| host),
+    )
 }
 
 /// The access keys the server accepts: the environment's root pair, a credentials file, and
@@ -87,6 +169,7 @@ async fn run_server(
     args: &ServerArgs,
     credentials: CredentialStore,
     settings: SettingsFile,
+    transport: Transport,
 ) -> Result<ExitCode> {
     super::create_data_dir(&args.data_dir, args.database.is_none())?;
     let location = match &args.database {
@@ -117,10 +200,12 @@ async fn run_server(
         None => None,
     };
     api.metrics = metrics_listener.is_none();
+    let scheme = transport.scheme();
     let endpoint = args
         .advertise_url
         .clone()
-        .unwrap_or_else(|| advertised_endpoint(addr));
+        .unwrap_or_else(|| advertised_endpoint(scheme, addr));
+    transport.check_advertised(&endpoint);
     let opened = match store.cluster() {
         Some(cluster) => {
             let settings = ClusterSettings {
@@ -141,26 +226,28 @@ async fn run_server(
         access_keys = credentials.len(),
         local_runner = !args.no_local_runner,
         workers = args.workers,
-        "sluice server listening on http://{addr}"
+        tls_certificate = %transport.tls.as_ref().map_or_else(|| "-".into(), |t| t.certificate_file().display().to_string()),
+        ca_bundle = %transport.ca_bundle.as_ref().map_or_else(|| "-".into(), |b| b.path().display().to_string()),
+        "sluice server listening on {scheme}://{addr}"
     );
     tracing::info!("{}", service.options().data.s3.describe(&args.data_dir));
     let metrics_addr = match &metrics_listener {
         Some(listener) => listener.local_addr()?,
         None => addr,
     };
-    tracing::info!("metrics on http://{metrics_addr}/metrics");
+    tracing::info!("metrics on {scheme}://{metrics_addr}/metrics");
     // Before the readiness line, so that whoever waits for it knows both addresses.
     if metrics_listener.is_some() {
-        println!("sluice server metrics on http://{metrics_addr}/metrics");
+        println!("sluice server metrics on {scheme}://{metrics_addr}/metrics");
     }
-    println!("sluice server listening on http://{addr}");
+    println!("sluice server listening on {scheme}://{addr}");
     let _ = std::io::stdout().flush();
 
     let keys = Arc::new(KeyRing::new(credentials));
     let data = &service.options().data;
     let runner_env = [data.spark.to_env(), data.pig.to_env()].concat();
     service.set_provisioner(
-        provisioner(args, endpoint, runner_env)?,
+        provisioner(args, endpoint, runner_env, transport.ca_bundle.as_ref())?,
         Some(Arc::clone(&keys)),
     );
 
@@ -171,11 +258,14 @@ async fn run_server(
         local_runner: !args.no_local_runner,
         workers: args.workers,
         data_dir: args.data_dir.clone(),
+        tls: transport.tls.clone(),
+        ca_bundle: transport.ca_bundle,
     };
     let metrics_stop = shutdown.clone();
     let metrics = metrics_listener.map(|listener| {
         tokio::spawn(serve_metrics(
             listener,
+            transport.tls,
             Arc::clone(&service),
             api,
             metrics_stop.clone(),
@@ -210,6 +300,7 @@ fn provisioner(
     args: &ServerArgs,
     endpoint: String,
     runner_env: Vec<(String, String)>,
+    ca_bundle: Option<&CaBundle>,
 ) -> Result<Arc<dyn Provisioner>> {
     Ok(match args.provisioner.as_str() {
         "external" => Arc::new(ExternalProvisioner::default()),
@@ -230,6 +321,11 @@ fn provisioner(
             let mut settings =
                 LocalProcessSettings::new(executable, endpoint, args.data_dir.clone());
             settings.env = runner_env;
+            // The CAs this server trusts are those its runners need to trust it.
+            settings.ca_bundle = ca_bundle
+                .map(|bundle| std::path::absolute(bundle.path()))
+                .transpose()
+                .context("cannot find the CA bundle's absolute path")?;
             // The server's own settings file, so a resource's runner reaches data (database
             // ids, per-service endpoints) as the server's in-process runner does.
             if let Some(file) = &args.settings {
@@ -286,13 +382,13 @@ const ENV_TASKRUNNER_EXECUTABLE: &str = "SLUICE_TASKRUNNER_EXECUTABLE";
 
 /// The URL of the bound address as a local child can reach it: an unspecified address
 /// (`0.0.0.0`, `::`) becomes loopback.
-fn advertised_endpoint(addr: std::net::SocketAddr) -> String {
+fn advertised_endpoint(scheme: &str, addr: std::net::SocketAddr) -> String {
     let ip = match addr.ip() {
         std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
         std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
         ip => ip,
     };
-    format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+    format!("{scheme}://{}", std::net::SocketAddr::new(ip, addr.port()))
 }
 
 /// The groups the in-process runner takes besides groupless work: `local` (the group
@@ -307,4 +403,29 @@ fn local_worker_groups(named: &[String]) -> Vec<String> {
             .cloned(),
     );
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_of_an_advertised_url() {
+        assert_eq!(
+            url_host("https://sluice.internal:8443"),
+            Some("sluice.internal")
+        );
+        assert_eq!(url_host("https://127.0.0.1:8443/"), Some("127.0.0.1"));
+        assert_eq!(url_host("https://[::1]:8443/api"), Some("::1"));
+        assert_eq!(url_host("https://user@host"), Some("host"));
+        assert_eq!(url_host("host:8443"), None);
+    }
+
+    #[test]
+    fn the_default_url_takes_the_scheme_and_a_reachable_address() {
+        let any: std::net::SocketAddr = "0.0.0.0:8443".parse().unwrap();
+        assert_eq!(advertised_endpoint("https", any), "https://127.0.0.1:8443");
+        let one: std::net::SocketAddr = "[::]:80".parse().unwrap();
+        assert_eq!(advertised_endpoint("http", one), "http://[::1]:80");
+    }
 }

@@ -11,6 +11,7 @@ use anyhow::{Context as _, Result};
 use sluice_executors::Executors;
 use sluice_runner::remote::Credentials;
 use sluice_runner::remote::DEFAULT_REGION;
+use sluice_runner::trust::CaBundle;
 use sluice_runner::{RemoteOptions, RemoteTaskSource, Runner, RunnerOptions};
 use sluice_runtime::provision::PARENT_PID_ENV;
 use tokio_util::sync::CancellationToken;
@@ -52,11 +53,19 @@ pub(crate) fn run(args: &TaskRunnerArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    let ca_bundle = match args.ca_bundle.as_deref().map(CaBundle::load).transpose() {
+        Ok(bundle) => bundle,
+        Err(error) => {
+            eprintln!("sluice: {error}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
     let remote = RemoteOptions {
         endpoint: args.endpoint.clone(),
         region: args.region.clone(),
         poll_wait: Duration::from_secs(args.poll_wait),
         credentials: config.keys,
+        ca_bundle,
         ..RemoteOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -202,6 +211,7 @@ async fn run_runner(
         tasks = options.workers,
         data_dir = %args.data_dir.display(),
         log_uri = args.log_uri.as_deref().unwrap_or("-"),
+        ca_bundle = %args.ca_bundle.as_deref().map_or_else(|| "-".into(), |p| p.display().to_string()),
         "sluice taskrunner starting"
     );
     let shutdown = CancellationToken::new();

@@ -1,8 +1,9 @@
 """The whole life of a pipeline through boto3 against `sluice server --no-local-runner`,
 with this script acting as the task runner.
 
-Run by `tests/api_clients.rs` with the venv's Python. Environment: SLUICE_ENDPOINT
-(http://127.0.0.1:PORT), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION.
+Run by `tests/api_clients.rs` and `tests/tls.rs` with the venv's Python. Environment:
+SLUICE_ENDPOINT (http://127.0.0.1:PORT or https://…), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_DEFAULT_REGION, and for https:// SLUICE_CA_BUNDLE, the CA certificate to verify it with.
 Exits 0 when every check holds; otherwise prints what differed and exits 1.
 """
 
@@ -102,6 +103,8 @@ def main():
         "datapipeline",
         endpoint_url=endpoint,
         region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        # None: botocore's default (verify against its own bundle).
+        verify=os.environ.get("SLUICE_CA_BUNDLE"),
         config=botocore.config.Config(
             # PollForTask long-polls for up to 90 seconds.
             read_timeout=120,

@@ -46,6 +46,8 @@ pub(crate) struct ServerConfig {
     pub(crate) credentials: Option<Value>,
     /// Further arguments of `sluice server` (`--database …`).
     pub(crate) args: Vec<String>,
+    /// Further environment variables of `sluice server`.
+    pub(crate) env: Vec<(String, String)>,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +57,7 @@ impl Default for ServerConfig {
             root_env: true,
             credentials: None,
             args: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -62,7 +65,7 @@ impl Default for ServerConfig {
 /// A running `sluice server` with its own data directory, killed when dropped. When the test
 /// panics, the server's output is printed.
 pub(crate) struct Server {
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (`https://` with `--tls-cert`)
     pub(crate) endpoint: String,
     pub(crate) addr: SocketAddr,
     // Dropped before the directory it writes its output to.
@@ -130,6 +133,7 @@ impl Server {
             .env_remove("SLUICE_ROOT_SECRET_ACCESS_KEY")
             .env_remove("SLUICE_ROOT_ACCOUNT_ID")
             .env_remove("SLUICE_DATA_DIR")
+            .env_remove("AWS_CA_BUNDLE")
             .env("RUST_LOG", "info,sluice_api=debug");
         if config.root_env {
             command
@@ -143,11 +147,13 @@ impl Server {
             command.arg("--no-local-runner");
         }
         command.args(&config.args);
+        command.envs(config.env.iter().map(|(k, v)| (k, v)));
         let mut process = Proc::spawn(name, command, dir);
         let line = process.wait_line(READY_MARKER, STARTUP_DEADLINE);
         let endpoint = ready_url(&line).unwrap_or_else(|| panic!("no URL in {line:?}"));
         let addr = endpoint
-            .trim_start_matches("http://")
+            .split_once("://")
+            .map_or(endpoint.as_str(), |(_, address)| address)
             .parse()
             .unwrap_or_else(|e| panic!("readiness line URL {endpoint}: {e}"));
         (process, endpoint, addr)
@@ -174,7 +180,8 @@ impl Server {
     }
 }
 
-/// The URL of a readiness line (`… listening on http://127.0.0.1:PORT`) in `text`.
+/// The URL of a readiness line (`… listening on http://127.0.0.1:PORT`, or `https://`) in
+/// `text`.
 pub(crate) fn ready_url(text: &str) -> Option<String> {
     let line = text.lines().find(|l| l.contains(READY_MARKER))?;
     let rest = &line[line.find(READY_MARKER)? + READY_MARKER.len()..];
@@ -183,7 +190,7 @@ pub(crate) fn ready_url(text: &str) -> Option<String> {
         .take_while(|c| !c.is_whitespace() && *c != ',' && *c != ')')
         .collect();
     let url = url.trim_end_matches('/').to_owned();
-    url.starts_with("http://").then_some(url)
+    (url.starts_with("http://") || url.starts_with("https://")).then_some(url)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -562,6 +569,50 @@ pub(crate) fn run_python(
         format!("python {script}"),
         run_with_deadline(command, script),
     )
+}
+
+/// Runs `clients/boto3_lifecycle.py` against `server` with the root keys and `extra_env`, and
+/// fails the test unless every check of it passed.
+pub(crate) fn assert_boto3_lifecycle(server: &Server, extra_env: &[(&str, &str)]) {
+    let run = run_python(
+        server,
+        "boto3_lifecycle.py",
+        (ROOT_ACCESS_KEY, ROOT_SECRET_KEY),
+        extra_env,
+    );
+    eprintln!("{run}");
+    assert_eq!(run.code, 0, "the boto3 script failed (its output is above)");
+    assert!(run.stdout.contains("all checks passed"), "{run}");
+}
+
+/// `sluice taskrunner` for worker group `group` at `endpoint`, run in `dir` with an AWS
+/// environment of its own (`<dir>/<id>-home` as HOME, no profile files, no keys: the caller
+/// adds those it wants) and `<dir>/<id>-data` as its data directory.
+pub(crate) fn taskrunner_command(dir: &Path, id: &str, endpoint: &str, group: &str) -> Command {
+    let home = dir.join(format!("{id}-home"));
+    fs::create_dir_all(&home).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    command
+        .arg("taskrunner")
+        .args(["--endpoint", endpoint, "--worker-group", group])
+        .args(["--taskrunner-id", id])
+        .arg("--data-dir")
+        .arg(dir.join(format!("{id}-data")))
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("AWS_CONFIG_FILE", home.join("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
+        .env("RUST_LOG", "info");
+    command
+}
+
+/// Gives `command` the root key pair in the standard AWS variables.
+pub(crate) fn with_root_keys(command: &mut Command) -> &mut Command {
+    command
+        .env("AWS_ACCESS_KEY_ID", ROOT_ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", ROOT_SECRET_KEY)
 }
 
 /// `crates/cli/tests/clients/`

@@ -26,13 +26,19 @@ impl Api {
     }
 
     pub(crate) fn with_key(endpoint: &str, key_id: &str, secret: &str) -> Api {
-        let config = aws_sdk_datapipeline::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(endpoint)
-            .credentials_provider(Credentials::new(key_id, secret, None, None, "tests"))
-            .retry_config(RetryConfig::disabled())
-            .build();
+        Api::with_config(
+            aws_sdk_datapipeline::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .endpoint_url(endpoint)
+                .credentials_provider(Credentials::new(key_id, secret, None, None, "tests"))
+                .retry_config(RetryConfig::disabled())
+                .build(),
+        )
+    }
+
+    /// The SDK with `config` (an HTTP client trusting a test CA, …).
+    pub(crate) fn with_config(config: aws_sdk_datapipeline::Config) -> Api {
         Api {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()

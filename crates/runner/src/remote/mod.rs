@@ -11,6 +11,11 @@
 //! consulted: a runner quietly picking up instance-metadata credentials would act as another
 //! principal than the operator configured.
 //!
+//! An `https://` endpoint's certificate is verified against the system's roots plus
+//! [`RemoteOptions::ca_bundle`], else the PEM file `AWS_CA_BUNDLE` names (as the AWS CLI reads
+//! it), for servers whose certificate a private CA issued. A call refused for the certificate
+//! says so, and what to trust.
+//!
 //! [`client`] builds that client for anything else that speaks the API (`sluice import`), and
 //! [`convert`] translates definitions between the SDK's shapes and the model's.
 
@@ -34,7 +39,9 @@ use aws_sdk_datapipeline::config::{BehaviorVersion, Region, StalledStreamProtect
 use aws_sdk_datapipeline::error::{ProvideErrorMetadata, SdkError};
 use sluice_model::{Field, TaskObject, TaskResult};
 
+use crate::error_chain;
 use crate::source::{SourceError, TaskSource};
+use crate::trust::{CaBundle, TrustError};
 
 use convert::{field_to_sdk, result_to_sdk, task_from_sdk};
 
@@ -72,6 +79,9 @@ pub struct RemoteOptions {
     /// `AWS_PROFILE` (ignored when `credentials` are given), and the region when neither
     /// `region` nor the environment names one.
     pub profile: Option<String>,
+    /// Certificate authorities trusted besides the system's, for an `https://` endpoint whose
+    /// certificate a private CA issued. `None`: those of `AWS_CA_BUNDLE`, if set.
+    pub ca_bundle: Option<CaBundle>,
 }
 
 impl Default for RemoteOptions {
@@ -84,6 +94,7 @@ impl Default for RemoteOptions {
             max_attempts: 3,
             credentials: None,
             profile: None,
+            ca_bundle: None,
         }
     }
 }
@@ -102,7 +113,12 @@ pub enum RemoteError {
         "no AWS credentials in profile '{profile}' of ~/.aws/credentials or ~/.aws/config ({reason})"
     )]
     ProfileCredentials { profile: String, reason: String },
+    #[error("{0} (named by {CA_BUNDLE_ENV})")]
+    CaBundle(TrustError),
 }
+
+/// The environment variable naming a CA bundle, as the AWS CLI and boto3 read it.
+pub const CA_BUNDLE_ENV: &str = "AWS_CA_BUNDLE";
 
 /// The SDK client for `options`: endpoint, region, credentials, timeouts and retries as the
 /// module documentation describes. Fails when no credentials can be found, so a misconfigured
@@ -173,7 +189,31 @@ pub async fn client(options: &RemoteOptions) -> Result<Client, RemoteError> {
     if let Some(endpoint) = &options.endpoint {
         config = config.endpoint_url(endpoint);
     }
+    let from_env = match (&options.ca_bundle, std::env::var_os(CA_BUNDLE_ENV)) {
+        (None, Some(path)) if !path.is_empty() => {
+            Some(CaBundle::load(std::path::Path::new(&path)).map_err(RemoteError::CaBundle)?)
+        }
+        _ => None,
+    };
+    if let Some(bundle) = options.ca_bundle.as_ref().or(from_env.as_ref()) {
+        config = config.http_client(https_client(bundle));
+    }
     Ok(Client::from_conf(config.build()))
+}
+
+/// The SDK's default HTTP client (rustls, aws-lc), trusting `bundle` besides the system's
+/// roots. Timeouts still come from the client's configuration.
+pub fn https_client(bundle: &CaBundle) -> aws_sdk_datapipeline::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let trust = TrustStore::default().with_pem_certificate(bundle.pem());
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a TLS context without extra server names always builds");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
 }
 
 /// The task-runner calls over HTTP with the AWS SDK.
@@ -250,7 +290,7 @@ where
         }
         _ => {}
     }
-    SourceError::Transient(format!("{operation}: {}", error_chain(&err)))
+    SourceError::Transient(call_error(operation, &err))
 }
 
 /// What a failed call says, for a message: `Operation: Code: message` when the service
@@ -266,24 +306,36 @@ where
             "{operation}: {code}: {}",
             err.message().unwrap_or("no message")
         ),
-        None => format!("{operation}: {}", error_chain(err)),
+        None => match refused_certificate(err) {
+            Some(why) => format!(
+                "{operation}: the server's TLS certificate could not be verified ({why}); if a \
+                 private CA issued it, trust that CA with --ca-bundle FILE or AWS_CA_BUNDLE"
+            ),
+            None => format!("{operation}: {}", error_chain(err)),
+        },
     }
 }
 
-/// An error and its sources, `: `-separated: the SDK's own `Display` is only the outermost
-/// layer ("dispatch failure"), and its `Debug` is too noisy for a log line.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(inner) = source {
-        let part = inner.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
+/// Why the server's certificate was refused, when that is why `err` happened: rustls's error,
+/// found inside the I/O errors the TLS connector wraps it in (two deep, with hyper-rustls).
+fn refused_certificate(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(err);
+    while let Some(error) = next {
+        if let Some(refused @ rustls::Error::InvalidCertificate(_)) =
+            error.downcast_ref::<rustls::Error>()
+        {
+            return Some(refused.to_string());
         }
-        source = inner.source();
+        // An I/O error's `source` is its payload's source, skipping the payload itself.
+        next = match error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(payload) => Some(payload),
+            None => error.source(),
+        };
     }
-    text
+    None
 }
 
 #[async_trait]
@@ -435,6 +487,24 @@ mod tests {
                     .into()
             )
         );
+    }
+
+    #[test]
+    fn a_refused_certificate_is_found_under_nested_io_errors() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("dispatch failure")]
+        struct Dispatch(#[source] std::io::Error);
+        let refused = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let nested = std::io::Error::other(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            refused,
+        ));
+        assert_eq!(
+            refused_certificate(&Dispatch(nested)).as_deref(),
+            Some("invalid peer certificate: UnknownIssuer")
+        );
+        let refused_connection = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(refused_certificate(&Dispatch(refused_connection)), None);
     }
 
     #[tokio::test]

@@ -3,7 +3,9 @@
 //!
 //! Design decisions:
 //! * The child is `<executable> taskrunner --endpoint <server URL> --worker-group <resource
-//!   instance id> --taskrunner-id <resource instance id> --data-dir <data dir>`. Its access key
+//!   instance id> --taskrunner-id <resource instance id> --data-dir <data dir>`, with
+//!   `--ca-bundle <file>` when the server has one, so that it trusts an `https://` server's
+//!   certificate as the server trusts its peers'. Its access key
 //!   comes in `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (never in the arguments, which any
 //!   user can read from `/proc`); inherited AWS profile and session variables are removed so
 //!   they cannot override it.
@@ -51,6 +53,9 @@ pub struct LocalProcessSettings {
     pub executable: PathBuf,
     /// The server's URL, e.g. `http://127.0.0.1:8080`.
     pub endpoint: String,
+    /// Certificate authorities (a PEM file, an absolute path) the child trusts besides the
+    /// system's, for an `https://` endpoint.
+    pub ca_bundle: Option<PathBuf>,
     /// The data directory handed to children (attempt logs, the local object store).
     pub data_dir: PathBuf,
     /// Between SIGTERM and SIGKILL.
@@ -67,6 +72,7 @@ impl LocalProcessSettings {
         LocalProcessSettings {
             executable,
             endpoint,
+            ca_bundle: None,
             data_dir,
             grace: Duration::from_secs(10),
             extra_args: Vec::new(),
@@ -116,8 +122,11 @@ impl LocalProcessProvisioner {
             .arg("--taskrunner-id")
             .arg(&request.worker_group)
             .arg("--data-dir")
-            .arg(&s.data_dir)
-            .args(&s.extra_args);
+            .arg(&s.data_dir);
+        if let Some(bundle) = &s.ca_bundle {
+            command.arg("--ca-bundle").arg(bundle);
+        }
+        command.args(&s.extra_args);
         for var in SCRUBBED_ENV {
             command.env_remove(var);
         }
