@@ -94,6 +94,11 @@ pub(crate) struct ImportArgs {
     #[arg(long, value_name = "NAME")]
     pub(crate) from_profile: Option<String>,
 
+    /// Certificate authorities (a PEM file) trusted besides the system's, for both
+    /// --from-endpoint and --to.
+    #[arg(long, value_name = "FILE", env = "AWS_CA_BUNDLE")]
+    pub(crate) ca_bundle: Option<std::path::PathBuf>,
+
     /// A pipeline to import (repeatable).
     #[arg(long = "pipeline-id", value_name = "ID", num_args = 1..)]
     pub(crate) pipeline_ids: Vec<String>,

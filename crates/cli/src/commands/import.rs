@@ -41,13 +41,30 @@ const TO_SECRET_KEY_ENV: &str = "SLUICE_SECRET_ACCESS_KEY";
 const TO_SESSION_TOKEN_ENV: &str = "SLUICE_SESSION_TOKEN";
 
 pub(crate) fn run(args: &ImportArgs) -> Result<ExitCode> {
-    let (source, destination) = match (source_options(args), destination(args)) {
+    let (mut source, mut destination) = match (source_options(args), destination(args)) {
         (Ok(source), Ok(destination)) => (source, destination),
         (Err(message), _) | (_, Err(message)) => {
             eprintln!("sluice: {message}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    match args
+        .ca_bundle
+        .as_deref()
+        .map(sluice_runner::trust::CaBundle::load)
+        .transpose()
+    {
+        Ok(bundle) => {
+            if let Destination::Server { options, .. } = &mut destination {
+                options.ca_bundle = bundle.clone();
+            }
+            source.ca_bundle = bundle;
+        }
+        Err(error) => {
+            eprintln!("sluice: {error}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
