@@ -22,3 +22,4 @@ pub mod sns;
 pub mod spark;
 pub mod test_ca;
 pub mod tools;
+pub mod webdriver;

@@ -104,6 +104,7 @@ async fn run_server(
     };
     let mut api = ApiConfig::default();
     settings.apply(&mut options, &mut api);
+    api.console = !args.no_console;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -152,6 +153,9 @@ async fn run_server(
     // Before the readiness line, so that whoever waits for it knows both addresses.
     if metrics_listener.is_some() {
         println!("sluice server metrics on http://{metrics_addr}/metrics");
+    }
+    if api.console {
+        println!("sluice server console on http://{addr}/console/");
     }
     println!("sluice server listening on http://{addr}");
     let _ = std::io::stdout().flush();
