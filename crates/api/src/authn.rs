@@ -3,6 +3,7 @@
 //! principal's account scopes everything the request can see or touch.
 
 use chrono::Utc;
+use subtle::ConstantTimeEq;
 
 use sluice_runtime::ApiError;
 use sluice_runtime::accounts::KeyRing;
@@ -21,6 +22,20 @@ pub trait Authenticator: Send + Sync + 'static {
         let _ = request;
         Ok(())
     }
+
+    /// The principal of a long-term access key whose secret is `secret` (the console's
+    /// sign-in form). The default knows no keys, so an embedder's scheme signs nobody in.
+    fn check_secret(&self, access_key_id: &str, secret: &str) -> Option<Principal> {
+        let _ = (access_key_id, secret);
+        None
+    }
+}
+
+/// The key's principal when `secret` is its secret, compared in constant time.
+fn secret_matches(store: &CredentialStore, access_key_id: &str, secret: &str) -> Option<Principal> {
+    let key = store.get(access_key_id)?;
+    let expected = key.secret_access_key.expose_secret().as_bytes();
+    bool::from(expected.ct_eq(secret.as_bytes())).then(|| key.principal())
 }
 
 impl Authenticator for CredentialStore {
@@ -31,6 +46,10 @@ impl Authenticator for CredentialStore {
 
     fn precheck(&self, request: &SignedRequest<'_>) -> Result<(), AuthError> {
         auth::precheck(request, self, Utc::now())
+    }
+
+    fn check_secret(&self, access_key_id: &str, secret: &str) -> Option<Principal> {
+        secret_matches(self, access_key_id, secret)
     }
 }
 
@@ -54,6 +73,11 @@ impl Authenticator for KeyRing {
             }
             other => other,
         }
+    }
+
+    /// Long-term keys only: the keys minted for provisioned runners do not sign people in.
+    fn check_secret(&self, access_key_id: &str, secret: &str) -> Option<Principal> {
+        secret_matches(self.permanent(), access_key_id, secret)
     }
 }
 

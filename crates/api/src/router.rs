@@ -60,6 +60,10 @@ pub struct ApiConfig {
     pub max_connections: usize,
     /// Answer `GET /metrics` here (off when the metrics have a listener of their own).
     pub metrics: bool,
+    /// Serve the web console under `/console/` (and send `GET /` there).
+    pub console: bool,
+    /// Mark the console's session cookie `Secure` (the listener serves TLS).
+    pub console_secure_cookie: bool,
 }
 
 impl Default for ApiConfig {
@@ -71,6 +75,8 @@ impl Default for ApiConfig {
             header_timeout: Duration::from_secs(30),
             max_connections: 1024,
             metrics: true,
+            console: true,
+            console_secure_cookie: false,
         }
     }
 }
@@ -104,13 +110,30 @@ pub(crate) fn router_with_client(
     config: ApiConfig,
     client: reqwest::Client,
 ) -> Router {
-    Router::new().fallback(handle).with_state(AppState {
-        service,
-        authenticator,
+    let api = Router::new().fallback(handle).with_state(AppState {
+        service: Arc::clone(&service),
+        authenticator: Arc::clone(&authenticator),
         config,
         client,
         unverified: Arc::new(tokio::sync::Semaphore::new(config.unverified_bytes)),
-    })
+    });
+    if !config.console {
+        return api;
+    }
+    let options = sluice_console::ConsoleOptions {
+        secure_cookie: config.console_secure_cookie,
+        ..sluice_console::ConsoleOptions::default()
+    };
+    sluice_console::router(service, Arc::new(ConsoleKeys(authenticator)), options).merge(api)
+}
+
+/// The console signs people in with the keys the API verifies signatures against.
+struct ConsoleKeys(Arc<dyn Authenticator>);
+
+impl sluice_console::KeyCheck for ConsoleKeys {
+    fn check(&self, access_key_id: &str, secret: &str) -> Option<Principal> {
+        self.0.check_secret(access_key_id, secret)
+    }
 }
 
 /// `GET /healthz` (the process answers) and `GET /readyz` (and its state store does), for
@@ -155,6 +178,15 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
     if request.method() == Method::GET
         && let Some(response) = unsigned(&state, request.uri().path()).await
     {
+        return response;
+    }
+    // A browser pointed at the server lands in the console.
+    if state.config.console && request.method() == Method::GET && request.uri().path() == "/" {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::SEE_OTHER;
+        response
+            .headers_mut()
+            .insert(header::LOCATION, HeaderValue::from_static("/console/"));
         return response;
     }
     let request_id = new_request_id();

@@ -48,12 +48,26 @@ async fn unknown_and_missing_targets_are_unknown_operations() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_type(), "UnknownOperationException");
 
-    let unsigned_get = Request::builder()
-        .method("GET")
-        .uri("/")
-        .body(Body::empty())
-        .unwrap();
-    let reply = api.send(unsigned_get).await;
+    let unsigned_get = || {
+        Request::builder()
+            .method("GET")
+            .uri("/")
+            .body(Body::empty())
+            .unwrap()
+    };
+    // A browser lands in the console, unless it is off.
+    let reply = api.send(unsigned_get()).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.headers["location"], "/console/");
+    let without_console = Api::with(
+        ServiceOptions::default(),
+        ApiConfig {
+            console: false,
+            ..ApiConfig::default()
+        },
+    )
+    .await;
+    let reply = without_console.send(unsigned_get()).await;
     assert_eq!(reply.error_type(), "UnknownOperationException");
     let other_path = Request::builder()
         .method("POST")

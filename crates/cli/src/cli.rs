@@ -329,6 +329,10 @@ pub(crate) struct ServerArgs {
     #[arg(long)]
     pub(crate) no_local_runner: bool,
 
+    /// Do not serve the web console (by default at /console/ on the API's address).
+    #[arg(long)]
+    pub(crate) no_console: bool,
+
     /// Flush the state database to disk at every commit, so that it also survives an
     /// operating-system crash or power loss (by default it survives the process being killed
     /// at any moment).

@@ -637,6 +637,12 @@ impl Service {
         self.stopping.cancel();
     }
 
+    /// Whether the server is stopping: long-lived answers (the console's event streams) end
+    /// when it is, so that graceful shutdown need not wait for their clients to leave.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.is_cancelled()
+    }
+
     /// Commits whatever a scheduler still holds (changes whose commit failed earlier) by
     /// ticking each one; the last step of a clean shutdown.
     pub async fn flush(&self) {

@@ -23,3 +23,4 @@ pub mod spark;
 pub mod test_ca;
 pub mod tls_relay;
 pub mod tools;
+pub mod webdriver;

@@ -187,6 +187,9 @@ async fn run_server(
     };
     let mut api = ApiConfig::default();
     settings.apply(&mut options, &mut api);
+    api.console = !args.no_console;
+    // A browser sends a Secure cookie back only over HTTPS.
+    api.console_secure_cookie = transport.tls.is_some();
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -239,6 +242,9 @@ async fn run_server(
     // Before the readiness line, so that whoever waits for it knows both addresses.
     if metrics_listener.is_some() {
         println!("sluice server metrics on {scheme}://{metrics_addr}/metrics");
+    }
+    if api.console {
+        println!("sluice server console on {scheme}://{addr}/console/");
     }
     println!("sluice server listening on {scheme}://{addr}");
     let _ = std::io::stdout().flush();

@@ -1,0 +1,419 @@
+//! An instance: its attempts (times, host, worker group, error id, message and stack trace),
+//! each attempt's stdout, stderr and runner log (tailing while it runs), the evaluated
+//! fields, and links to the instances it depends on and those that depend on it.
+//!
+//! Logs are read from this server's data directory (`logs/<pipeline>/<attempt>/`), where the
+//! in-process runner and the runners it provisions write them; a remote runner's logs stay on
+//! its machine (or wherever its `pipelineLogUri` sends them).
+
+use std::fmt::Write as _;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sluice_engine::AttemptRecord;
+use sluice_model::ops::DescribeObjectsInput;
+use sluice_model::time::format_datetime;
+use sluice_model::{PipelineDefinition, Status};
+use sluice_runner::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, attempt_dir};
+use sluice_runtime::Service;
+
+use crate::Console;
+use crate::auth::{Signed, text_error};
+use crate::data;
+use crate::html::{
+    BASE, badge, csrf_field, document, esc, instance_url, notice, object_url, pipeline_url,
+    shown_value,
+};
+use crate::pages::{api_error, time};
+
+/// Most bytes of a log shown on the page; the rest is a link away.
+const SHOWN_LOG: u64 = 256 * 1024;
+
+/// References that make one instance wait for another's instance of the same interval.
+const NEEDS: [&str; 4] = ["input", "dependsOn", "precondition", "runsOn"];
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct InstanceQuery {
+    notice: Option<String>,
+}
+
+/// The file of one of an attempt's logs (`stdout`, `stderr` or `runner`).
+pub(crate) fn log_path(
+    service: &Service,
+    pipeline_id: &str,
+    attempt_id: &str,
+    log: &str,
+) -> Option<PathBuf> {
+    let name = match log {
+        "stdout" => STDOUT_LOG,
+        "stderr" => STDERR_LOG,
+        "runner" => RUNNER_LOG,
+        _ => return None,
+    };
+    let data_dir = service.options().data_dir.as_ref()?;
+    Some(attempt_dir(data_dir, pipeline_id, attempt_id).join(name))
+}
+
+/// The last [`SHOWN_LOG`] bytes of a file, where they start, and its length.
+fn tail_of(path: &PathBuf) -> Option<(u64, u64, String)> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let start = len.saturating_sub(SHOWN_LOG);
+    file.seek(SeekFrom::Start(start)).ok()?;
+    let mut bytes = Vec::new();
+    file.take(len - start).read_to_end(&mut bytes).ok()?;
+    Some((start, len, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The instance ids of the same interval that `component` waits for, and that wait for it.
+fn neighbours(
+    definition: &PipelineDefinition,
+    component: &str,
+    start: &str,
+) -> (Vec<String>, Vec<String>) {
+    let id = |c: &str| format!("@{c}_{start}");
+    let mut needs = Vec::new();
+    let mut needed_by = Vec::new();
+    for object in &definition.pipeline_objects {
+        for field in &object.fields {
+            let Some(target) = field.value.as_ref_id() else {
+                continue;
+            };
+            let waits = NEEDS.contains(&field.key.as_str());
+            if object.id == component && waits {
+                needs.push(id(target));
+            } else if object.id == component && field.key == "output" {
+                needed_by.push(id(target));
+            } else if target == component && waits {
+                needed_by.push(id(&object.id));
+            } else if target == component && field.key == "output" {
+                needs.push(id(&object.id));
+            }
+        }
+    }
+    needs.sort();
+    needs.dedup();
+    needed_by.sort();
+    needed_by.dedup();
+    (needs, needed_by)
+}
+
+fn attempt_row(attempt: &AttemptRecord) -> String {
+    let result = attempt.result.as_ref();
+    let field = |key: &str| attempt.fields.get(key).and_then(|v| v.first()).cloned();
+    let error_id = result
+        .and_then(|r| r.error_id.clone())
+        .or_else(|| field("errorId"));
+    let message = result
+        .and_then(|r| r.error_message.clone())
+        .or_else(|| field("errorMessage"));
+    let trace = result
+        .and_then(|r| r.error_stack_trace.clone())
+        .or_else(|| field("errorStackTrace"));
+    let mut html = format!(
+        "<tr id=\"attempt-{n}\"><td>{n}</td><td>{status}</td><td>{started}</td><td>{ended}</td>\
+         <td>{host}</td><td>{group}</td><td>{error_id}</td><td class=\"message\">{message}",
+        n = attempt.number,
+        status = badge(attempt.status.as_str()),
+        started = time(attempt.started_at),
+        ended = time(attempt.ended_at),
+        host = esc(attempt.hostname.as_deref().unwrap_or("\u{2014}")),
+        group = esc(if attempt.worker_group.is_empty() {
+            "(this server)"
+        } else {
+            attempt.worker_group.as_str()
+        }),
+        error_id = esc(error_id.as_deref().unwrap_or("")),
+        message = esc(message.as_deref().unwrap_or("")),
+    );
+    if let Some(trace) = trace {
+        let _ = write!(
+            html,
+            "<details><summary>stack trace</summary><pre>{}</pre></details>",
+            esc(&trace)
+        );
+    }
+    html.push_str("</td></tr>");
+    html
+}
+
+fn logs(service: &Service, pipeline_id: &str, attempt: &AttemptRecord) -> String {
+    let running = !attempt.status.is_terminal();
+    let mut html = format!(
+        "<section class=\"logs\" aria-label=\"logs of attempt {n}\"><h3>Attempt {n} logs</h3>",
+        n = attempt.number
+    );
+    for log in ["stderr", "stdout", "runner"] {
+        let Some(path) = log_path(service, pipeline_id, &attempt.attempt_id, log) else {
+            continue;
+        };
+        let (start, len, text) = tail_of(&path).unwrap_or((0, 0, String::new()));
+        let base = pipeline_url(
+            pipeline_id,
+            &format!("/attempts/{}", crate::html::enc(&attempt.attempt_id)),
+        );
+        let tail = if running {
+            format!(
+                " data-tail=\"{}\" data-offset=\"{len}\"",
+                esc(&format!("{base}/tail/{log}"))
+            )
+        } else {
+            String::new()
+        };
+        let cut = if start > 0 {
+            format!("<p class=\"hint\">The first {start} bytes are left out here.</p>")
+        } else {
+            String::new()
+        };
+        let empty = if len == 0 && !running { " (empty)" } else { "" };
+        let _ = write!(
+            html,
+            "<details id=\"log-{n}-{log}\"{open}><summary>{log}{empty}{live}</summary>{cut}\
+             <pre class=\"log\" id=\"pre-{n}-{log}\"{tail}>{text}</pre>\
+             <a href=\"{raw}\">raw {log}</a></details>",
+            n = attempt.number,
+            open = if log == "stderr" && attempt.status == Status::Failed {
+                " open"
+            } else {
+                ""
+            },
+            live = if running { " \u{25cf} live" } else { "" },
+            text = esc(&text),
+            raw = esc(&format!("{base}/logs/{log}")),
+        );
+    }
+    html.push_str("</section>");
+    html
+}
+
+pub(crate) async fn page(
+    State(state): State<Console>,
+    signed: Signed,
+    Path((id, instance_id)): Path<(String, String)>,
+    Query(query): Query<InstanceQuery>,
+) -> Response {
+    let service = &state.service;
+    let principal = signed.principal();
+    let name = match data::owned(service, principal, &id).await {
+        Ok(name) => name,
+        Err(error) => return api_error(&signed, &error),
+    };
+    let detail = match data::instance(service, &id, &instance_id).await {
+        Ok(Some(detail)) => detail,
+        Ok(None) => {
+            return signed.error(
+                StatusCode::NOT_FOUND,
+                &format!("Pipeline {id} has no instance {instance_id}."),
+            );
+        }
+        Err(error) => return api_error(&signed, &error),
+    };
+    let instance = &detail.instance;
+    let evaluated = service
+        .describe_objects(
+            principal,
+            DescribeObjectsInput {
+                pipeline_id: id.clone(),
+                object_ids: vec![instance_id.clone()],
+                evaluate_expressions: Some(true),
+                marker: None,
+            },
+        )
+        .await
+        .ok()
+        .and_then(|out| out.pipeline_objects.into_iter().next());
+    let record = match data::record(service, &id).await {
+        Ok(record) => record,
+        Err(error) => return api_error(&signed, &error),
+    };
+    let start = format_datetime(instance.scheduled_start);
+    let (needs, needed_by) = record
+        .active_definition
+        .as_ref()
+        .map(|d| neighbours(d, &instance.component_id, &start))
+        .unwrap_or_default();
+    let needs = data::existing_instances(service, &id, needs).await;
+    let needed_by = data::existing_instances(service, &id, needed_by).await;
+
+    let mut live = String::new();
+    let _ = write!(
+        live,
+        "<dl class=\"facts\"><div><dt>Status</dt><dd id=\"instance-status\">{status}</dd></div>\
+         <div><dt>Component</dt><dd><a href=\"{component_url}\">{component}</a></dd></div>\
+         <div><dt>Scheduled</dt><dd>{start} \u{2192} {end}</dd></div>\
+         <div><dt>Ran</dt><dd>{actual_start} \u{2192} {actual_end}</dd></div>\
+         <div><dt>Attempts</dt><dd>{attempts}</dd></div>",
+        status = badge(detail.status.as_str()),
+        component_url = esc(&object_url(&id, &instance.component_id)),
+        component = esc(&instance.component_id),
+        end = format_datetime(instance.scheduled_end),
+        actual_start = time(instance.actual_start),
+        actual_end = time(instance.actual_end),
+        attempts = instance.attempt_count,
+    );
+    if let Some(left) = instance.fields.get("@triesLeft").and_then(|v| v.first()) {
+        let _ = write!(live, "<div><dt>Tries left</dt><dd>{}</dd></div>", esc(left));
+    }
+    if let Some(at) = detail.retry_at {
+        let _ = write!(
+            live,
+            "<div><dt>Next try</dt><dd>{}</dd></div>",
+            format_datetime(at)
+        );
+    }
+    if let Some(waiting) = instance.fields.get("@waitingOn").filter(|w| !w.is_empty()) {
+        let _ = write!(
+            live,
+            "<div><dt>Waiting on</dt><dd>{}</dd></div>",
+            esc(&waiting.join(", "))
+        );
+    }
+    live.push_str("</dl>");
+    for (title, list) in [("Depends on", &needs), ("Needed by", &needed_by)] {
+        let _ = write!(live, "<p class=\"links\"><b>{title}:</b> ");
+        if list.is_empty() {
+            live.push_str("nothing");
+        }
+        for (other, status) in list {
+            let _ = write!(
+                live,
+                "<a href=\"{}\">{}</a> {} ",
+                esc(&instance_url(&id, other)),
+                esc(other),
+                badge(status.as_str())
+            );
+        }
+        live.push_str("</p>");
+    }
+    live.push_str(
+        "<h2>Attempts</h2><table class=\"list\" id=\"attempts\"><thead><tr><th scope=\"col\">#</th>\
+         <th scope=\"col\">Status</th><th scope=\"col\">Started</th><th scope=\"col\">Ended</th>\
+         <th scope=\"col\">Host</th><th scope=\"col\">Worker group</th><th scope=\"col\">Error id</th>\
+         <th scope=\"col\">Message</th></tr></thead><tbody>",
+    );
+    for attempt in detail.attempts.iter().rev() {
+        live.push_str(&attempt_row(attempt));
+    }
+    live.push_str("</tbody></table>");
+    for attempt in detail.attempts.iter().rev() {
+        live.push_str(&logs(service, &id, attempt));
+    }
+    if let Some(object) = &evaluated {
+        live.push_str("<h2>Fields (evaluated)</h2><table class=\"fields\" id=\"fields\"><tbody>");
+        for field in &object.fields {
+            let value = match (field.value.as_str(), field.value.as_ref_id()) {
+                (Some(text), _) => esc(shown_value(&field.key, text)).to_string(),
+                (None, Some(target)) => format!("\u{2192} {}", esc(target)),
+                _ => String::new(),
+            };
+            let _ = write!(
+                live,
+                "<tr><th scope=\"row\">{}</th><td>{value}</td></tr>",
+                esc(&field.key)
+            );
+        }
+        live.push_str("</tbody></table>");
+    }
+    let here = instance_url(&id, &instance_id);
+    let mut body = format!(
+        "<nav class=\"crumbs\" aria-label=\"breadcrumb\"><a href=\"{BASE}/\">Pipelines</a> \u{203a} \
+         <a href=\"{runs}\">{name}</a> \u{203a} instance</nav><h1>Instance <code class=\"id\">{iid}</code></h1>{notice}\
+         <form class=\"toolbar\" method=\"post\" action=\"{action}\">{csrf}\
+         <input type=\"hidden\" name=\"ids\" value=\"{iid}\"><input type=\"hidden\" name=\"back\" value=\"{back}\">\
+         <button name=\"action\" value=\"RERUN\" id=\"rerun\">Rerun</button>\
+         <button name=\"action\" value=\"TRY_CANCEL\" id=\"cancel\">Cancel</button>\
+         <button name=\"action\" value=\"MARK_FINISHED\" id=\"mark-finished\">Mark finished</button></form>",
+        runs = esc(&pipeline_url(&id, "/runs")),
+        name = esc(&name),
+        iid = esc(&instance_id),
+        notice = notice(query.notice.as_deref()),
+        action = esc(&pipeline_url(&id, "/status")),
+        csrf = csrf_field(&signed.session.csrf),
+        back = esc(&here),
+    );
+    let _ = write!(body, "<div id=\"live\" data-live-part>{live}</div>");
+    document(
+        &format!("Instance {instance_id}"),
+        Some(&signed.viewer()),
+        Some(&pipeline_url(&id, "/events")),
+        &body,
+    )
+}
+
+/// The file of a log of one of the caller's pipelines, or the refusal to send.
+pub(crate) async fn owned_log(
+    state: &Console,
+    signed: &Signed,
+    (id, attempt, log): (&str, &str, &str),
+) -> Result<PathBuf, Box<Response>> {
+    if let Err(error) = data::owned(&state.service, signed.principal(), id).await {
+        return Err(Box::new(text_error(
+            StatusCode::NOT_FOUND,
+            &error.message(),
+        )));
+    }
+    log_path(&state.service, id, attempt, log).ok_or_else(|| {
+        Box::new(text_error(
+            StatusCode::NOT_FOUND,
+            "No such log: stdout, stderr or runner.",
+        ))
+    })
+}
+
+/// One log of an attempt as plain text.
+pub(crate) async fn log_text(
+    State(state): State<Console>,
+    signed: Signed,
+    Path((id, attempt, log)): Path<(String, String, String)>,
+) -> Response {
+    let path = match owned_log(&state, &signed, (&id, &attempt, &log)).await {
+        Ok(path) => path,
+        Err(refused) => return *refused,
+    };
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => {
+            let mut response = bytes.into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            crate::html::secure_headers(headers);
+            response
+        }
+        Err(_) => text_error(
+            StatusCode::NOT_FOUND,
+            &format!("Attempt {attempt} left no {log} log on this server."),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_model::file::parse_definition_file;
+
+    #[test]
+    fn neighbours_follow_references_both_ways() {
+        let definition = parse_definition_file(
+            r#"{"objects": [
+                {"id": "In", "type": "S3DataNode", "directoryPath": "s3://b/in"},
+                {"id": "Copy", "type": "CopyActivity", "input": {"ref": "In"}, "output": {"ref": "Out"}},
+                {"id": "Out", "type": "S3DataNode", "directoryPath": "s3://b/out"},
+                {"id": "After", "type": "ShellCommandActivity", "command": "true", "dependsOn": {"ref": "Copy"}}
+            ]}"#,
+        )
+        .unwrap()
+        .definition;
+        let t = "2024-01-01T00:00:00";
+        let (needs, needed_by) = neighbours(&definition, "Copy", t);
+        assert_eq!(needs, vec![format!("@In_{t}")]);
+        assert_eq!(needed_by, vec![format!("@After_{t}"), format!("@Out_{t}")]);
+        let (needs, _) = neighbours(&definition, "Out", t);
+        assert_eq!(needs, vec![format!("@Copy_{t}")]);
+    }
+}
