@@ -11,12 +11,17 @@
 //! * [`server::serve`] runs it all: the listener, the service's background ticker and the
 //!   in-process task runner, with a clean shutdown; [`server::serve_metrics`] serves
 //!   `GET /metrics` on a listener of its own.
+//! * [`fuzzing`] (cargo feature `fuzzing`) judges a request as the router does, without a
+//!   service, for the fuzz targets.
 //! * Unsigned on the API's port: `GET /healthz`, `GET /readyz` and, unless it has its own
 //!   listener, `GET /metrics`.
 
 pub mod auth;
 mod authn;
 mod forward;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
+mod input;
 mod router;
 pub mod server;
 mod validate;
