@@ -12,12 +12,17 @@
 //!   in-process task runner, with a clean shutdown; [`server::serve_metrics`] serves
 //!   `GET /metrics` on a listener of its own.
 //! * [`tls`] loads the certificate and key of `sluice server --tls-cert/--tls-key`.
+//! * [`fuzzing`] (cargo feature `fuzzing`) judges a request as the router does, without a
+//!   service, for the fuzz targets.
 //! * Unsigned on the API's port: `GET /healthz`, `GET /readyz` and, unless it has its own
 //!   listener, `GET /metrics`.
 
 pub mod auth;
 mod authn;
 mod forward;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
+mod input;
 mod router;
 pub mod server;
 pub mod tls;

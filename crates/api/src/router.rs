@@ -10,7 +10,6 @@
 //! `Content-Type: application/x-amz-json-1.1` and a UUID-shaped `x-amzn-RequestId`; errors
 //! also `x-amzn-ErrorType`, as AWS sends it.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,8 +19,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::error::Category;
 use sluice_model::ops::Operation;
 
 use sluice_runtime::cluster::{Placement, Remote};
@@ -31,7 +28,7 @@ use sluice_runtime::{ApiError, ApiResult, Service, new_request_id};
 use crate::auth::{self, Principal, SignedRequest};
 use crate::authn::Authenticator;
 use crate::forward;
-use crate::validate::Validate;
+use crate::input::{Input, decode_input};
 
 /// The response content type.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -279,41 +276,12 @@ async fn process(
     body: Body,
 ) -> Result<Answer, Failure> {
     let fail = |error: ApiError| (None, error);
-    if uri.path() != "/" || method != Method::POST {
-        return Err(fail(ApiError::UnknownOperation(format!(
-            "{method} {} is not an operation: the Data Pipeline API is POST / with an \
-             X-Amz-Target header",
-            uri.path()
-        ))));
-    }
-    check_header_size(headers).map_err(fail)?;
-    check_content_type(headers).map_err(fail)?;
-    let header_pairs = auth::header_pairs(headers);
-    let unsigned = SignedRequest {
-        method: method.as_str(),
-        path: uri.path(),
-        query: uri.query().unwrap_or(""),
-        headers: &header_pairs,
-        body: &[],
-    };
-    state
-        .authenticator
-        .precheck(&unsigned)
-        .map_err(|e| fail(e.into()))?;
+    let authenticator = &*state.authenticator;
+    let header_pairs = admit(method, uri, headers, authenticator).map_err(fail)?;
     let (body, reading) = read_body(headers, body, &state.config, &state.unverified)
         .await
         .map_err(fail)?;
-    let signed = SignedRequest {
-        method: method.as_str(),
-        path: uri.path(),
-        query: uri.query().unwrap_or(""),
-        headers: &header_pairs,
-        body: &body,
-    };
-    let principal = state
-        .authenticator
-        .authenticate(&signed)
-        .map_err(|e| fail(e.into()))?;
+    let principal = authenticate(method, uri, &header_pairs, &body, authenticator).map_err(fail)?;
     drop(reading);
     let operation = target(headers).map_err(fail)?;
     let failed = |error: ApiError| (Some(operation), error);
@@ -333,7 +301,8 @@ async fn process(
             .map_err(failed)?;
         return Ok(Answer::Forwarded(operation, url, response));
     }
-    let answer = if operation == Operation::PollForTask {
+    let input = decode_input(operation, &body).map_err(failed)?;
+    let answer = if let Input::PollForTask(input) = input {
         let forwarder = forward::PollForwarder {
             client: &state.client,
             headers,
@@ -344,17 +313,65 @@ async fn process(
         } else {
             Remote::Through(&forwarder)
         };
-        run(&body, |input| {
-            state.service.poll_for_task_from(&principal, input, remote)
-        })
-        .await
+        respond(
+            state
+                .service
+                .poll_for_task_from(&principal, input, remote)
+                .await,
+        )
     } else {
-        dispatch(&state.service, operation, &principal, &body).await
+        dispatch(&state.service, &principal, input).await
     };
     match answer {
         Ok(out) => Ok(Answer::Here(operation, principal.account_id, out)),
         Err(error) => Err(failed(error)),
     }
+}
+
+/// What is judged before a request's body is read: the method and path, the size of its
+/// headers, its content type and the structure, key and time of its signature. Returns the
+/// headers as the signature covers them.
+pub(crate) fn admit(
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    authenticator: &dyn Authenticator,
+) -> ApiResult<Vec<(String, String)>> {
+    if uri.path() != "/" || method != Method::POST {
+        return Err(ApiError::UnknownOperation(format!(
+            "{method} {} is not an operation: the Data Pipeline API is POST / with an \
+             X-Amz-Target header",
+            uri.path()
+        )));
+    }
+    check_header_size(headers)?;
+    check_content_type(headers)?;
+    let header_pairs = auth::header_pairs(headers);
+    authenticator.precheck(&SignedRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: &header_pairs,
+        body: &[],
+    })?;
+    Ok(header_pairs)
+}
+
+/// Who signed the request, its body included.
+pub(crate) fn authenticate(
+    method: &Method,
+    uri: &axum::http::Uri,
+    header_pairs: &[(String, String)],
+    body: &[u8],
+    authenticator: &dyn Authenticator,
+) -> ApiResult<Principal> {
+    Ok(authenticator.authenticate(&SignedRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: header_pairs,
+        body,
+    })?)
 }
 
 /// Where a call is answered: by the server owning the pipeline (or task) it names, in a
@@ -485,7 +502,7 @@ async fn read_body(
 }
 
 /// The operation named by `X-Amz-Target`.
-fn target(headers: &HeaderMap) -> ApiResult<Operation> {
+pub(crate) fn target(headers: &HeaderMap) -> ApiResult<Operation> {
     let Some(value) = headers.get("x-amz-target") else {
         return Err(ApiError::UnknownOperation(
             "Missing X-Amz-Target header: name the operation as DataPipeline.<Operation>".into(),
@@ -498,125 +515,44 @@ fn target(headers: &HeaderMap) -> ApiResult<Operation> {
         .ok_or_else(|| ApiError::UnknownOperation(format!("Unknown operation: {text}")))
 }
 
-/// Decodes a request body; see [`crate::error`] for which failure is which error.
-fn decode<I: DeserializeOwned>(body: &[u8]) -> ApiResult<I> {
-    let body: &[u8] = match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        None => b"{}",
-        Some(b'{') => body,
-        // serde would read a struct from an array too; the protocol only has objects.
-        Some(_) => {
-            return Err(ApiError::Serialization(
-                "The request body must be a JSON object".into(),
-            ));
+/// Runs a decoded request's operation (PollForTask aside, which `process` runs itself) and
+/// encodes its output.
+async fn dispatch(service: &Service, principal: &Principal, input: Input) -> ApiResult<Vec<u8>> {
+    let p = principal;
+    match input {
+        Input::ActivatePipeline(i) => respond(service.activate_pipeline(p, i).await),
+        Input::AddTags(i) => respond(service.add_tags(p, i).await),
+        Input::CreatePipeline(i) => respond(service.create_pipeline(p, i).await),
+        Input::DeactivatePipeline(i) => respond(service.deactivate_pipeline(p, i).await),
+        Input::DeletePipeline(i) => respond(service.delete_pipeline(p, i).await),
+        Input::DescribeObjects(i) => respond(service.describe_objects(p, i).await),
+        Input::DescribePipelines(i) => respond(service.describe_pipelines(p, i).await),
+        Input::EvaluateExpression(i) => respond(service.evaluate_expression(p, i).await),
+        Input::GetPipelineDefinition(i) => respond(service.get_pipeline_definition(p, i).await),
+        Input::ListPipelines(i) => respond(service.list_pipelines(p, i).await),
+        Input::PollForTask(i) => respond(service.poll_for_task(p, i).await),
+        Input::PutPipelineDefinition(i) => respond(service.put_pipeline_definition(p, i).await),
+        Input::QueryObjects(i) => respond(service.query_objects(p, i).await),
+        Input::RemoveTags(i) => respond(service.remove_tags(p, i).await),
+        Input::ReportTaskProgress(i) => respond(service.report_task_progress(p, i).await),
+        Input::ReportTaskRunnerHeartbeat(i) => {
+            respond(service.report_task_runner_heartbeat(p, i).await)
         }
-    };
-    serde_json::from_slice(body).map_err(|error| {
-        let message = aws_wording(&error);
-        match error.classify() {
-            Category::Data if !message.starts_with("invalid type") => {
-                ApiError::InvalidRequest(message)
-            }
-            Category::Data => ApiError::Serialization(message),
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::Serialization(format!("The request body is not valid JSON: {message}"))
-            }
+        Input::SetStatus(i) => respond(service.set_status(p, i).await),
+        Input::SetTaskStatus(i) => respond(service.set_task_status(p, i).await),
+        Input::ValidatePipelineDefinition(i) => {
+            respond(service.validate_pipeline_definition(p, i).await)
         }
-    })
-}
-
-/// A decoding error as AWS words it: a missing member is a validation error naming it, and
-/// no message carries the JSON reader's position ("at line 1 column 13").
-fn aws_wording(error: &serde_json::Error) -> String {
-    let message = error.to_string();
-    let message = match message.rfind(" at line ") {
-        Some(at) if message[at..].contains(" column ") => message[..at].to_owned(),
-        _ => message,
-    };
-    match message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.strip_suffix('`'))
-    {
-        Some(member) => format!(
-            "1 validation error detected: Value null at '{member}' failed to satisfy \
-             constraint: Member must not be null"
-        ),
-        None => message,
     }
 }
 
-async fn run<I, O, F, Fut>(body: &[u8], f: F) -> ApiResult<Vec<u8>>
-where
-    I: DeserializeOwned + Validate,
-    O: Serialize,
-    F: FnOnce(I) -> Fut,
-    Fut: Future<Output = ApiResult<O>>,
-{
-    let input: I = decode(body)?;
-    input.validate()?;
-    let output = f(input).await?;
-    serde_json::to_vec(&output).map_err(|e| ApiError::internal(e.to_string()))
-}
-
-async fn dispatch(
-    service: &Service,
-    operation: Operation,
-    principal: &Principal,
-    body: &[u8],
-) -> ApiResult<Vec<u8>> {
-    use Operation as Op;
-    macro_rules! call {
-        ($method:ident) => {
-            run(body, |input| service.$method(principal, input)).await
-        };
-    }
-    match operation {
-        Op::ActivatePipeline => call!(activate_pipeline),
-        Op::AddTags => call!(add_tags),
-        Op::CreatePipeline => call!(create_pipeline),
-        Op::DeactivatePipeline => call!(deactivate_pipeline),
-        Op::DeletePipeline => call!(delete_pipeline),
-        Op::DescribeObjects => call!(describe_objects),
-        Op::DescribePipelines => call!(describe_pipelines),
-        Op::EvaluateExpression => call!(evaluate_expression),
-        Op::GetPipelineDefinition => call!(get_pipeline_definition),
-        Op::ListPipelines => call!(list_pipelines),
-        Op::PollForTask => call!(poll_for_task),
-        Op::PutPipelineDefinition => call!(put_pipeline_definition),
-        Op::QueryObjects => call!(query_objects),
-        Op::RemoveTags => call!(remove_tags),
-        Op::ReportTaskProgress => call!(report_task_progress),
-        Op::ReportTaskRunnerHeartbeat => call!(report_task_runner_heartbeat),
-        Op::SetStatus => call!(set_status),
-        Op::SetTaskStatus => call!(set_task_status),
-        Op::ValidatePipelineDefinition => call!(validate_pipeline_definition),
-    }
+fn respond<O: Serialize>(output: ApiResult<O>) -> ApiResult<Vec<u8>> {
+    serde_json::to_vec(&output?).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_model::ops::{CreatePipelineInput, SetTaskStatusInput};
-
-    #[test]
-    fn decoding_failures_are_classified() {
-        let syntax = decode::<CreatePipelineInput>(b"{not json").unwrap_err();
-        assert_eq!(syntax.aws_type(), "SerializationException");
-        let wrong_type =
-            decode::<CreatePipelineInput>(br#"{"name": 1, "uniqueId": "u"}"#).unwrap_err();
-        assert_eq!(wrong_type.aws_type(), "SerializationException");
-        let missing = decode::<CreatePipelineInput>(br#"{"name": "n"}"#).unwrap_err();
-        assert_eq!(missing.aws_type(), "InvalidRequestException");
-        assert!(
-            missing.message().contains("uniqueId"),
-            "{}",
-            missing.message()
-        );
-        let bad_enum =
-            decode::<SetTaskStatusInput>(br#"{"taskId": "t", "taskStatus": "DONE"}"#).unwrap_err();
-        assert_eq!(bad_enum.aws_type(), "InvalidRequestException");
-        let empty = decode::<sluice_model::ops::ListPipelinesInput>(b"").unwrap();
-        assert_eq!(empty.marker, None);
-    }
 
     #[test]
     fn targets_take_both_prefixes() {

@@ -29,7 +29,8 @@
 //! `*` fields and `*` parameters in every pipeline row with AES-256-GCM and opens them as it
 //! reads (`seal.rs`): the database, its WAL and its dumps hold no secret in clear text. The
 //! `sluice` binary always gives one, from `--secret-key-file` or the data directory's
-//! generated `secret.key`.
+//! generated `secret.key`. `sluice store rotate-key` reseals them with a new key
+//! (`rotate.rs`).
 //!
 //! **Write rules shared with every store.** A commit is one transaction. A pipeline record must
 //! carry a higher `version` than the stored one, or the commit fails with `Conflict`: a writer
@@ -98,6 +99,7 @@ mod copy;
 mod postgres;
 mod query;
 mod records;
+mod rotate;
 mod seal;
 mod sqlite;
 mod writer;
@@ -105,6 +107,7 @@ mod writer;
 pub use copy::{CopyError, CopyOptions, CopyReport, copy};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use rotate::{RotateError, RotationReport, rotate_sqlite};
 pub use seal::Sealer;
 pub use sqlite::SqliteStore;
 

@@ -100,6 +100,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Connection, Row};
 
 mod cluster;
+mod rotate;
 
 use crate::query::{Dialect, Reader, Statement, id_hash_column};
 use crate::records::{

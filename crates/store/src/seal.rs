@@ -225,6 +225,70 @@ impl Sealer {
     }
 }
 
+/// What resealing one definition found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Resealing {
+    /// Secret values in the definition.
+    pub(crate) secrets: usize,
+    /// Of those, the ones written again (sealed with the current key, or not sealed at all).
+    pub(crate) resealed: usize,
+}
+
+impl Sealer {
+    /// Seals every secret value of `definition` with `new` in place: a value this (the current)
+    /// key sealed is opened and sealed again; one `new` already sealed, by a rotation that was
+    /// interrupted, is left as it is once it is seen to open; one not sealed (written before
+    /// sealing existed) is sealed. A value sealed with a third key, or that does not open,
+    /// fails naming the keys, and leaves `definition` partly resealed: use a copy.
+    pub(crate) fn reseal_definition(
+        &self,
+        new: &Sealer,
+        pipeline_id: &str,
+        definition: &mut PipelineDefinition,
+    ) -> Result<Resealing, String> {
+        let mut found = Resealing::default();
+        let mut failed = None;
+        for_each_secret(definition, |value| {
+            if failed.is_some() {
+                return;
+            }
+            found.secrets += 1;
+            let plain = match sealed_by(value) {
+                Some(id) if id == new.key_id => match new.open(pipeline_id, value) {
+                    Ok(_) => return,
+                    Err(why) => {
+                        failed = Some(why);
+                        return;
+                    }
+                },
+                Some(id) if id != self.key_id => {
+                    failed = Some(format!(
+                        "a secret is sealed with key {id}, which is neither the current key {} \
+                         nor the new key {}",
+                        self.key_id, new.key_id
+                    ));
+                    return;
+                }
+                _ => match self.open(pipeline_id, value) {
+                    Ok(opened) => opened.unwrap_or_else(|| value.clone()),
+                    Err(why) => {
+                        failed = Some(why);
+                        return;
+                    }
+                },
+            };
+            *value = new.seal(pipeline_id, &plain);
+            found.resealed += 1;
+        });
+        failed.map_or(Ok(found), Err)
+    }
+}
+
+/// The id of the key that sealed `value`; `None` when it is not sealed.
+fn sealed_by(value: &str) -> Option<&str> {
+    value.strip_prefix(PREFIX)?.split(':').next()
+}
+
 /// Whether a definition read without a key holds sealed values (it cannot be used then).
 pub(crate) fn holds_sealed(definition: &PipelineDefinition) -> bool {
     secrets(definition)
@@ -411,6 +475,68 @@ mod tests {
             "{err}"
         );
         assert!(holds_sealed(&sealed));
+    }
+
+    #[test]
+    fn resealing_moves_every_secret_to_the_new_key_once() {
+        let (current, new) = (
+            Sealer::new(&[7; 32]).unwrap(),
+            Sealer::new(&[9; 32]).unwrap(),
+        );
+        let mut definition = current.seal_definition("df-1", &definition()).into_owned();
+        // One value as written before sealing existed.
+        definition.parameter_values[2].string_value = "hunter2-unstarred".into();
+        let found = current
+            .reseal_definition(&new, "df-1", &mut definition)
+            .unwrap();
+        assert_eq!(
+            found,
+            Resealing {
+                secrets: 4,
+                resealed: 4
+            }
+        );
+        let text = serde_json::to_string(&definition).unwrap();
+        assert_eq!(
+            text.matches(&format!("{PREFIX}{}:", new.key_id())).count(),
+            4
+        );
+        assert!(
+            !text.contains("hunter2") && !text.contains(current.key_id()),
+            "{text}"
+        );
+        let mut opened = definition.clone();
+        new.open_definition("df-1", &mut opened).unwrap();
+        assert_eq!(opened, super::tests::definition());
+
+        // Again (an interrupted rotation run twice): nothing changes.
+        let mut again = definition.clone();
+        let found = current.reseal_definition(&new, "df-1", &mut again).unwrap();
+        assert_eq!(
+            found,
+            Resealing {
+                secrets: 4,
+                resealed: 0
+            }
+        );
+        assert_eq!(again, definition);
+
+        // Sealed with neither key: refused, naming all three.
+        let third = Sealer::new(&[5; 32]).unwrap();
+        let mut foreign = third
+            .seal_definition("df-1", &super::tests::definition())
+            .into_owned();
+        let err = current
+            .reseal_definition(&new, "df-1", &mut foreign)
+            .unwrap_err();
+        for id in [third.key_id(), current.key_id(), new.key_id()] {
+            assert!(err.contains(id), "{err}");
+        }
+        // Sealed with the new key for another pipeline: it does not open, so it is refused.
+        let err = current
+            .reseal_definition(&new, "df-2", &mut definition.clone())
+            .unwrap_err();
+        assert!(err.contains("moved from another pipeline"), "{err}");
     }
 
     #[test]

@@ -198,7 +198,7 @@ async fn migrate(pool: &SqlitePool, location: &str) -> StoreResult<()> {
 
 /// Maps a database error to the store's error kinds, naming the operation and the database:
 /// `cannot open /x/sluice.db: unable to open database file`.
-fn sql_error(location: &str, doing: &str, error: sqlx::Error) -> StoreError {
+pub(crate) fn sql_error(location: &str, doing: &str, error: sqlx::Error) -> StoreError {
     // SQLite's primary result codes (the low byte of the extended code sqlx reports).
     const SQLITE_CORRUPT: i64 = 11;
     const SQLITE_CONSTRAINT: i64 = 19;
