@@ -245,6 +245,10 @@ fn a_pipeline_is_created_fixed_activated_and_watched_to_the_end() {
     assert!(summary.contains("validation error"), "{summary}");
     let note = text_of(&browser, "ul.errors[data-for=\"Hello\"]");
     assert!(note.contains("command"), "{note}");
+    browser.execute(
+        "document.querySelector('ul.errors').scrollIntoView({block: 'center'});",
+        json!([]),
+    );
     shoot(&browser, &dir, "definition-errors");
     browser.click(&browser.wait_find("#activate", DEADLINE));
     wait_text(&browser, "Activation refused");
@@ -291,6 +295,7 @@ fn a_pipeline_is_created_fixed_activated_and_watched_to_the_end() {
     shoot(&browser, &dir, "graph");
     browser.goto(&format!("{}/ahead?n=3", browser.url()));
     browser.wait_find("#ahead", DEADLINE);
+    shoot(&browser, &dir, "ahead");
     browser.click(&browser.wait_find("nav.tabs a[href$=\"/definition\"]", DEADLINE));
     browser.wait_find("#diff", DEADLINE);
     shoot(&browser, &dir, "definition");
@@ -334,6 +339,14 @@ fn a_failed_attempts_stderr_is_read_then_rerun_and_another_marked_finished() {
     browser.click(&browser.wait_find("#mark-finished", DEADLINE));
     wait_text(&browser, "MARK_FINISHED applied");
     wait_attribute(&browser, second, "data-status", "FINISHED");
+
+    // Pause and resume a component from the grid.
+    browser.click(&browser.wait_find("th input[value=\"Hold\"]", DEADLINE));
+    browser.click(&browser.wait_find("#pause", DEADLINE));
+    wait_text(&browser, "PAUSE applied to 1 object(s): Hold");
+    browser.click(&browser.wait_find("th input[value=\"Hold\"]", DEADLINE));
+    browser.click(&browser.wait_find("#resume", DEADLINE));
+    wait_text(&browser, "RESUME applied to 1 object(s): Hold");
 
     // Fail's attempt: its stderr, then a rerun.
     browser.click(&browser.wait_find(&format!("{fail} a"), DEADLINE));

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -277,11 +278,17 @@ pub(crate) async fn page(
 }
 
 /// The account check and snapshot every pipeline page starts with.
-pub(crate) async fn load(state: &Console, signed: &Signed, id: &str) -> Result<Snapshot, Response> {
+pub(crate) async fn load(
+    state: &Console,
+    signed: &Signed,
+    id: &str,
+) -> Result<Arc<Snapshot>, Response> {
     data::owned(&state.service, signed.principal(), id)
         .await
         .map_err(|e| api_error(signed, &e))?;
-    data::snapshot(&state.service, id)
+    state
+        .snapshots
+        .get(&state.service, id)
         .await
         .map_err(|e| api_error(signed, &e))
 }
