@@ -68,6 +68,17 @@ fn sign_in(browser: &Browser, server: &Server, key: &str, secret: &str) {
     browser.click(&browser.wait_find("#signin", DEADLINE));
 }
 
+/// A browser signed in as the root account, on the run grid of `pipeline`.
+fn at_runs(server: &Server, pipeline: &str) -> Browser {
+    let browser = Browser::start();
+    sign_in(&browser, server, ROOT_ACCESS_KEY, ROOT_SECRET_KEY);
+    browser.goto(&format!(
+        "{}/console/pipelines/{pipeline}/runs",
+        server.endpoint
+    ));
+    browser
+}
+
 /// The text of the element matching `css`, once there is one.
 #[track_caller]
 fn text_of(browser: &Browser, css: &str) -> String {
@@ -322,13 +333,8 @@ fn a_failed_attempts_stderr_is_read_then_rerun_and_another_marked_finished() {
     let go = server.dir().join("go");
     let api = Api::new(&server.endpoint);
     let pipeline = api.launch("failing", failing(&go));
-    let browser = Browser::start();
+    let browser = at_runs(&server, &pipeline);
     let dir = shots(&server);
-    sign_in(&browser, &server, ROOT_ACCESS_KEY, ROOT_SECRET_KEY);
-    browser.goto(&format!(
-        "{}/console/pipelines/{pipeline}/runs",
-        server.endpoint
-    ));
     let fail = "td[data-instance^=\"@Fail_\"]";
     wait_attribute(&browser, fail, "data-status", "FAILED");
     let second = "td[data-instance^=\"@Second_\"]";
@@ -398,4 +404,57 @@ fn no_console_turns_it_off() {
     let (status, body) = get(&off, "/console/signin");
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("UnknownOperationException"), "{body}");
+}
+
+#[test]
+fn a_running_attempts_output_is_tailed_live() {
+    let server = server();
+    let (go, end) = (server.dir().join("go"), server.dir().join("end"));
+    let api = Api::new(&server.endpoint);
+    let wait = |file: &Path| format!("while [ ! -e {} ]; do sleep 0.1; done", sh_quoted(file));
+    let command = format!(
+        "echo first-line; {}; echo second-line; {}",
+        wait(&go),
+        wait(&end)
+    );
+    let pipeline = api.launch(
+        "tailed",
+        json!([
+            { "id": "Default", "scheduleType": "ondemand", "workerGroup": "wg-clients" },
+            { "id": "Talk", "type": "ShellCommandActivity", "command": command }
+        ]),
+    );
+    let browser = at_runs(&server, &pipeline);
+    let talk = "td[data-instance^=\"@Talk_\"]";
+    wait_attribute(&browser, talk, "data-status", "RUNNING");
+    browser.click(&browser.wait_find(&format!("{talk} a"), DEADLINE));
+    browser.wait_find("#pre-1-stdout[data-tail]", DEADLINE);
+    let stdout = || {
+        browser
+            .execute(
+                "const pre = document.getElementById('pre-1-stdout'); \
+                 return pre ? pre.textContent : '';",
+                json!([]),
+            )
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    wait_for("the first line in the tail", DEADLINE, || {
+        let text = stdout();
+        text.contains("first-line").then_some(()).ok_or(text)
+    });
+    browser.execute("window.sluiceNoReload = 7;", json!([]));
+    std::fs::write(&go, "").unwrap();
+    wait_for("the second line in the tail", DEADLINE, || {
+        let text = stdout();
+        text.contains("second-line").then_some(()).ok_or(text)
+    });
+    let kept = browser.execute("return window.sluiceNoReload;", json!([]));
+    assert_eq!(kept, json!(7), "the page was reloaded instead of tailed");
+    // Seen while the attempt still runs: tailed, not read once it ended.
+    let status = text_of(&browser, "#instance-status");
+    assert!(status.contains("RUNNING"), "{status}");
+    std::fs::write(&end, "").unwrap();
+    wait_text(&browser, "FINISHED");
 }

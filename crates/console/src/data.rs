@@ -179,13 +179,14 @@ pub(crate) struct Snapshots {
 const MAX_SNAPSHOTS: usize = 1000;
 
 impl Snapshots {
-    /// The pipeline's snapshot; call [`owned`] first.
-    pub(crate) async fn get(&self, service: &Service, id: &str) -> ApiResult<Arc<Snapshot>> {
+    /// The pipeline's snapshot and the [`fingerprint`] it is at (or later); call [`owned`]
+    /// first.
+    pub(crate) async fn get(&self, service: &Service, id: &str) -> ApiResult<(u64, Arc<Snapshot>)> {
         let now = fingerprint(service, id).await;
         if let Some((seen, snapshot)) = self.by_pipeline.lock().expect("snapshots lock").get(id)
             && *seen == now
         {
-            return Ok(Arc::clone(snapshot));
+            return Ok((now, Arc::clone(snapshot)));
         }
         let snapshot = Arc::new(snapshot(service, id).await?);
         let mut cache = self.by_pipeline.lock().expect("snapshots lock");
@@ -193,7 +194,7 @@ impl Snapshots {
             cache.clear();
         }
         cache.insert(id.to_owned(), (now, Arc::clone(&snapshot)));
-        Ok(snapshot)
+        Ok((now, snapshot))
     }
 }
 

@@ -33,7 +33,7 @@ pub(crate) async fn page(
     Query(query): Query<AheadQuery>,
 ) -> Response {
     let snapshot = match load(&state, &signed, &id).await {
-        Ok(snapshot) => snapshot,
+        Ok((_, snapshot)) => snapshot,
         Err(response) => return response,
     };
     let n = query.n.unwrap_or(DEFAULT_STARTS).clamp(1, MAX_STARTS);

@@ -251,8 +251,8 @@ pub(crate) async fn page(
     signed: Signed,
     Path(id): Path<String>,
 ) -> Response {
-    let snapshot = match load(&state, &signed, &id).await {
-        Ok(snapshot) => snapshot,
+    let (seen, snapshot) = match load(&state, &signed, &id).await {
+        Ok(loaded) => loaded,
         Err(response) => return response,
     };
     let live = match snapshot.definition() {
@@ -272,17 +272,18 @@ pub(crate) async fn page(
     document(
         &snapshot.record.name,
         Some(&signed.viewer()),
-        Some(&pipeline_url(&id, "/events")),
+        Some((&pipeline_url(&id, "/events"), seen)),
         &body,
     )
 }
 
-/// The account check and snapshot every pipeline page starts with.
+/// The account check and snapshot every pipeline page starts with, and the fingerprint the
+/// snapshot is at (for live pages).
 pub(crate) async fn load(
     state: &Console,
     signed: &Signed,
     id: &str,
-) -> Result<Arc<Snapshot>, Response> {
+) -> Result<(u64, Arc<Snapshot>), Response> {
     data::owned(&state.service, signed.principal(), id)
         .await
         .map_err(|e| api_error(signed, &e))?;

@@ -189,7 +189,7 @@ pub(crate) async fn page(
     Query(query): Query<VersionsQuery>,
 ) -> Response {
     let snapshot = match load(&state, &signed, &id).await {
-        Ok(snapshot) => snapshot,
+        Ok((_, snapshot)) => snapshot,
         Err(response) => return response,
     };
     let record = &snapshot.record;
