@@ -16,6 +16,9 @@
 //!   service, for the fuzz targets.
 //! * Unsigned on the API's port: `GET /healthz`, `GET /readyz` and, unless it has its own
 //!   listener, `GET /metrics`.
+//! * The web console (`sluice_console`) under `/console/`, its routes merged into the same
+//!   router unless [`ApiConfig::console`] is off; it signs people in with the keys the
+//!   authenticator verifies signatures against ([`Authenticator::check_secret`]).
 
 pub mod auth;
 mod authn;

@@ -1,4 +1,4 @@
-//! The web console over a pipeline of 1 000 components and 100 000 instances (README,
+//! The web console over pipelines of 1 000 components and 100 000 instances (README,
 //! "Benchmarks").
 //!
 //! ```sh
@@ -6,15 +6,17 @@
 //! cargo bench -p sluice --bench console -- --components 200 --intervals 50 --runs 10
 //! ```
 //!
-//! Writes one pipeline straight into a SQLite store (commits of 10 000 records through the
-//! store's own write path): `--components` activities on an hourly schedule of `--intervals`
-//! occurrences, chained in tens by `dependsOn`, one instance per component and interval, most
-//! FINISHED, some FAILED, the latest intervals still waiting. The pipeline is SCHEDULED, so the
-//! service restores it into a scheduler, as a server does after a restart. Then it serves the
-//! real router (API and console) on a loopback port, signs in through the form, and times
-//! whole page loads over HTTP: the graph, the run grid's latest window, a window further down
-//! the components, one instance and the list of pipelines. Each page is loaded `--runs`
-//! times after one unmeasured load; the table gives the median and the slowest.
+//! Writes two copies of one pipeline straight into a SQLite store (commits of 10 000 records
+//! through the store's own write path): `--components` activities on an hourly schedule of
+//! `--intervals` occurrences, chained in tens by `dependsOn`, one instance per component and
+//! interval, most FINISHED, some FAILED, the latest intervals still waiting. The pipelines are
+//! SCHEDULED, so the service restores each into a scheduler, as a server does after a
+//! restart. Then it serves the real router (API and console) on a loopback port, signs in
+//! through the form, and times whole page loads over HTTP: the graph of one copy and the run
+//! grid's latest window of the other, each the first read of its pipeline (cold: the console
+//! keeps a pipeline's snapshot only while it is unchanged), then a grid window further down
+//! the components, one instance and the list of pipelines. Each page is loaded once, then
+//! `--runs` times more; the table gives the first load, the median and the slowest of the rest.
 //!
 //! This is a measurement, not a test: it prints the table and exits 0 whether or not the
 //! target (every page under 1 s) is met. Run without `--bench` (as `cargo test --benches`
@@ -45,7 +47,11 @@ const USAGE: &str = "usage: cargo bench -p sluice --bench console -- \
 const ACCOUNT: &str = "123456789012";
 const KEY_ID: &str = "AKIABENCHCONSOLE0001";
 const SECRET: &str = "bench/console/secret";
-const PIPELINE: &str = "df-CONSOLEBENCH";
+/// Two copies of the pipeline, so that the graph and the run grid are each measured opening a
+/// pipeline no page has read yet (the console keeps a pipeline's snapshot while it is
+/// unchanged).
+const GRAPHED: &str = "df-CONSOLEBENCH-GRAPH";
+const GRIDDED: &str = "df-CONSOLEBENCH-GRID";
 /// Records per commit while writing the pipeline.
 const CHUNK: usize = 10_000;
 const TARGET: Duration = Duration::from_secs(1);
@@ -122,7 +128,7 @@ fn definition(options: &Options) -> sluice_model::PipelineDefinition {
         .definition
 }
 
-fn instance(options: &Options, i: usize) -> InstanceRecord {
+fn instance(pipeline_id: &str, options: &Options, i: usize) -> InstanceRecord {
     let hour = i / options.components;
     let start = base() + TimeDelta::hours(hour as i64);
     let component = component(i % options.components);
@@ -139,7 +145,7 @@ fn instance(options: &Options, i: usize) -> InstanceRecord {
         fields.insert("errorMessage".into(), vec!["exit code 1".into()]);
     }
     InstanceRecord {
-        pipeline_id: PIPELINE.to_owned(),
+        pipeline_id: pipeline_id.to_owned(),
         instance_id: format!("@{component}_{}", format_datetime(start)),
         component_id: component,
         status,
@@ -152,12 +158,16 @@ fn instance(options: &Options, i: usize) -> InstanceRecord {
     }
 }
 
-async fn write_pipeline(store: &dyn Store, options: &Options) -> Result<(), String> {
+async fn write_pipeline(
+    store: &dyn Store,
+    pipeline_id: &str,
+    options: &Options,
+) -> Result<(), String> {
     let definition = definition(options);
     let record = PipelineRecord {
-        pipeline_id: PIPELINE.to_owned(),
-        name: "console-bench".to_owned(),
-        unique_id: PIPELINE.to_owned(),
+        pipeline_id: pipeline_id.to_owned(),
+        name: pipeline_id.to_lowercase(),
+        unique_id: pipeline_id.to_owned(),
         account_id: ACCOUNT.to_owned(),
         state: PipelineState::Scheduled,
         created_at: base(),
@@ -169,7 +179,7 @@ async fn write_pipeline(store: &dyn Store, options: &Options) -> Result<(), Stri
     let n = options.components * options.intervals;
     for first in (0..n).step_by(CHUNK) {
         let instances = (first..(first + CHUNK).min(n))
-            .map(|i| instance(options, i))
+            .map(|i| instance(pipeline_id, options, i))
             .collect();
         let pipelines = if first == 0 {
             vec![record.clone()]
@@ -241,13 +251,18 @@ fn sign_in(addr: SocketAddr) -> Result<String, String> {
         .ok_or_else(|| "sign-in set no cookie".to_owned())
 }
 
-/// Loads `path` once unmeasured, then `runs` times; the median, the slowest and the size.
-fn time_page(
-    addr: SocketAddr,
-    cookie: &str,
-    path: &str,
-    runs: usize,
-) -> Result<(Duration, Duration, usize), String> {
+/// What loading a page took.
+struct Figures {
+    /// The first load (the first read of its pipeline for the graph and the grid).
+    first: Duration,
+    /// Of the later loads.
+    median: Duration,
+    slowest: Duration,
+    size: usize,
+}
+
+/// Loads `path` once, then `runs` times more.
+fn time_page(addr: SocketAddr, cookie: &str, path: &str, runs: usize) -> Result<Figures, String> {
     let load = || -> Result<usize, String> {
         let (status, _, body) = http(addr, "GET", path, cookie, "")?;
         if status != 200 {
@@ -258,7 +273,9 @@ fn time_page(
         }
         Ok(body.len())
     };
+    let started = Instant::now();
     let size = load()?;
+    let first = started.elapsed();
     let mut taken = Vec::with_capacity(runs);
     for _ in 0..runs {
         let started = Instant::now();
@@ -266,7 +283,12 @@ fn time_page(
         taken.push(started.elapsed());
     }
     taken.sort_unstable();
-    Ok((taken[runs / 2], taken[runs - 1], size))
+    Ok(Figures {
+        first,
+        median: taken[runs / 2],
+        slowest: taken[runs - 1],
+        size,
+    })
 }
 
 fn run(options: &Options) -> Result<(), String> {
@@ -280,12 +302,14 @@ fn run(options: &Options) -> Result<(), String> {
         let store = SqliteStore::open(&dir.path().join("state.db"))
             .await
             .map_err(|e| e.to_string())?;
-        let started = Instant::now();
-        write_pipeline(&store, options).await?;
-        eprintln!(
-            "  wrote {n} instances in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
+        for pipeline_id in [GRAPHED, GRIDDED] {
+            let started = Instant::now();
+            write_pipeline(&store, pipeline_id, options).await?;
+            eprintln!(
+                "  {pipeline_id}: wrote {n} instances in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         let store: Arc<dyn Store> = Arc::new(store);
         let started = Instant::now();
         let service_options = ServiceOptions {
@@ -296,7 +320,7 @@ fn run(options: &Options) -> Result<(), String> {
             .await
             .map_err(|e| e.message())?;
         eprintln!(
-            "  restored the scheduler in {:.1} s",
+            "  restored both schedulers in {:.1} s",
             started.elapsed().as_secs_f64()
         );
         let mut keys = CredentialStore::new();
@@ -336,41 +360,48 @@ fn run(options: &Options) -> Result<(), String> {
     let to = format_datetime(last).replace(':', "%3A");
     let middle = component(options.components / 2);
     let pages = [
-        ("graph", format!("/console/pipelines/{PIPELINE}")),
         (
-            "run grid, latest window",
-            format!("/console/pipelines/{PIPELINE}/runs?to={to}"),
+            "graph (first load: cold)",
+            format!("/console/pipelines/{GRAPHED}"),
+        ),
+        (
+            "run grid, latest window (first load: cold)",
+            format!("/console/pipelines/{GRIDDED}/runs?to={to}"),
         ),
         (
             "run grid, components further down",
             format!(
-                "/console/pipelines/{PIPELINE}/runs?to={to}&rows={}",
+                "/console/pipelines/{GRIDDED}/runs?to={to}&rows={}",
                 options.components / 2
             ),
         ),
         (
             "instance",
             format!(
-                "/console/pipelines/{PIPELINE}/instances/%40{middle}_{}",
+                "/console/pipelines/{GRIDDED}/instances/%40{middle}_{}",
                 format_datetime(base()).replace(':', "%3A")
             ),
         ),
         ("pipelines", "/console/".to_owned()),
     ];
     println!(
-        "\nconsole: {} components × {} intervals = {n} instances, {} loads each\n",
+        "\nconsole: 2 pipelines of {} components × {} intervals = {n} instances each, {} loads \
+         after the first\n",
         options.components, options.intervals, options.runs
     );
-    println!("| page | median | slowest | size | target | verdict |");
-    println!("|---|---|---|---|---|---|");
+    println!("| page | first load | median | slowest | size | target | verdict |");
+    println!("|---|---|---|---|---|---|---|");
+    let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
     for (name, path) in &pages {
-        let (median, slowest, size) = time_page(addr, &cookie, path, options.runs)?;
-        let verdict = if slowest < TARGET { "met" } else { "MISSED" };
+        let figures = time_page(addr, &cookie, path, options.runs)?;
+        let worst = figures.first.max(figures.slowest);
+        let verdict = if worst < TARGET { "met" } else { "MISSED" };
         println!(
-            "| {name} | {:.0} ms | {:.0} ms | {} KiB | < 1 s | {verdict} |",
-            median.as_secs_f64() * 1000.0,
-            slowest.as_secs_f64() * 1000.0,
-            size / 1024
+            "| {name} | {} | {} | {} | {} KiB | < 1 s | {verdict} |",
+            ms(figures.first),
+            ms(figures.median),
+            ms(figures.slowest),
+            figures.size / 1024
         );
     }
     shutdown.cancel();

@@ -68,6 +68,17 @@ fn sign_in(browser: &Browser, server: &Server, key: &str, secret: &str) {
     browser.click(&browser.wait_find("#signin", DEADLINE));
 }
 
+/// A browser signed in as the root account, on the run grid of `pipeline`.
+fn at_runs(server: &Server, pipeline: &str) -> Browser {
+    let browser = Browser::start();
+    sign_in(&browser, server, ROOT_ACCESS_KEY, ROOT_SECRET_KEY);
+    browser.goto(&format!(
+        "{}/console/pipelines/{pipeline}/runs",
+        server.endpoint
+    ));
+    browser
+}
+
 /// The text of the element matching `css`, once there is one.
 #[track_caller]
 fn text_of(browser: &Browser, css: &str) -> String {
@@ -245,6 +256,10 @@ fn a_pipeline_is_created_fixed_activated_and_watched_to_the_end() {
     assert!(summary.contains("validation error"), "{summary}");
     let note = text_of(&browser, "ul.errors[data-for=\"Hello\"]");
     assert!(note.contains("command"), "{note}");
+    browser.execute(
+        "document.querySelector('ul.errors').scrollIntoView({block: 'center'});",
+        json!([]),
+    );
     shoot(&browser, &dir, "definition-errors");
     browser.click(&browser.wait_find("#activate", DEADLINE));
     wait_text(&browser, "Activation refused");
@@ -291,6 +306,7 @@ fn a_pipeline_is_created_fixed_activated_and_watched_to_the_end() {
     shoot(&browser, &dir, "graph");
     browser.goto(&format!("{}/ahead?n=3", browser.url()));
     browser.wait_find("#ahead", DEADLINE);
+    shoot(&browser, &dir, "ahead");
     browser.click(&browser.wait_find("nav.tabs a[href$=\"/definition\"]", DEADLINE));
     browser.wait_find("#diff", DEADLINE);
     shoot(&browser, &dir, "definition");
@@ -317,13 +333,8 @@ fn a_failed_attempts_stderr_is_read_then_rerun_and_another_marked_finished() {
     let go = server.dir().join("go");
     let api = Api::new(&server.endpoint);
     let pipeline = api.launch("failing", failing(&go));
-    let browser = Browser::start();
+    let browser = at_runs(&server, &pipeline);
     let dir = shots(&server);
-    sign_in(&browser, &server, ROOT_ACCESS_KEY, ROOT_SECRET_KEY);
-    browser.goto(&format!(
-        "{}/console/pipelines/{pipeline}/runs",
-        server.endpoint
-    ));
     let fail = "td[data-instance^=\"@Fail_\"]";
     wait_attribute(&browser, fail, "data-status", "FAILED");
     let second = "td[data-instance^=\"@Second_\"]";
@@ -334,6 +345,14 @@ fn a_failed_attempts_stderr_is_read_then_rerun_and_another_marked_finished() {
     browser.click(&browser.wait_find("#mark-finished", DEADLINE));
     wait_text(&browser, "MARK_FINISHED applied");
     wait_attribute(&browser, second, "data-status", "FINISHED");
+
+    // Pause and resume a component from the grid.
+    browser.click(&browser.wait_find("th input[value=\"Hold\"]", DEADLINE));
+    browser.click(&browser.wait_find("#pause", DEADLINE));
+    wait_text(&browser, "PAUSE applied to 1 object(s): Hold");
+    browser.click(&browser.wait_find("th input[value=\"Hold\"]", DEADLINE));
+    browser.click(&browser.wait_find("#resume", DEADLINE));
+    wait_text(&browser, "RESUME applied to 1 object(s): Hold");
 
     // Fail's attempt: its stderr, then a rerun.
     browser.click(&browser.wait_find(&format!("{fail} a"), DEADLINE));
@@ -385,4 +404,57 @@ fn no_console_turns_it_off() {
     let (status, body) = get(&off, "/console/signin");
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("UnknownOperationException"), "{body}");
+}
+
+#[test]
+fn a_running_attempts_output_is_tailed_live() {
+    let server = server();
+    let (go, end) = (server.dir().join("go"), server.dir().join("end"));
+    let api = Api::new(&server.endpoint);
+    let wait = |file: &Path| format!("while [ ! -e {} ]; do sleep 0.1; done", sh_quoted(file));
+    let command = format!(
+        "echo first-line; {}; echo second-line; {}",
+        wait(&go),
+        wait(&end)
+    );
+    let pipeline = api.launch(
+        "tailed",
+        json!([
+            { "id": "Default", "scheduleType": "ondemand", "workerGroup": "wg-clients" },
+            { "id": "Talk", "type": "ShellCommandActivity", "command": command }
+        ]),
+    );
+    let browser = at_runs(&server, &pipeline);
+    let talk = "td[data-instance^=\"@Talk_\"]";
+    wait_attribute(&browser, talk, "data-status", "RUNNING");
+    browser.click(&browser.wait_find(&format!("{talk} a"), DEADLINE));
+    browser.wait_find("#pre-1-stdout[data-tail]", DEADLINE);
+    let stdout = || {
+        browser
+            .execute(
+                "const pre = document.getElementById('pre-1-stdout'); \
+                 return pre ? pre.textContent : '';",
+                json!([]),
+            )
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    wait_for("the first line in the tail", DEADLINE, || {
+        let text = stdout();
+        text.contains("first-line").then_some(()).ok_or(text)
+    });
+    browser.execute("window.sluiceNoReload = 7;", json!([]));
+    std::fs::write(&go, "").unwrap();
+    wait_for("the second line in the tail", DEADLINE, || {
+        let text = stdout();
+        text.contains("second-line").then_some(()).ok_or(text)
+    });
+    let kept = browser.execute("return window.sluiceNoReload;", json!([]));
+    assert_eq!(kept, json!(7), "the page was reloaded instead of tailed");
+    // Seen while the attempt still runs: tailed, not read once it ended.
+    let status = text_of(&browser, "#instance-status");
+    assert!(status.contains("RUNNING"), "{status}");
+    std::fs::write(&end, "").unwrap();
+    wait_text(&browser, "FINISHED");
 }

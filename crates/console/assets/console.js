@@ -35,7 +35,8 @@ function stopTails() {
 function startLive() {
   const main = document.getElementById("main");
   if (!main || !main.dataset.live) return;
-  let seen = null;
+  // The state the page was read at: a change before the stream opened reloads at once.
+  let seen = main.dataset.seen || null;
   let loading = false;
   let again = false;
   async function reload() {

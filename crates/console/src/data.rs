@@ -9,8 +9,11 @@
 //! the store per component ([`sluice_engine::Store::query_instances`]), so its cost does not
 //! grow with the pipeline's history.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, NaiveDateTime, Utc};
 use sluice_catalog::{Catalog, Category};
@@ -138,27 +141,78 @@ pub(crate) async fn record(service: &Service, id: &str) -> ApiResult<PipelineRec
         .ok_or_else(|| not_found(id))
 }
 
-/// The pipeline's snapshot; call [`owned`] first.
-pub(crate) async fn snapshot(service: &Service, id: &str) -> ApiResult<Snapshot> {
+/// A hash of what a pipeline's pages show (instance counts by status, attempts, state, the
+/// record's version), cheap to compute: no instance is copied.
+pub(crate) async fn fingerprint(service: &Service, id: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    match service.scheduler(id) {
+        Some(scheduler) => {
+            scheduler
+                .inspect(|engine| {
+                    for (status, count) in engine.summary().iter() {
+                        (status, count).hash(&mut hasher);
+                    }
+                    engine.attempt_count().hash(&mut hasher);
+                    engine.pipeline_state().as_str().hash(&mut hasher);
+                    engine.pipeline_record().version.hash(&mut hasher);
+                })
+                .await;
+        }
+        None => {
+            if let Ok(Some(record)) = service.store().pipeline(id).await {
+                record.version.hash(&mut hasher);
+            }
+        }
+    }
+    hasher.finish()
+}
+
+/// Snapshots by pipeline, each kept while the pipeline's [`fingerprint`] is unchanged: a
+/// snapshot reads every instance, and every open page of a pipeline reloads on each change,
+/// so one read serves them all.
+#[derive(Default)]
+pub(crate) struct Snapshots {
+    by_pipeline: Mutex<HashMap<String, (u64, Arc<Snapshot>)>>,
+}
+
+/// Snapshots kept at most; past it the cache starts again.
+const MAX_SNAPSHOTS: usize = 1000;
+
+impl Snapshots {
+    /// The pipeline's snapshot and the [`fingerprint`] it is at (or later); call [`owned`]
+    /// first.
+    pub(crate) async fn get(&self, service: &Service, id: &str) -> ApiResult<(u64, Arc<Snapshot>)> {
+        let now = fingerprint(service, id).await;
+        if let Some((seen, snapshot)) = self.by_pipeline.lock().expect("snapshots lock").get(id)
+            && *seen == now
+        {
+            return Ok((now, Arc::clone(snapshot)));
+        }
+        let snapshot = Arc::new(snapshot(service, id).await?);
+        let mut cache = self.by_pipeline.lock().expect("snapshots lock");
+        if cache.len() >= MAX_SNAPSHOTS {
+            cache.clear();
+        }
+        cache.insert(id.to_owned(), (now, Arc::clone(&snapshot)));
+        Ok((now, snapshot))
+    }
+}
+
+/// The pipeline's snapshot, read now; call [`owned`] first.
+async fn snapshot(service: &Service, id: &str) -> ApiResult<Snapshot> {
     if let Some(scheduler) = service.scheduler(id) {
-        let (record, instances, statuses, next, now) = scheduler
+        // The engine's records carry the displayed status (PAUSED included).
+        let (record, instances, next, now) = scheduler
             .inspect(|engine| {
-                let instances = engine.instances();
-                let statuses: Vec<Status> = instances
-                    .iter()
-                    .map(|i| engine.instance_status(&i.instance_id).unwrap_or(i.status))
-                    .collect();
-                let next = engine.next_run_times().into_values().min();
                 (
                     engine.pipeline_record().clone(),
-                    instances,
-                    statuses,
-                    next,
+                    engine.instances(),
+                    engine.next_run_times().into_values().min(),
                     engine.now(),
                 )
             })
             .await;
-        return Ok(summarise(record, &instances, &statuses, next, now));
+        return Ok(summarise(record, &instances, next, now));
     }
     let store = service.store();
     let record = store
@@ -167,22 +221,20 @@ pub(crate) async fn snapshot(service: &Service, id: &str) -> ApiResult<Snapshot>
         .map_err(store_error)?
         .ok_or_else(|| not_found(id))?;
     let instances = store.instances(id).await.map_err(store_error)?;
-    let statuses: Vec<Status> = instances.iter().map(|i| i.status).collect();
-    let now = Utc::now().naive_utc();
-    Ok(summarise(record, &instances, &statuses, None, now))
+    Ok(summarise(record, &instances, None, Utc::now().naive_utc()))
 }
 
 fn summarise(
     record: PipelineRecord,
     instances: &[InstanceRecord],
-    statuses: &[Status],
     next_run: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> Snapshot {
     let mut counts: HashMap<&'static str, usize> = HashMap::new();
     let mut latest: HashMap<String, (NaiveDateTime, Status, String)> = HashMap::new();
     let mut last_run: Option<(Status, NaiveDateTime, String)> = None;
-    for (instance, &status) in instances.iter().zip(statuses) {
+    for instance in instances {
+        let status = instance.status;
         *counts.entry(status.as_str()).or_default() += 1;
         let newer = latest
             .get(&instance.component_id)
@@ -296,6 +348,12 @@ pub(crate) async fn grid_window(
             .await
             .map_err(store_error)?;
     }
+    let starts: BTreeSet<NaiveDateTime> = found.iter().map(|i| i.scheduled_start).collect();
+    // The latest columns when the window holds more starts than fit.
+    let keep = usize::try_from(GRID_COLUMNS * 2).unwrap_or(48);
+    let starts: Vec<NaiveDateTime> = starts.into_iter().rev().take(keep).rev().collect();
+    // The status as the engine shows it now: a commit may still be on its way to the store
+    // (the page reloads because the engine changed, and must show that change).
     let statuses: Vec<Status> = match &scheduler {
         Some(scheduler) => {
             scheduler
@@ -309,14 +367,10 @@ pub(crate) async fn grid_window(
         }
         None => found.iter().map(|i| i.status).collect(),
     };
-    let starts: BTreeSet<NaiveDateTime> = found.iter().map(|i| i.scheduled_start).collect();
-    // The latest columns when the window holds more starts than fit.
-    let keep = usize::try_from(GRID_COLUMNS * 2).unwrap_or(48);
-    let starts: Vec<NaiveDateTime> = starts.into_iter().rev().take(keep).rev().collect();
     let cells = found
         .into_iter()
         .zip(statuses)
-        .map(|(i, s)| ((i.component_id.clone(), i.scheduled_start), (i, s)))
+        .map(|(i, status)| ((i.component_id.clone(), i.scheduled_start), (i, status)))
         .collect();
     Ok(GridWindow {
         starts,

@@ -110,11 +110,12 @@ pub(crate) fn csrf_field(csrf: &str) -> String {
 }
 
 /// A whole page. `live` is the event stream whose `changed` events make the page reload its
-/// parts marked `data-live-part` in place.
+/// parts marked `data-live-part` in place, and the fingerprint the page was read at (so a
+/// change between reading and listening is not missed).
 pub(crate) fn document(
     title: &str,
     viewer: Option<&Viewer<'_>>,
-    live: Option<&str>,
+    live: Option<(&str, u64)>,
     body: &str,
 ) -> Response {
     let mut html = String::with_capacity(body.len() + 2048);
@@ -143,8 +144,8 @@ pub(crate) fn document(
         );
     }
     html.push_str("</header><main id=\"main\"");
-    if let Some(url) = live {
-        let _ = write!(html, " data-live=\"{}\"", esc(url));
+    if let Some((url, seen)) = live {
+        let _ = write!(html, " data-live=\"{}\" data-seen=\"{seen}\"", esc(url));
     }
     html.push('>');
     html.push_str(body);

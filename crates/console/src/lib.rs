@@ -69,6 +69,7 @@ pub(crate) struct Console {
     pub(crate) service: Arc<Service>,
     pub(crate) keys: Arc<dyn KeyCheck>,
     pub(crate) sessions: Arc<session::Sessions>,
+    pub(crate) snapshots: Arc<data::Snapshots>,
     pub(crate) options: ConsoleOptions,
 }
 
@@ -78,6 +79,7 @@ pub fn router(service: Arc<Service>, keys: Arc<dyn KeyCheck>, options: ConsoleOp
         service,
         keys,
         sessions: Arc::new(session::Sessions::new(options.idle_timeout)),
+        snapshots: Arc::default(),
         options,
     };
     let p = |rest: &str| format!("{BASE}/pipelines/{{id}}{rest}");

@@ -7,9 +7,7 @@
 //! the console. A stream ends when its session does, or when the server stops (so graceful
 //! shutdown does not wait for browsers to leave); the browser's EventSource reconnects.
 
-use std::collections::hash_map::DefaultHasher;
 use std::convert::Infallible;
-use std::hash::{Hash, Hasher};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,31 +27,6 @@ const LOOK_EVERY: Duration = Duration::from_millis(500);
 /// Most bytes of a log sent in one event.
 const CHUNK: u64 = 64 * 1024;
 
-/// A hash of what a pipeline's pages show, cheap to compute.
-async fn fingerprint(state: &Console, id: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    match state.service.scheduler(id) {
-        Some(scheduler) => {
-            scheduler
-                .inspect(|engine| {
-                    for (status, count) in engine.summary().iter() {
-                        (status, count).hash(&mut hasher);
-                    }
-                    engine.attempt_count().hash(&mut hasher);
-                    engine.pipeline_state().as_str().hash(&mut hasher);
-                    engine.pipeline_record().version.hash(&mut hasher);
-                })
-                .await;
-        }
-        None => {
-            if let Ok(Some(record)) = state.service.store().pipeline(id).await {
-                record.version.hash(&mut hasher);
-            }
-        }
-    }
-    hasher.finish()
-}
-
 pub(crate) async fn pipeline_events(
     State(state): State<Console>,
     signed: Signed,
@@ -70,7 +43,7 @@ pub(crate) async fn pipeline_events(
                 if state.service.is_stopping() || !state.sessions.alive(&session) {
                     return None;
                 }
-                let now = fingerprint(&state, &id).await;
+                let now = data::fingerprint(&state.service, &id).await;
                 if last != Some(now) {
                     let event = Event::default().event("changed").data(now.to_string());
                     return Some((Ok::<Event, Infallible>(event), Some(now)));

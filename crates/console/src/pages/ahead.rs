@@ -33,7 +33,7 @@ pub(crate) async fn page(
     Query(query): Query<AheadQuery>,
 ) -> Response {
     let snapshot = match load(&state, &signed, &id).await {
-        Ok(snapshot) => snapshot,
+        Ok((_, snapshot)) => snapshot,
         Err(response) => return response,
     };
     let n = query.n.unwrap_or(DEFAULT_STARTS).clamp(1, MAX_STARTS);
@@ -53,11 +53,14 @@ pub(crate) async fn page(
         return document(&snapshot.record.name, Some(&signed.viewer()), None, &body);
     };
     let plan = scheduler.inspect(|engine| engine.plan().clone()).await;
+    // Scheduled pipelines keep the intervals of their first activation; an ondemand one runs
+    // when it is next activated.
     let activation = snapshot
         .record
         .fields
         .get("@firstActivationTime")
         .and_then(|t| parse_datetime(t).ok())
+        .filter(|_| !plan.ondemand)
         .unwrap_or(snapshot.now);
     let options = PreviewOptions {
         activation,

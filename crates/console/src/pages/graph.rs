@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -250,8 +251,8 @@ pub(crate) async fn page(
     signed: Signed,
     Path(id): Path<String>,
 ) -> Response {
-    let snapshot = match load(&state, &signed, &id).await {
-        Ok(snapshot) => snapshot,
+    let (seen, snapshot) = match load(&state, &signed, &id).await {
+        Ok(loaded) => loaded,
         Err(response) => return response,
     };
     let live = match snapshot.definition() {
@@ -271,17 +272,24 @@ pub(crate) async fn page(
     document(
         &snapshot.record.name,
         Some(&signed.viewer()),
-        Some(&pipeline_url(&id, "/events")),
+        Some((&pipeline_url(&id, "/events"), seen)),
         &body,
     )
 }
 
-/// The account check and snapshot every pipeline page starts with.
-pub(crate) async fn load(state: &Console, signed: &Signed, id: &str) -> Result<Snapshot, Response> {
+/// The account check and snapshot every pipeline page starts with, and the fingerprint the
+/// snapshot is at (for live pages).
+pub(crate) async fn load(
+    state: &Console,
+    signed: &Signed,
+    id: &str,
+) -> Result<(u64, Arc<Snapshot>), Response> {
     data::owned(&state.service, signed.principal(), id)
         .await
         .map_err(|e| api_error(signed, &e))?;
-    data::snapshot(&state.service, id)
+    state
+        .snapshots
+        .get(&state.service, id)
         .await
         .map_err(|e| api_error(signed, &e))
 }

@@ -77,8 +77,8 @@ pub(crate) async fn page(
     Query(query): Query<GridQuery>,
 ) -> Response {
     let service = &state.service;
-    let snapshot = match load(&state, &signed, &id).await {
-        Ok(snapshot) => snapshot,
+    let (seen, snapshot) = match load(&state, &signed, &id).await {
+        Ok(loaded) => loaded,
         Err(response) => return response,
     };
     let Some(definition) = snapshot.definition() else {
@@ -260,7 +260,7 @@ pub(crate) async fn page(
     document(
         &format!("{} runs", snapshot.record.name),
         Some(&signed.viewer()),
-        Some(&pipeline_url(&id, "/events")),
+        Some((&pipeline_url(&id, "/events"), seen)),
         &body,
     )
 }

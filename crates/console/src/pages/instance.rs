@@ -202,6 +202,8 @@ pub(crate) async fn page(
         Ok(name) => name,
         Err(error) => return api_error(&signed, &error),
     };
+    // Before reading: a change after it makes the page reload.
+    let seen = data::fingerprint(service, &id).await;
     let detail = match data::instance(service, &id, &instance_id).await {
         Ok(Some(detail)) => detail,
         Ok(None) => {
@@ -339,7 +341,7 @@ pub(crate) async fn page(
     document(
         &format!("Instance {instance_id}"),
         Some(&signed.viewer()),
-        Some(&pipeline_url(&id, "/events")),
+        Some((&pipeline_url(&id, "/events"), seen)),
         &body,
     )
 }

@@ -87,7 +87,7 @@ pub(crate) async fn list(
     let mut rows = String::new();
     let mut shown = 0;
     for (id, _) in &all {
-        let Ok(snapshot) = data::snapshot(&state.service, id).await else {
+        let Ok((_, snapshot)) = state.snapshots.get(&state.service, id).await else {
             continue;
         };
         if !filters.keeps(id, &snapshot) {

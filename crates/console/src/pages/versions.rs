@@ -189,7 +189,7 @@ pub(crate) async fn page(
     Query(query): Query<VersionsQuery>,
 ) -> Response {
     let snapshot = match load(&state, &signed, &id).await {
-        Ok(snapshot) => snapshot,
+        Ok((_, snapshot)) => snapshot,
         Err(response) => return response,
     };
     let record = &snapshot.record;
@@ -252,11 +252,11 @@ pub(crate) async fn page(
         body,
         "<section class=\"controls\"><form method=\"post\" action=\"{activate}\" id=\"activate-form\">{csrf}\
          <h2>Activate the latest definition</h2>\
-         <label>Parameter values (one <code>id=value</code> a line) <textarea name=\"parameter_values\" rows=\"3\">{values}</textarea></label>\
+         <label>Parameter values, one id=value a line <textarea name=\"parameter_values\" rows=\"3\">{values}</textarea></label>\
          <label>Start time (UTC, optional) <input name=\"start\" id=\"activate-start\" placeholder=\"2024-01-01T00:00:00\"></label>\
          <button type=\"submit\" id=\"activate\">Activate</button></form>\
          <form method=\"post\" action=\"{deactivate}\" id=\"deactivate-form\">{csrf}<h2>Deactivate</h2>\
-         <label><input type=\"checkbox\" name=\"cancel_active\" value=\"true\"> also cancel running work</label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"cancel_active\" value=\"true\"> also cancel running work</label>\
          <button type=\"submit\" id=\"deactivate\">Deactivate</button></form></section>",
         activate = esc(&pipeline_url(&id, "/activate")),
         deactivate = esc(&pipeline_url(&id, "/deactivate")),
