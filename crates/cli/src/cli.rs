@@ -142,11 +142,11 @@ pub(crate) enum StoreCommand {
     /// --into-non-empty is given. Every copied pipeline is read back and compared. Exit status:
     /// 0 when everything was copied, 1 when the copy stopped, 2 for a usage error.
     Copy(StoreCopyArgs),
-    /// Seal every secret value of a state database with a new key: what the current key sealed
-    /// is opened and sealed again, values sealed with the new key are left as they are (run it
-    /// again after an interruption), and values sealed with any other key stop it.
+    /// Seal every secret value of a state database with a new key.
     ///
-    /// Stop every server using the database first: it refuses a SQLite database another
+    /// What the current key sealed is opened and sealed again, values sealed with the new key
+    /// are left as they are (run it again after an interruption), and values sealed with any
+    /// other key stop it before anything changes. Stop every server using the database first: it refuses a SQLite database another
     /// process has open, and a PostgreSQL database whose servers are running. Then start them
     /// with the new key. Exit status: 0 when rotated, 1 when refused or stopped, 2 for a usage
     /// error.
