@@ -8,7 +8,9 @@ use subtle::ConstantTimeEq;
 use sluice_runtime::ApiError;
 use sluice_runtime::accounts::KeyRing;
 
-use crate::auth::{self, AuthError, AuthErrorKind, CredentialStore, Principal, SignedRequest};
+use crate::auth::{
+    self, AccessKey, AuthError, AuthErrorKind, CredentialStore, Principal, SignedRequest,
+};
 
 /// Authenticates a request as received. The production implementation is the SigV4 verifier
 /// over a [`CredentialStore`]; the trait lets embedders put another scheme in front.
@@ -27,6 +29,13 @@ pub trait Authenticator: Send + Sync + 'static {
     /// sign-in form). The default knows no keys, so an embedder's scheme signs nobody in.
     fn check_secret(&self, access_key_id: &str, secret: &str) -> Option<Principal> {
         let _ = (access_key_id, secret);
+        None
+    }
+
+    /// The long-term key `access_key_id` names, for a call this server signs as its account
+    /// (the console acting on a pipeline another server owns). The default knows no keys.
+    fn signing_key(&self, access_key_id: &str) -> Option<AccessKey> {
+        let _ = access_key_id;
         None
     }
 }
@@ -50,6 +59,10 @@ impl Authenticator for CredentialStore {
 
     fn check_secret(&self, access_key_id: &str, secret: &str) -> Option<Principal> {
         secret_matches(self, access_key_id, secret)
+    }
+
+    fn signing_key(&self, access_key_id: &str) -> Option<AccessKey> {
+        self.get(access_key_id).cloned()
     }
 }
 
@@ -78,6 +91,10 @@ impl Authenticator for KeyRing {
     /// Long-term keys only: the keys minted for provisioned runners do not sign people in.
     fn check_secret(&self, access_key_id: &str, secret: &str) -> Option<Principal> {
         secret_matches(self.permanent(), access_key_id, secret)
+    }
+
+    fn signing_key(&self, access_key_id: &str) -> Option<AccessKey> {
+        self.permanent().get(access_key_id).cloned()
     }
 }
 

@@ -5,6 +5,8 @@
 //! authenticates the very signature the client made; a header marks it as forwarded, so it is
 //! never forwarded twice. The owner's answer, error or not, goes back to the client as it is.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -12,8 +14,12 @@ use sluice_model::TaskObject;
 use sluice_model::ops::PollForTaskOutput;
 use sluice_runner::error_chain;
 use sluice_runner::trust::CaBundle;
+use sluice_runtime::accounts::Principal;
 use sluice_runtime::cluster::Forwarder;
 use sluice_runtime::{ApiError, ApiResult};
+
+use crate::auth::{self, SignedRequest};
+use crate::authn::Authenticator;
 
 /// Marks a request another server forwarded.
 pub(crate) const FORWARDED_HEADER: &str = "x-sluice-forwarded";
@@ -111,4 +117,98 @@ impl Forwarder for PollForwarder<'_> {
             .map_err(|e| ApiError::internal(format!("{url} answered PollForTask with {e}")))?;
         Ok(output.task_object)
     }
+}
+
+/// The console's calls about pipelines another server owns. Each is signed with the signed-in
+/// access key, so the owner authenticates and authorises it as any call, and marked as
+/// forwarded, so it goes no further.
+pub(crate) struct ConsoleRelay {
+    pub(crate) client: reqwest::Client,
+    pub(crate) authenticator: Arc<dyn Authenticator>,
+}
+
+/// The region the relayed calls are signed for (the verifier accepts any).
+const RELAY_REGION: &str = "us-east-1";
+
+impl sluice_console::Relay for ConsoleRelay {
+    fn call<'a>(
+        &'a self,
+        url: &'a str,
+        principal: &'a Principal,
+        operation: sluice_model::ops::Operation,
+        input: Vec<u8>,
+    ) -> futures::future::BoxFuture<'a, ApiResult<Vec<u8>>> {
+        Box::pin(async move {
+            let key = self
+                .authenticator
+                .signing_key(&principal.access_key_id)
+                .ok_or_else(|| {
+                    ApiError::internal(format!(
+                        "the server at {url} schedules this pipeline, and this server cannot \
+                         sign calls to it as {}: use that server's console or the API",
+                        principal.access_key_id
+                    ))
+                })?;
+            let base = url.trim_end_matches('/');
+            let parsed = reqwest::Url::parse(base).map_err(|e| unreachable_url(url, &e))?;
+            let host = match (parsed.host_str(), parsed.port()) {
+                (Some(host), Some(port)) => format!("{host}:{port}"),
+                (Some(host), None) => host.to_owned(),
+                (None, _) => return Err(ApiError::internal(format!("{url} names no host"))),
+            };
+            let mut pairs = vec![
+                (
+                    "content-type".to_owned(),
+                    "application/x-amz-json-1.1".to_owned(),
+                ),
+                ("host".to_owned(), host),
+                (
+                    "x-amz-target".to_owned(),
+                    format!("DataPipeline.{}", operation.name()),
+                ),
+            ];
+            let signature = auth::sign(
+                &SignedRequest {
+                    method: "POST",
+                    path: "/",
+                    query: "",
+                    headers: &pairs,
+                    body: &input,
+                },
+                &key,
+                RELAY_REGION,
+                chrono::Utc::now(),
+            )?;
+            pairs.extend(signature.map(|(name, value)| (name.to_owned(), value)));
+            let mut request = self.client.post(format!("{base}/")).body(input);
+            for (name, value) in pairs.iter().filter(|(name, _)| name != "host") {
+                request = request.header(name, value);
+            }
+            let answer = request
+                .header(FORWARDED_HEADER, "1")
+                .send()
+                .await
+                .map_err(|e| unreachable(url, &e))?;
+            let status = answer.status();
+            let bytes = answer.bytes().await.map_err(|e| unreachable(url, &e))?;
+            if status.is_success() {
+                return Ok(bytes.to_vec());
+            }
+            let error: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let text = |key: &str| error.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+            Err(ApiError::answered(
+                status.as_u16(),
+                &text("__type").unwrap_or_else(|| "InternalServiceError".to_owned()),
+                text("message").unwrap_or_else(|| {
+                    format!("the server at {url} answered {status} without an error body")
+                }),
+            ))
+        })
+    }
+}
+
+fn unreachable_url(url: &str, error: &dyn std::fmt::Display) -> ApiError {
+    ApiError::internal(format!(
+        "cannot reach the server that owns this pipeline ({url}): {error}"
+    ))
 }

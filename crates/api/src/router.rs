@@ -111,7 +111,7 @@ pub(crate) fn router_with_client(
         service: Arc::clone(&service),
         authenticator: Arc::clone(&authenticator),
         config,
-        client,
+        client: client.clone(),
         unverified: Arc::new(tokio::sync::Semaphore::new(config.unverified_bytes)),
     });
     if !config.console {
@@ -121,7 +121,17 @@ pub(crate) fn router_with_client(
         secure_cookie: config.console_secure_cookie,
         ..sluice_console::ConsoleOptions::default()
     };
-    sluice_console::router(service, Arc::new(ConsoleKeys(authenticator)), options).merge(api)
+    let relay = forward::ConsoleRelay {
+        client,
+        authenticator: Arc::clone(&authenticator),
+    };
+    sluice_console::router(
+        service,
+        Arc::new(ConsoleKeys(authenticator)),
+        Arc::new(relay),
+        options,
+    )
+    .merge(api)
 }
 
 /// The console signs people in with the keys the API verifies signatures against.

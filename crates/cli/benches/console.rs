@@ -227,20 +227,8 @@ fn http(
     Ok((status, head.to_owned(), body.to_owned()))
 }
 
-fn sign_in(addr: SocketAddr) -> Result<String, String> {
-    let (status, head, _) = http(
-        addr,
-        "POST",
-        "/console/signin",
-        "",
-        &format!(
-            "access_key_id={KEY_ID}&secret={}",
-            SECRET.replace('/', "%2F")
-        ),
-    )?;
-    if status != 303 {
-        return Err(format!("sign-in answered {status}"));
-    }
+/// The first `Set-Cookie` value of a response head.
+fn set_cookie(head: &str) -> Option<String> {
     head.lines()
         .find_map(|l| {
             l.strip_prefix("set-cookie: ")
@@ -248,7 +236,31 @@ fn sign_in(addr: SocketAddr) -> Result<String, String> {
         })
         .and_then(|c| c.split(';').next())
         .map(str::to_owned)
-        .ok_or_else(|| "sign-in set no cookie".to_owned())
+}
+
+fn sign_in(addr: SocketAddr) -> Result<String, String> {
+    // The form's CSRF token, and the cookie holding it.
+    let (_, head, page) = http(addr, "GET", "/console/signin", "", "")?;
+    let held = set_cookie(&head).ok_or("the sign-in page set no cookie")?;
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("no CSRF token on the sign-in page")?;
+    let (status, head, _) = http(
+        addr,
+        "POST",
+        "/console/signin",
+        &held,
+        &format!(
+            "csrf={token}&access_key_id={KEY_ID}&secret={}",
+            SECRET.replace('/', "%2F")
+        ),
+    )?;
+    if status != 303 {
+        return Err(format!("sign-in answered {status}"));
+    }
+    set_cookie(&head).ok_or_else(|| "sign-in set no cookie".to_owned())
 }
 
 /// What loading a page took.

@@ -558,3 +558,140 @@ fn accounts_stay_apart_across_servers() {
     );
     assert_eq!(a_elsewhere.list_pipelines().unwrap(), 1);
 }
+
+/// One console request over plain HTTP: the status, the `Set-Cookie` value if any, and the
+/// body.
+fn console_request(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> (u16, Option<String>, String) {
+    use std::io::{Read, Write};
+    let addr = endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(cookie) = cookie {
+        head.push_str(&format!("Cookie: {cookie}\r\n"));
+    }
+    let form = form.unwrap_or_default();
+    if method == "POST" {
+        head.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            form.len()
+        ));
+    }
+    write!(stream, "{head}\r\n{form}").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let cookie = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or(l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned);
+    (status, cookie, body.to_owned())
+}
+
+/// The CSRF token of the first form on a console page.
+fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF token on the page")
+        .to_owned()
+}
+
+/// The console of a server that does not own a pipeline acts on it all the same: its calls go
+/// to the owner, signed as the signed-in key, as the API forwards its own.
+#[test]
+fn the_console_of_any_server_acts_on_a_pipeline_another_owns() {
+    let deployment = Deployment::new("sluice_cluster_console");
+    let servers = [deployment.server(), deployment.server()];
+    let api = Api::new(&servers[0].endpoint);
+    let pipeline = api.launch("held", idle_objects());
+    wait_status(&api, &pipeline, "Wait", "WAITING_FOR_RUNNER");
+    let owner = deployment.owner_of(&pipeline).expect("an owner");
+    let other = servers
+        .iter()
+        .find(|s| s.endpoint.trim_end_matches('/') != owner.trim_end_matches('/'))
+        .expect("a server that does not own the pipeline");
+
+    let (_, signin_cookie, page) =
+        console_request(&other.endpoint, "GET", "/console/signin", None, None);
+    let (status, cookie, _) = console_request(
+        &other.endpoint,
+        "POST",
+        "/console/signin",
+        signin_cookie.as_deref(),
+        Some(&format!(
+            "csrf={}&access_key_id={}&secret={}",
+            csrf_of(&page),
+            harness::ROOT_ACCESS_KEY,
+            harness::ROOT_SECRET_KEY
+                .replace('/', "%2F")
+                .replace('+', "%2B")
+        )),
+    );
+    assert_eq!(status, 303);
+    let cookie = cookie.expect("a session cookie");
+    let runs = format!("/console/pipelines/{pipeline}/runs");
+    let (status, _, page) = console_request(&other.endpoint, "GET", &runs, Some(&cookie), None);
+    assert_eq!(status, 200, "{page}");
+    let csrf = csrf_of(&page);
+    let instances = api.objects(&pipeline, "INSTANCE").unwrap();
+    let wait = instances
+        .iter()
+        .find(|(_, f)| one(f, "@componentParent") == Some("Wait"))
+        .map(|(id, _)| id.clone())
+        .expect("Wait's instance");
+
+    let act = |path: &str, form: String| {
+        let (status, _, body) =
+            console_request(&other.endpoint, "POST", path, Some(&cookie), Some(&form));
+        assert_eq!(status, 303, "{path}: {body}");
+    };
+    act(
+        &format!("/console/pipelines/{pipeline}/status"),
+        format!("csrf={csrf}&action=MARK_FINISHED&ids={wait}&back={runs}"),
+    );
+    wait_status(&api, &pipeline, "Wait", "FINISHED");
+    act(
+        &format!("/console/pipelines/{pipeline}/deactivate"),
+        format!("csrf={csrf}"),
+    );
+    wait_for("the pipeline to be deactivated", DEADLINE, || {
+        let state = api.rt.block_on(async {
+            api.client
+                .describe_pipelines()
+                .pipeline_ids(&pipeline)
+                .send()
+                .await
+                .map_err(|e| format!("{e:?}"))
+        })?;
+        let fields = &state.pipeline_description_list[0].fields;
+        match fields.iter().find(|f| f.key == "@pipelineState") {
+            Some(f) if f.string_value.as_deref() == Some("INACTIVE") => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    // The owner made both changes: the other server passed them on.
+    let log = other.process.output();
+    let owner = owner.trim_end_matches('/');
+    for operation in ["SetStatus", "DeactivatePipeline"] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains("console") && l.contains(operation) && l.contains(owner)),
+            "the console's {operation} was not passed to {owner}:\n{log}"
+        );
+    }
+}

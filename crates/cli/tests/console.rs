@@ -371,6 +371,26 @@ fn a_failed_attempts_stderr_is_read_then_rerun_and_another_marked_finished() {
 fn a_form_without_its_csrf_token_is_refused() {
     let server = server();
     let browser = Browser::start();
+    // The sign-in form too: another site's page must not sign a browser in to its account.
+    browser.goto(&format!("{}/console/signin", server.endpoint));
+    browser.fill(
+        &browser.wait_find("#access_key_id", DEADLINE),
+        ROOT_ACCESS_KEY,
+    );
+    browser.fill(&browser.wait_find("#secret", DEADLINE), ROOT_SECRET_KEY);
+    browser.execute(
+        "document.querySelector('form input[name=csrf]').value = 'forged';",
+        json!([]),
+    );
+    browser.click(&browser.wait_find("#signin", DEADLINE));
+    wait_text(&browser, "CSRF token");
+    browser.goto(&format!("{}/console/", server.endpoint));
+    browser.wait_find("#access_key_id", DEADLINE);
+    assert!(
+        browser.url().contains("/console/signin"),
+        "a forged sign-in signed the browser in: {}",
+        browser.url()
+    );
     sign_in(&browser, &server, ROOT_ACCESS_KEY, ROOT_SECRET_KEY);
     browser.fill(&browser.wait_find("#create-name", DEADLINE), "forged");
     browser.fill(

@@ -3,13 +3,15 @@
 
 use axum::extract::{Form, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sluice_runtime::accounts::Principal;
 
 use crate::Console;
-use crate::html::{BASE, Viewer, document, enc, error_page, esc, html_response, see_other};
+use crate::html::{
+    BASE, Viewer, csrf_field, document, enc, error_page, esc, html_response, see_other,
+};
 use crate::session::{self, Session};
 
 /// The signed-in caller of a request, from its session cookie. Without a live session a page
@@ -154,7 +156,15 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn signin_form(next: &str, access_key_id: &str, error: Option<&str>) -> Response {
+/// The sign-in form with its own CSRF token (`token`), which the browser also holds in the
+/// sign-in cookie; the `Set-Cookie` value goes with the page.
+fn signin_form(
+    state: &Console,
+    next: &str,
+    access_key_id: &str,
+    error: Option<&str>,
+    token: &str,
+) -> Response {
     let error = error.map_or(String::new(), |e| {
         format!(
             "<p class=\"error\" role=\"alert\" id=\"signin-error\">{}</p>",
@@ -165,7 +175,7 @@ fn signin_form(next: &str, access_key_id: &str, error: Option<&str>) -> Response
         "<section class=\"signin\"><h1>Sign in</h1>\
          <p>Use an access key of this server's accounts: the same key id and secret the AWS CLI \
          and SDKs sign with.</p>{error}\
-         <form method=\"post\" action=\"{BASE}/signin\">\
+         <form method=\"post\" action=\"{BASE}/signin\">{csrf}\
          <input type=\"hidden\" name=\"next\" value=\"{}\">\
          <label>Access key id <input name=\"access_key_id\" id=\"access_key_id\" value=\"{}\" \
          autocomplete=\"username\" required autofocus></label>\
@@ -173,13 +183,23 @@ fn signin_form(next: &str, access_key_id: &str, error: Option<&str>) -> Response
          autocomplete=\"current-password\" required></label>\
          <button type=\"submit\" id=\"signin\">Sign in</button></form></section>",
         esc(next),
-        esc(access_key_id)
+        esc(access_key_id),
+        csrf = csrf_field(token),
     );
-    document("Sign in", None, None, &body)
+    let mut response = document("Sign in", None, None, &body);
+    let cookie = session::signin_cookie(token, state.options.secure_cookie);
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
 }
 
-pub(crate) async fn signin_page(Query(query): Query<SigninQuery>) -> Response {
-    signin_form(&safe_next(query.next.as_deref()), "", None)
+pub(crate) async fn signin_page(
+    State(state): State<Console>,
+    Query(query): Query<SigninQuery>,
+) -> Response {
+    let token = session::random_token();
+    signin_form(&state, &safe_next(query.next.as_deref()), "", None, &token)
 }
 
 #[derive(Deserialize)]
@@ -187,19 +207,45 @@ pub(crate) struct SigninForm {
     access_key_id: String,
     secret: String,
     next: Option<String>,
+    csrf: Option<String>,
 }
 
-pub(crate) async fn signin(State(state): State<Console>, Form(form): Form<SigninForm>) -> Response {
+/// Signs in, once the form's CSRF token is the one its sign-in page set in the sign-in
+/// cookie: a page of another site cannot read that cookie, so it cannot sign a browser in to
+/// an account of its choosing (login CSRF), which the session cookie's SameSite alone does not
+/// stop.
+pub(crate) async fn signin(
+    State(state): State<Console>,
+    headers: HeaderMap,
+    Form(form): Form<SigninForm>,
+) -> Response {
     let next = safe_next(form.next.as_deref());
     let key_id = form.access_key_id.trim();
+    let Some(token) = session::signin_token(&headers, form.csrf.as_deref()) else {
+        tracing::warn!("console sign-in refused: CSRF token missing or wrong");
+        let mut response = signin_form(
+            &state,
+            &next,
+            key_id,
+            Some(
+                "The sign-in form carried no CSRF token, or not the one this browser was given: \
+                 sign in again from this page.",
+            ),
+            &session::random_token(),
+        );
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        return response;
+    };
     let Some(principal) = state.keys.check(key_id, &form.secret) else {
         // Logged without the secret, and the same answer for an unknown key as for a wrong
         // secret, so the form tells nothing about which keys exist.
         tracing::info!(access_key_id = %key_id, "console sign-in refused");
         let mut response = signin_form(
+            &state,
             &next,
             key_id,
             Some("The access key id or the secret is wrong."),
+            &token,
         );
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return response;
@@ -211,9 +257,14 @@ pub(crate) async fn signin(State(state): State<Console>, Form(form): Form<Signin
     );
     let id = state.sessions.create(principal);
     let mut response = see_other(&next);
-    if let Ok(value) = HeaderValue::from_str(&session::set_cookie(&id, state.options.secure_cookie))
-    {
-        response.headers_mut().insert(header::SET_COOKIE, value);
+    let secure = state.options.secure_cookie;
+    for cookie in [
+        session::set_cookie(&id, secure),
+        session::clear_signin_cookie(secure),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
     }
     response
 }

@@ -4,7 +4,8 @@
 //! * It calls [`sluice_runtime::Service`] directly, with the signed-in account's
 //!   [`Principal`]: every action it offers is one of the service's operations
 //!   ([`actions`]), authorised and scoped to the account exactly as over the API, logged and
-//!   counted in `GET /metrics` under the operation's name as the API's calls are.
+//!   counted in `GET /metrics` under the operation's name as the API's calls are; a call about
+//!   a pipeline another server of the deployment owns goes to that server ([`Relay`]).
 //! * Sign-in takes an access key id and secret of the server's accounts, the keys the CLI
 //!   signs with ([`KeyCheck`]); a server-side session follows ([`session`]), with a CSRF token
 //!   on every form.
@@ -34,6 +35,7 @@ mod live;
 mod pages;
 mod session;
 
+pub use actions::{NoRelay, Relay};
 pub use html::BASE;
 
 /// Checks an access key id and its secret, as typed into the sign-in form.
@@ -68,16 +70,24 @@ const FORM_LIMIT: usize = 16 * 1024 * 1024;
 pub(crate) struct Console {
     pub(crate) service: Arc<Service>,
     pub(crate) keys: Arc<dyn KeyCheck>,
+    pub(crate) relay: Arc<dyn Relay>,
     pub(crate) sessions: Arc<session::Sessions>,
     pub(crate) snapshots: Arc<data::Snapshots>,
     pub(crate) options: ConsoleOptions,
 }
 
-/// The console's routes, every one under [`BASE`], to merge into the server's router.
-pub fn router(service: Arc<Service>, keys: Arc<dyn KeyCheck>, options: ConsoleOptions) -> Router {
+/// The console's routes, every one under [`BASE`], to merge into the server's router. Calls
+/// about pipelines another server owns go to it through `relay`.
+pub fn router(
+    service: Arc<Service>,
+    keys: Arc<dyn KeyCheck>,
+    relay: Arc<dyn Relay>,
+    options: ConsoleOptions,
+) -> Router {
     let state = Console {
         service,
         keys,
+        relay,
         sessions: Arc::new(session::Sessions::new(options.idle_timeout)),
         snapshots: Arc::default(),
         options,

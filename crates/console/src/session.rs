@@ -16,6 +16,9 @@ use subtle::ConstantTimeEq;
 /// The session cookie's name.
 pub(crate) const COOKIE: &str = "sluice_console";
 
+/// The cookie holding the sign-in form's CSRF token until the browser signs in.
+pub(crate) const SIGNIN_COOKIE: &str = "sluice_console_signin";
+
 /// Most sessions held at once; signing in past it drops the least recently used one.
 const MAX_SESSIONS: usize = 10_000;
 
@@ -100,14 +103,38 @@ impl Sessions {
 
 /// The session id the request's cookie carries.
 pub(crate) fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    named_cookie(headers, COOKIE)
+}
+
+fn named_cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_owned())
+}
+
+/// The sign-in form's token when the form sent the one its page put in the sign-in cookie
+/// (compared in constant time); `None` when either is missing or they differ.
+pub(crate) fn signin_token(headers: &HeaderMap, sent: Option<&str>) -> Option<String> {
+    let held = named_cookie(headers, SIGNIN_COOKIE).filter(|t| !t.is_empty())?;
+    let sent = sent?;
+    bool::from(sent.as_bytes().ct_eq(held.as_bytes())).then_some(held)
+}
+
+/// The `Set-Cookie` value holding a sign-in form's token, sent only back to the sign-in form.
+pub(crate) fn signin_cookie(token: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SIGNIN_COOKIE}={token}; Path=/console/signin; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// The `Set-Cookie` value that removes the sign-in cookie once signed in.
+pub(crate) fn clear_signin_cookie(secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SIGNIN_COOKIE}=; Path=/console/signin; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
 }
 
 /// The `Set-Cookie` value of a new session.
@@ -158,6 +185,20 @@ mod tests {
         assert!(csrf_matches(&session, Some(&session.csrf.clone())));
         assert!(!csrf_matches(&session, Some("nope")));
         assert!(!csrf_matches(&session, None));
+    }
+
+    #[test]
+    fn the_sign_in_token_must_be_the_cookies() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(signin_token(&headers, Some("abc")), None);
+        headers.insert(
+            header::COOKIE,
+            "sluice_console_signin=abc; other=1".parse().unwrap(),
+        );
+        assert_eq!(signin_token(&headers, Some("abc")).as_deref(), Some("abc"));
+        assert_eq!(signin_token(&headers, Some("abd")), None);
+        assert_eq!(signin_token(&headers, None), None);
+        assert!(signin_cookie("t", false).contains("Path=/console/signin; HttpOnly"));
     }
 
     #[test]

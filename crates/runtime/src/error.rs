@@ -70,6 +70,28 @@ impl ApiError {
         ApiError::Internal(message.into())
     }
 
+    /// The error another server of the deployment answered a passed-on call with, its type,
+    /// status and message kept as they were.
+    pub fn answered(status: u16, aws_type: &str, message: String) -> Self {
+        match aws_type {
+            "InvalidRequestException" => ApiError::InvalidRequest(message),
+            "PipelineNotFoundException" => ApiError::PipelineNotFound(message),
+            "PipelineDeletedException" => ApiError::PipelineDeleted(message),
+            "TaskNotFoundException" => ApiError::TaskNotFound(message),
+            "InternalServiceError" => ApiError::Internal(message),
+            "UnknownOperationException" => ApiError::UnknownOperation(message),
+            "SerializationException" => ApiError::Serialization(message),
+            "RequestEntityTooLargeException" => ApiError::PayloadTooLarge(message),
+            "RequestHeaderFieldsTooLargeException" => ApiError::HeadersTooLarge(message),
+            // The authentication errors, the only other types a server answers with.
+            _ => ApiError::Auth {
+                aws_type: aws_type.to_owned(),
+                status,
+                message,
+            },
+        }
+    }
+
     /// The error's `__type`.
     pub fn aws_type(&self) -> &str {
         match self {

@@ -106,6 +106,7 @@ mod sigv4;
 pub use error::{
     AuthError, AuthErrorKind, MSG_MISSING_TOKEN, MSG_SIGNATURE_MISMATCH, MSG_UNRECOGNIZED_CLIENT,
 };
+pub(crate) use sigv4::sign;
 pub use sigv4::{
     ALGORITHM, MAX_CLOCK_SKEW, MAX_PRESIGNED_EXPIRES_SECS, SERVICE, SignedRequest, header_pairs,
     precheck, verify,

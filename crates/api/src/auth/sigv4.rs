@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::AuthError;
-use sluice_runtime::accounts::{CredentialStore, Principal};
+use sluice_runtime::accounts::{AccessKey, CredentialStore, Principal};
 
 /// The signing name of the Data Pipeline API: the `service` element of the credential scope.
 pub const SERVICE: &str = "datapipeline";
@@ -192,6 +192,69 @@ fn check(
         return Err(with_key(AuthError::mismatch()));
     }
     Ok(key.principal())
+}
+
+/// Signs a `datapipeline` request with `key` at `now`, in the `Authorization` header, over
+/// every header in `headers` (which must hold `host`): the `x-amz-date` and `authorization`
+/// headers to send with it. It goes through the verifier's own canonicalization, so what it
+/// signs verifies wherever the verifier runs (a server passing the console's call to another).
+pub(crate) fn sign(
+    request: &SignedRequest<'_>,
+    key: &AccessKey,
+    region: &str,
+    now: DateTime<Utc>,
+) -> Result<[(&'static str, String); 2], AuthError> {
+    let amz_date = format_amz_date(now);
+    let mut names: Vec<String> = request
+        .headers
+        .iter()
+        .map(|(name, _)| name.to_ascii_lowercase())
+        .chain(["x-amz-date".to_owned()])
+        .collect();
+    names.sort();
+    names.dedup();
+    let scope = format!(
+        "{}/{}/{region}/{SERVICE}/aws4_request",
+        key.access_key_id,
+        &amz_date[..8]
+    );
+    let unsigned = format!(
+        "{ALGORITHM} Credential={scope}, SignedHeaders={}, Signature=0",
+        names.join(";")
+    );
+    let mut headers = request.headers.to_vec();
+    headers.push(("x-amz-date".to_owned(), amz_date.clone()));
+    headers.push(("authorization".to_owned(), unsigned));
+    let prepared = prepare(
+        &SignedRequest {
+            headers: &headers,
+            ..*request
+        },
+        &Settings {
+            service: SERVICE,
+            normalize_path: true,
+        },
+    )?;
+    let signing_key = signing_key(
+        key.secret_access_key.expose_secret(),
+        &prepared.scope.date,
+        region,
+        SERVICE,
+    );
+    let signature = hex::encode(hmac_sha256(
+        &signing_key,
+        prepared.string_to_sign.as_bytes(),
+    ));
+    Ok([
+        ("x-amz-date", amz_date),
+        (
+            "authorization",
+            format!(
+                "{ALGORITHM} Credential={scope}, SignedHeaders={}, Signature={signature}",
+                names.join(";")
+            ),
+        ),
+    ])
 }
 
 /// The credential scope: `AKID/yyyymmdd/region/service/aws4_request`.
@@ -713,14 +776,22 @@ fn uri_encode(bytes: &[u8], keep_slash: bool, out: &mut String) {
     }
 }
 
-/// Decoded `(name, value)` pairs of a query string (`+` is a space, as in forms).
+/// Decoded `(name, value)` pairs of a query string (`+` is a space, as in forms). Names and
+/// values are text: bytes an escape decodes to that are not UTF-8 become U+FFFD, as the AWS
+/// SDKs' signers read them, so a query such as `?a=%ed` canonicalizes as its signer's did.
 fn parse_query(query: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let text = |s: &str| match String::from_utf8(percent_decode(s)) {
+        Ok(text) => text.into_bytes(),
+        Err(bytes) => String::from_utf8_lossy(bytes.as_bytes())
+            .into_owned()
+            .into_bytes(),
+    };
     query
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
+            (text(k), text(v))
         })
         .collect()
 }

@@ -296,11 +296,12 @@ pub(crate) async fn set_status(
         status: action.clone(),
     };
     let done = call(
-        &state.service,
+        &state,
         principal,
         Operation::SetStatus,
-        &id,
-        state.service.set_status(principal, input),
+        Some(id.as_str()),
+        input,
+        |input| state.service.set_status(principal, input),
     )
     .await;
     match done {

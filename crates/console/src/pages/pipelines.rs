@@ -195,11 +195,12 @@ pub(crate) async fn create(
         tags: None,
     };
     let created = call(
-        service,
+        &state,
         principal,
         Operation::CreatePipeline,
-        "-",
-        service.create_pipeline(principal, input),
+        None,
+        input,
+        |input| service.create_pipeline(principal, input),
     )
     .await;
     let id = match created {
@@ -241,11 +242,12 @@ pub(crate) async fn put_definition(
     };
     let principal = signed.principal();
     let put = call(
-        &state.service,
+        state,
         principal,
         Operation::PutPipelineDefinition,
-        id,
-        state.service.put_pipeline_definition(principal, input),
+        Some(id),
+        input,
+        |input| state.service.put_pipeline_definition(principal, input),
     )
     .await;
     match put {
@@ -271,11 +273,12 @@ pub(crate) async fn delete(
         pipeline_id: id.clone(),
     };
     let deleted = call(
-        &state.service,
+        &state,
         principal,
         Operation::DeletePipeline,
-        &id,
-        state.service.delete_pipeline(principal, input),
+        Some(id.as_str()),
+        input,
+        |input| state.service.delete_pipeline(principal, input),
     )
     .await;
     match deleted {

@@ -352,11 +352,12 @@ pub(crate) async fn activate(
         start_timestamp: start,
     };
     let done = call(
-        &state.service,
+        &state,
         principal,
         Operation::ActivatePipeline,
-        &id,
-        state.service.activate_pipeline(principal, input),
+        Some(id.as_str()),
+        input,
+        |input| state.service.activate_pipeline(principal, input),
     )
     .await;
     let back = pipeline_url(&id, "/definition");
@@ -385,11 +386,12 @@ pub(crate) async fn deactivate(
         cancel_active: Some(cancel),
     };
     let done = call(
-        &state.service,
+        &state,
         principal,
         Operation::DeactivatePipeline,
-        &id,
-        state.service.deactivate_pipeline(principal, input),
+        Some(id.as_str()),
+        input,
+        |input| state.service.deactivate_pipeline(principal, input),
     )
     .await;
     match done {
