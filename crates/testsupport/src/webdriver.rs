@@ -1,11 +1,14 @@
-//! A headless Chromium driven over W3C WebDriver, for the console's browser tests.
+//! A headless Chromium or Firefox driven over W3C WebDriver, for the console's browser tests.
 //!
-//! Debian's `chromium` and `chromium-driver` packages (installed by `.ci/run`) provide the
-//! browser and `chromedriver`; [`Browser::start`] runs a chromedriver on a free loopback port
-//! with its own scratch directory, opens a session in a headless browser of a laptop's window
-//! size, and ends both when dropped. The client is the few WebDriver commands the tests use,
-//! as HTTP/1.1 with JSON bodies over a plain TCP connection to the driver (which answers with
-//! a `Content-Length`), so no HTTP client crate is needed.
+//! Debian's `chromium` and `chromium-driver` packages provide Chromium and `chromedriver`;
+//! Debian's `firefox-esr` provides Firefox, and geckodriver (not packaged by Debian) is built
+//! from crates.io into `$SLUICE_TOOLS/bin` (`.ci/run` installs all of them). [`Browser::start`]
+//! (Chromium) and [`Browser::firefox`] run the driver on a free loopback port with its own
+//! scratch directory, open a session in a headless browser of a laptop's window size, and end
+//! both when dropped. The client is the few WebDriver commands the tests use, as HTTP/1.1 with
+//! JSON bodies over a plain TCP connection to the driver (which answers with a
+//! `Content-Length`), so no HTTP client crate is needed; both drivers speak the W3C protocol,
+//! so every command below means the same in either browser.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -18,13 +21,31 @@ use serde_json::{Value, json};
 
 use crate::poll::wait_for;
 use crate::process::Proc;
-use crate::tools::{free_port, wait_for_port};
+use crate::tools::{bin_dir, free_port, wait_for_port};
 
 /// The element reference key of the W3C protocol.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// The browser window: a common laptop screen.
 pub const WINDOW: (u32, u32) = (1366, 900);
+
+/// Which browser a [`Browser`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Debian's `chromium`, through `chromedriver`.
+    Chromium,
+    /// Debian's `firefox-esr`, through geckodriver.
+    Firefox,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Chromium => "Chromium",
+            Engine::Firefox => "Firefox",
+        }
+    }
+}
 
 /// Where chromedriver is: `$SLUICE_CHROMEDRIVER`, else Debian's `/usr/bin/chromedriver`.
 pub fn chromedriver_path() -> PathBuf {
@@ -38,12 +59,36 @@ pub fn chromium_path() -> PathBuf {
         .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
 }
 
+/// Where geckodriver is: `$SLUICE_GECKODRIVER`, else `$SLUICE_TOOLS/bin/geckodriver` when it
+/// is there, else the first `geckodriver` on `PATH` (the tools directory's path when there is
+/// none, to name in the message saying it is missing).
+pub fn geckodriver_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("SLUICE_GECKODRIVER") {
+        return PathBuf::from(path);
+    }
+    let installed = bin_dir().join("geckodriver");
+    if installed.exists() {
+        return installed;
+    }
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join("geckodriver"))
+        .find(|path| path.is_file())
+        .unwrap_or(installed)
+}
+
+/// Where Firefox is: `$SLUICE_FIREFOX`, else Debian's `/usr/bin/firefox-esr`.
+pub fn firefox_path() -> PathBuf {
+    std::env::var_os("SLUICE_FIREFOX")
+        .map_or_else(|| PathBuf::from("/usr/bin/firefox-esr"), PathBuf::from)
+}
+
 /// An element of the current page.
 #[derive(Debug, Clone)]
 pub struct Element(String);
 
-/// A WebDriver session in a headless Chromium.
+/// A WebDriver session in a headless Chromium or Firefox.
 pub struct Browser {
+    engine: Engine,
     port: u16,
     session: String,
     // Dropped after the session is deleted.
@@ -52,57 +97,59 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless browser session. Panics naming what to install when
+    /// Starts chromedriver and a headless Chromium session. Panics naming what to install when
     /// the packages are missing.
     pub fn start() -> Browser {
-        let driver = chromedriver_path();
-        let browser = chromium_path();
-        assert!(
-            driver.exists() && browser.exists(),
-            "{} or {} is missing: install Debian's packages with `apt-get install -y \
-             --no-install-recommends chromium chromium-driver fonts-liberation` (.ci/run does)",
-            driver.display(),
-            browser.display()
-        );
+        Browser::open(Engine::Chromium)
+    }
+
+    /// Starts geckodriver and a headless Firefox session. Panics naming what to install when
+    /// either is missing.
+    pub fn firefox() -> Browser {
+        Browser::open(Engine::Firefox)
+    }
+
+    /// Starts the engine's driver and a headless session in it.
+    pub fn open(engine: Engine) -> Browser {
         let dir = tempfile::Builder::new()
             .prefix("sluice-browser")
             .tempdir()
             .expect("temp dir");
         let port = free_port();
-        let mut command = Command::new(&driver);
-        command.arg(format!("--port={port}"));
-        let proc = Proc::spawn("chromedriver", command, dir.path());
-        wait_for_port(port, Duration::from_secs(20)).expect("chromedriver did not start listening");
-        let profile = dir.path().join("profile");
-        let capabilities = json!({
-            "capabilities": { "alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {
-                    "binary": browser.to_string_lossy(),
-                    "args": [
-                        "--headless=new",
-                        "--no-sandbox",
-                        "--disable-gpu",
-                        "--disable-dev-shm-usage",
-                        "--no-first-run",
-                        format!("--user-data-dir={}", profile.display()),
-                        format!("--window-size={},{}", WINDOW.0, WINDOW.1),
-                    ]
-                }
-            }}
-        });
+        let (driver, capabilities) = match engine {
+            Engine::Chromium => chromium(dir.path(), port),
+            Engine::Firefox => firefox(dir.path(), port),
+        };
+        // On a panic here the driver's output is printed as it is dropped.
+        wait_for_port(port, Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("{} did not start listening: {e}", driver.name()));
         let answer = request(port, "POST", "/session", Some(&capabilities))
-            .unwrap_or_else(|e| panic!("cannot open a browser session: {e}"));
+            .unwrap_or_else(|e| panic!("cannot open a {} session: {e}", engine.name()));
         let session = answer["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no session id in {answer}"))
             .to_owned();
-        Browser {
+        let browser = Browser {
+            engine,
             port,
             session,
-            _driver: proc,
+            _driver: driver,
             _dir: dir,
+        };
+        if engine == Engine::Firefox {
+            // Chromium is sized by its `--window-size` flag, Firefox by the W3C command.
+            browser.call(
+                "POST",
+                "/window/rect",
+                Some(&json!({ "width": WINDOW.0, "height": WINDOW.1 })),
+            );
         }
+        browser
+    }
+
+    /// The browser this session runs in.
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
@@ -186,7 +233,9 @@ impl Browser {
             .to_owned()
     }
 
-    /// An attribute or property of the element (`value`, `href`, `data-status`, …).
+    /// An attribute of the element (`href`, `data-status`, …), as the HTML sets it: both
+    /// drivers follow the W3C protocol here, so a typed field's `value` is the one it was
+    /// served with (read what was typed with [`Browser::execute`]).
     pub fn attribute(&self, element: &Element, name: &str) -> Option<String> {
         self.call(
             "GET",
@@ -270,6 +319,80 @@ impl Browser {
         }
         std::fs::write(path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
+}
+
+/// chromedriver on `port`, and the capabilities of a headless Chromium session.
+fn chromium(dir: &Path, port: u16) -> (Proc, Value) {
+    let driver = chromedriver_path();
+    let browser = chromium_path();
+    assert!(
+        driver.exists() && browser.exists(),
+        "{} or {} is missing: install Debian's packages with `apt-get install -y \
+         --no-install-recommends chromium chromium-driver fonts-liberation` (.ci/run does)",
+        driver.display(),
+        browser.display()
+    );
+    let mut command = Command::new(&driver);
+    command.arg(format!("--port={port}"));
+    let proc = Proc::spawn("chromedriver", command, dir);
+    let profile = dir.join("profile");
+    let capabilities = json!({
+        "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": browser.to_string_lossy(),
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--no-first-run",
+                    format!("--user-data-dir={}", profile.display()),
+                    format!("--window-size={},{}", WINDOW.0, WINDOW.1),
+                ]
+            }
+        }}
+    });
+    (proc, capabilities)
+}
+
+/// geckodriver on `port`, and the capabilities of a headless Firefox session.
+fn firefox(dir: &Path, port: u16) -> (Proc, Value) {
+    let driver = geckodriver_path();
+    let browser = firefox_path();
+    assert!(
+        driver.exists(),
+        "{} is missing: install geckodriver with `cargo install --locked --root \
+         \"$SLUICE_TOOLS\" geckodriver` (.ci/run does), or name it in $SLUICE_GECKODRIVER",
+        driver.display()
+    );
+    assert!(
+        browser.exists(),
+        "{} is missing: install Debian's package with `apt-get install -y \
+         --no-install-recommends firefox-esr` (.ci/run does), or name the binary in \
+         $SLUICE_FIREFOX",
+        browser.display()
+    );
+    // Marionette, its connection to Firefox, takes a port the system allocates, so sessions
+    // of tests running at once stay apart.
+    let mut command = Command::new(&driver);
+    command
+        .arg("--host=127.0.0.1")
+        .arg(format!("--port={port}"))
+        // The profile geckodriver writes for each session goes to the temporary directory:
+        // this one, removed with the browser.
+        .env("TMPDIR", dir);
+    let proc = Proc::spawn("geckodriver", command, dir);
+    let capabilities = json!({
+        "capabilities": { "alwaysMatch": {
+            "browserName": "firefox",
+            "moz:firefoxOptions": {
+                "binary": browser.to_string_lossy(),
+                "args": ["-headless"],
+            }
+        }}
+    });
+    (proc, capabilities)
 }
 
 impl Drop for Browser {
