@@ -31,6 +31,7 @@ mod auth;
 mod data;
 mod html;
 mod live;
+mod logs;
 mod pages;
 mod session;
 
