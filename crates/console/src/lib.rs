@@ -32,6 +32,7 @@ mod auth;
 mod data;
 mod html;
 mod live;
+mod logs;
 mod pages;
 mod session;
 

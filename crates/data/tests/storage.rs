@@ -75,6 +75,12 @@ async fn exercise(stores: &ObjectStores, bucket: &str, file_of: &dyn Fn(&str, &s
         "no partial file is left behind"
     );
 
+    // part of an object: its size, then a range of it
+    let location = stores.resolve(&uri).unwrap();
+    assert_eq!(location.head().await.unwrap().size, 10);
+    assert_eq!(&location.get_range(7..10).await.unwrap()[..], b"s3\n");
+    assert!(location.get_range(4..4).await.unwrap().is_empty());
+
     // missing object: a clear error naming the URI
     let missing = format!("s3://{bucket}/nope/missing.txt");
     let err = stores

@@ -13,11 +13,11 @@ use sluice_model::{FieldValue, TaskObject};
 
 use crate::layout::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, file_name_for};
 
-/// The pipeline-level field naming where logs go.
-const PIPELINE_LOG_URI: &str = "pipelineLogUri";
+/// The field naming where an attempt's logs go (usually set on `Default`).
+pub const PIPELINE_LOG_URI: &str = "pipelineLogUri";
 
-/// Where this attempt's logs go: `<base>/<pipelineId>/<componentId>/<instanceId>/<attemptId>/`,
-/// or `None` when neither the task nor the runner names a log location.
+/// Where this attempt's logs go: [`attempt_logs_uri`] under the task's `pipelineLogUri`, else
+/// under `runner_log_uri`; `None` when neither names a log location.
 pub(crate) fn log_destination(task: &TaskObject, runner_log_uri: Option<&str>) -> Option<String> {
     let attempt = task.attempt();
     let base = attempt
@@ -37,13 +37,32 @@ pub(crate) fn log_destination(task: &TaskObject, runner_log_uri: Option<&str>) -
     // dropping them.
     let component = reference("@componentParent").unwrap_or("_unknown_component");
     let instance = reference("@instanceParent").unwrap_or("_unknown_instance");
+    Some(attempt_logs_uri(
+        base,
+        &task.pipeline_id,
+        component,
+        instance,
+        &task.attempt_id,
+    ))
+}
+
+/// The directory URI, ending in `/`, that holds an attempt's copied logs under the log
+/// location `base`: `<base>/<pipelineId>/<componentId>/<instanceId>/<attemptId>/`, each id
+/// made safe by [`file_name_for`]. Readers of the copies (the console) find them here too.
+pub fn attempt_logs_uri(
+    base: &str,
+    pipeline_id: &str,
+    component_id: &str,
+    instance_id: &str,
+    attempt_id: &str,
+) -> String {
     let mut uri = base.trim_end_matches('/').to_string();
-    for segment in [&task.pipeline_id, component, instance, &task.attempt_id] {
+    for segment in [pipeline_id, component_id, instance_id, attempt_id] {
         uri.push('/');
         uri.push_str(&file_name_for(segment));
     }
     uri.push('/');
-    Some(uri)
+    uri
 }
 
 /// Copies the attempt directory's log files under `destination` (a directory URI ending in

@@ -738,25 +738,34 @@ impl RawResponse {
 
 /// Sends `POST /` with exactly these headers and body over HTTP/1.1 (`Connection: close`).
 pub(crate) fn raw_post(addr: SocketAddr, headers: &[(String, String)], body: &[u8]) -> RawResponse {
-    let mut stream = connect(addr);
-    let mut request = String::from("POST / HTTP/1.1\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str(&format!(
-        "content-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    ));
-    stream.write_all(request.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    read_response(stream)
+    raw_request(addr, "POST", "/", headers, body)
 }
 
 /// Sends `GET path` (`/healthz`, `/metrics`) over HTTP/1.1 (`Connection: close`).
 pub(crate) fn raw_get(addr: SocketAddr, path: &str) -> RawResponse {
+    raw_request(addr, "GET", path, &[("host".into(), addr.to_string())], b"")
+}
+
+/// Sends `method path` with exactly these headers (and a content length when there is a
+/// body) over HTTP/1.1 (`Connection: close`).
+pub(crate) fn raw_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> RawResponse {
     let mut stream = connect(addr);
-    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        request.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    request.push_str("connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
     read_response(stream)
 }
 

@@ -2,9 +2,9 @@
 //! each attempt's stdout, stderr and runner log (tailing while it runs), the evaluated
 //! fields, and links to the instances it depends on and those that depend on it.
 //!
-//! Logs are read from this server's data directory (`logs/<pipeline>/<attempt>/`), where the
-//! in-process runner and the runners it provisions write them; a remote runner's logs stay on
-//! its machine (or wherever its `pipelineLogUri` sends them).
+//! Logs are read from this server's data directory when the attempt ran here, else from the
+//! copy a remote runner makes under the attempt's `pipelineLogUri` once the attempt ends (see
+//! [`crate::logs`]); while such an attempt runs, the page says where its logs will appear.
 
 use std::fmt::Write as _;
 use std::io::{Read, Seek, SeekFrom};
@@ -18,7 +18,7 @@ use sluice_engine::AttemptRecord;
 use sluice_model::ops::DescribeObjectsInput;
 use sluice_model::time::format_datetime;
 use sluice_model::{PipelineDefinition, Status};
-use sluice_runner::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, attempt_dir};
+use sluice_runner::UploadedLogError;
 use sluice_runtime::Service;
 
 use crate::Console;
@@ -28,6 +28,7 @@ use crate::html::{
     BASE, badge, csrf_field, document, esc, instance_url, notice, object_url, pipeline_url,
     shown_value,
 };
+use crate::logs::{AttemptLogs, Copied, Source, attempt_logs, copy_may_come, file_name};
 use crate::pages::{api_error, time};
 
 /// Most bytes of a log shown on the page; the rest is a link away.
@@ -39,23 +40,6 @@ const NEEDS: [&str; 4] = ["input", "dependsOn", "precondition", "runsOn"];
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct InstanceQuery {
     notice: Option<String>,
-}
-
-/// The file of one of an attempt's logs (`stdout`, `stderr` or `runner`).
-pub(crate) fn log_path(
-    service: &Service,
-    pipeline_id: &str,
-    attempt_id: &str,
-    log: &str,
-) -> Option<PathBuf> {
-    let name = match log {
-        "stdout" => STDOUT_LOG,
-        "stderr" => STDERR_LOG,
-        "runner" => RUNNER_LOG,
-        _ => return None,
-    };
-    let data_dir = service.options().data_dir.as_ref()?;
-    Some(attempt_dir(data_dir, pipeline_id, attempt_id).join(name))
 }
 
 /// The last [`SHOWN_LOG`] bytes of a file, where they start, and its length.
@@ -141,38 +125,137 @@ fn attempt_row(attempt: &AttemptRecord) -> String {
     html
 }
 
-fn logs(service: &Service, pipeline_id: &str, attempt: &AttemptRecord) -> String {
+/// One log as the page shows it.
+struct Shown {
+    /// The log's length.
+    len: u64,
+    text: String,
+    /// Whether the page follows it (from `len` on) while it may still grow or appear.
+    follow: bool,
+    /// Said above the text: where the log is, or why it is not shown.
+    note: String,
+    /// Said after the log's name.
+    label: &'static str,
+    /// Whether what is shown grows as the attempt writes (a file on this server).
+    live: bool,
+}
+
+fn cut_note(start: u64) -> String {
+    if start > 0 {
+        format!("<p class=\"hint\">The first {start} bytes are left out here.</p>")
+    } else {
+        String::new()
+    }
+}
+
+fn local_log(path: &PathBuf, running: bool) -> Shown {
+    let (start, len, text) = tail_of(path).unwrap_or((0, 0, String::new()));
+    Shown {
+        len,
+        text,
+        follow: running,
+        note: cut_note(start),
+        label: if len == 0 && !running { " (empty)" } else { "" },
+        live: running,
+    }
+}
+
+/// A log its runner copies to the pipeline's log location: where it will appear while the
+/// attempt runs, then the copy, or why there is none.
+async fn copied_log(copied: &Copied, attempt: &AttemptRecord, log: &str) -> Shown {
+    let on_host = attempt
+        .hostname
+        .as_deref()
+        .map(|host| format!(" on <b class=\"host\">{}</b>", esc(host)))
+        .unwrap_or_default();
+    let uri = format!("<code class=\"uri\">{}</code>", esc(&copied.uri));
+    let nothing = |follow, note, label| Shown {
+        len: 0,
+        text: String::new(),
+        follow,
+        note,
+        label,
+        live: false,
+    };
+    if !attempt.status.is_terminal() {
+        return nothing(
+            true,
+            format!(
+                "<p class=\"hint where\">This attempt runs{on_host}. Its runner copies this log to \
+                 {uri} when the attempt ends; it appears here then.</p>"
+            ),
+            " (copied when the attempt ends)",
+        );
+    }
+    match copied.tail(SHOWN_LOG).await {
+        Ok(part) => Shown {
+            len: part.len,
+            text: String::from_utf8_lossy(&part.bytes).into_owned(),
+            follow: false,
+            note: format!(
+                "<p class=\"hint where\">Copied by the runner{on_host} to {uri}.</p>{}",
+                cut_note(part.start)
+            ),
+            label: if part.len == 0 { " (empty)" } else { "" },
+            live: false,
+        },
+        Err(UploadedLogError::Missing { .. }) if copy_may_come(attempt.ended_at) => nothing(
+            true,
+            format!(
+                "<p class=\"hint where\">Not at {uri} yet: the runner{on_host} copies it once the \
+                 attempt has ended.</p>"
+            ),
+            "",
+        ),
+        Err(UploadedLogError::Missing { .. }) => nothing(
+            false,
+            format!(
+                "<p class=\"hint where\">No copy at {uri}: the attempt wrote no {log} log, or \
+                 its runner{on_host} did not copy it.</p>"
+            ),
+            " (none)",
+        ),
+        Err(error) => nothing(
+            false,
+            format!("<p class=\"error\">{}</p>", esc(&error.to_string())),
+            " (unreadable)",
+        ),
+    }
+}
+
+async fn logs(
+    service: &Service,
+    pipeline_id: &str,
+    attempt: &AttemptRecord,
+    place: &AttemptLogs,
+) -> String {
     let running = !attempt.status.is_terminal();
     let mut html = format!(
         "<section class=\"logs\" aria-label=\"logs of attempt {n}\"><h3>Attempt {n} logs</h3>",
         n = attempt.number
     );
     for log in ["stderr", "stdout", "runner"] {
-        let Some(path) = log_path(service, pipeline_id, &attempt.attempt_id, log) else {
-            continue;
+        let shown = match place.source(service, log) {
+            None => continue,
+            Some(Source::Local(path)) => local_log(&path, running),
+            Some(Source::Copied(copied)) => copied_log(&copied, attempt, log).await,
         };
-        let (start, len, text) = tail_of(&path).unwrap_or((0, 0, String::new()));
         let base = pipeline_url(
             pipeline_id,
             &format!("/attempts/{}", crate::html::enc(&attempt.attempt_id)),
         );
-        let tail = if running {
+        let tail = if shown.follow {
             format!(
-                " data-tail=\"{}\" data-offset=\"{len}\"",
-                esc(&format!("{base}/tail/{log}"))
+                " data-tail=\"{}\" data-offset=\"{}\"",
+                esc(&format!("{base}/tail/{log}")),
+                shown.len
             )
         } else {
             String::new()
         };
-        let cut = if start > 0 {
-            format!("<p class=\"hint\">The first {start} bytes are left out here.</p>")
-        } else {
-            String::new()
-        };
-        let empty = if len == 0 && !running { " (empty)" } else { "" };
         let _ = write!(
             html,
-            "<details id=\"log-{n}-{log}\"{open}><summary>{log}{empty}{live}</summary>{cut}\
+            "<details id=\"log-{n}-{log}\"{open}><summary>{log}{label}{live}</summary>{note}\
              <pre class=\"log\" id=\"pre-{n}-{log}\"{tail}>{text}</pre>\
              <a href=\"{raw}\">raw {log}</a></details>",
             n = attempt.number,
@@ -181,8 +264,10 @@ fn logs(service: &Service, pipeline_id: &str, attempt: &AttemptRecord) -> String
             } else {
                 ""
             },
-            live = if running { " \u{25cf} live" } else { "" },
-            text = esc(&text),
+            label = shown.label,
+            live = if shown.live { " \u{25cf} live" } else { "" },
+            note = shown.note,
+            text = esc(&shown.text),
             raw = esc(&format!("{base}/logs/{log}")),
         );
     }
@@ -301,8 +386,24 @@ pub(crate) async fn page(
         live.push_str(&attempt_row(attempt));
     }
     live.push_str("</tbody></table>");
-    for attempt in detail.attempts.iter().rev() {
-        live.push_str(&logs(service, &id, attempt));
+    let attempt_ids: Vec<&str> = detail
+        .attempts
+        .iter()
+        .map(|a| a.attempt_id.as_str())
+        .collect();
+    let places = attempt_logs(service, principal, &id, &attempt_ids).await;
+    // Copies on a remote store are read at once rather than attempt after attempt.
+    let sections = futures::future::join_all(
+        detail
+            .attempts
+            .iter()
+            .zip(&places)
+            .rev()
+            .map(|(attempt, place)| logs(service, &id, attempt, place)),
+    )
+    .await;
+    for section in sections {
+        live.push_str(&section);
     }
     if let Some(object) = &evaluated {
         live.push_str("<h2>Fields (evaluated)</h2><table class=\"fields\" id=\"fields\"><tbody>");
@@ -346,24 +447,45 @@ pub(crate) async fn page(
     )
 }
 
-/// The file of a log of one of the caller's pipelines, or the refusal to send.
+/// Where a log of one of the caller's pipelines is read from, or the refusal to send it.
 pub(crate) async fn owned_log(
     state: &Console,
     signed: &Signed,
     (id, attempt, log): (&str, &str, &str),
-) -> Result<PathBuf, Box<Response>> {
+) -> Result<Source, Box<Response>> {
     if let Err(error) = data::owned(&state.service, signed.principal(), id).await {
         return Err(Box::new(text_error(
             StatusCode::NOT_FOUND,
             &error.message(),
         )));
     }
-    log_path(&state.service, id, attempt, log).ok_or_else(|| {
-        Box::new(text_error(
+    if file_name(log).is_none() {
+        return Err(Box::new(text_error(
             StatusCode::NOT_FOUND,
             "No such log: stdout, stderr or runner.",
+        )));
+    }
+    let place = attempt_logs(&state.service, signed.principal(), id, &[attempt])
+        .await
+        .pop()
+        .unwrap_or_default();
+    place.source(&state.service, log).ok_or_else(|| {
+        Box::new(text_error(
+            StatusCode::NOT_FOUND,
+            &format!("Attempt {attempt} left no {log} log on this server."),
         ))
     })
+}
+
+fn plain_text(bytes: Vec<u8>) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    crate::html::secure_headers(headers);
+    response
 }
 
 /// One log of an attempt as plain text.
@@ -372,25 +494,29 @@ pub(crate) async fn log_text(
     signed: Signed,
     Path((id, attempt, log)): Path<(String, String, String)>,
 ) -> Response {
-    let path = match owned_log(&state, &signed, (&id, &attempt, &log)).await {
-        Ok(path) => path,
+    let source = match owned_log(&state, &signed, (&id, &attempt, &log)).await {
+        Ok(source) => source,
         Err(refused) => return *refused,
     };
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => {
-            let mut response = bytes.into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
-            crate::html::secure_headers(headers);
-            response
-        }
-        Err(_) => text_error(
-            StatusCode::NOT_FOUND,
-            &format!("Attempt {attempt} left no {log} log on this server."),
-        ),
+    match source {
+        Source::Local(path) => match tokio::fs::read(&path).await {
+            Ok(bytes) => plain_text(bytes),
+            Err(_) => text_error(
+                StatusCode::NOT_FOUND,
+                &format!("Attempt {attempt} left no {log} log on this server."),
+            ),
+        },
+        Source::Copied(copied) => match copied.read_from(0, u64::MAX).await {
+            Ok(part) => plain_text(part.bytes),
+            Err(UploadedLogError::Missing { uri }) => text_error(
+                StatusCode::NOT_FOUND,
+                &format!(
+                    "No copy of the {log} log of attempt {attempt} at {uri} (yet): its runner \
+                     copies it once the attempt has ended."
+                ),
+            ),
+            Err(error) => text_error(StatusCode::BAD_GATEWAY, &error.to_string()),
+        },
     }
 }
 

@@ -5,6 +5,7 @@
 //! uploads use one PUT (or one multipart upload, completed at the end), so a reader on either
 //! side never sees half an object.
 
+use std::ops::Range;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
@@ -141,6 +142,18 @@ impl Location {
             .map_err(|err| StorageError::from_store("read", &self.uri, err))?;
         result
             .bytes()
+            .await
+            .map_err(|err| StorageError::from_store("read", &self.uri, err))
+    }
+
+    /// Bytes `range` of the object, which must lie within it (ask [`Location::head`] for its
+    /// size first): the end of a log without reading the rest.
+    pub async fn get_range(&self, range: Range<u64>) -> Result<Bytes, StorageError> {
+        if range.is_empty() {
+            return Ok(Bytes::new());
+        }
+        self.store
+            .get_range(&self.path, range)
             .await
             .map_err(|err| StorageError::from_store("read", &self.uri, err))
     }
