@@ -334,10 +334,14 @@ fn created_fixed_activated_and_watched(engine: Engine) {
 
 /// An ondemand pipeline: `Fail` fails with a line on stderr, `Second` fails, and `Hold` keeps
 /// the run going until `go` exists (a finished pipeline takes no more commands).
+/// A secret of the failing pipeline, expanded into its command: never on a page.
+const CANARY: &str = "console-canary-5b1f0e";
+
 fn failing(go: &Path) -> Value {
     json!([
         { "id": "Default", "scheduleType": "ondemand", "workerGroup": "wg-clients", "maximumRetries": "0" },
-        { "id": "Fail", "type": "ShellCommandActivity", "command": "echo oops-on-stderr >&2; exit 3" },
+        { "id": "Fail", "type": "ShellCommandActivity",
+          "command": "echo oops-on-stderr >&2; echo #{*myToken} > /dev/null; exit 3" },
         { "id": "Second", "type": "ShellCommandActivity", "command": "exit 1" },
         { "id": "Hold", "type": "ShellCommandActivity",
           "command": format!("while [ ! -e {} ]; do sleep 0.2; done", sh_quoted(go)) }
@@ -358,7 +362,9 @@ fn failed_attempt_read_then_rerun(engine: Engine) {
     let server = server();
     let go = server.dir().join("go");
     let api = Api::new(&server.endpoint);
-    let pipeline = api.launch("failing", failing(&go));
+    let token = json!([{ "id": "*myToken", "type": "String", "default": CANARY }]);
+    let pipeline = api.define_with("failing", failing(&go), token);
+    api.activate(&pipeline);
     let browser = at_runs(engine, &server, &pipeline);
     let dir = shots(&server, engine);
     let dir = dir.as_deref();
@@ -387,6 +393,13 @@ fn failed_attempt_read_then_rerun(engine: Engine) {
     assert!(stderr.contains("oops-on-stderr"), "{stderr}");
     let attempts = text_of(&browser, "#attempts");
     assert!(attempts.contains("FAILED"), "{attempts}");
+    // The evaluated command holds the secret: masked, as everywhere the attempt's text goes.
+    let fields = text_of(&browser, "#fields");
+    assert!(fields.contains("echo **** > /dev/null"), "{fields}");
+    assert!(
+        !browser.source().contains(CANARY),
+        "the secret is on the page"
+    );
     shoot(&browser, dir, "instance");
     browser.click(&browser.wait_find("#rerun", DEADLINE));
     wait_text(&browser, "RERUN applied");

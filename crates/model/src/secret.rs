@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Read, Write};
 
-use crate::{FieldValue, TaskObject};
+use crate::{FieldValue, PipelineDefinition, TaskObject};
 
 /// What a masked secret is shown as.
 pub const MASK: &str = "****";
@@ -85,6 +85,47 @@ impl Redactor {
                     FieldValue::Ref(_) => None,
                 })
         }))
+    }
+
+    /// Every secret value a definition holds: its objects' `*` fields, and the defaults and
+    /// values of its `*` parameters (a value may name its parameter with or without the `*`,
+    /// as `--parameter-values myPassword=…` does). For text evaluated from the definition
+    /// outside an attempt, such as the fields a console shows.
+    pub fn for_definition(definition: &PipelineDefinition) -> Self {
+        let fields = definition.pipeline_objects.iter().flat_map(|object| {
+            object
+                .fields
+                .iter()
+                .filter(|f| is_secret_key(&f.key))
+                .filter_map(|f| match &f.value {
+                    FieldValue::String(value) => Some(value.clone()),
+                    FieldValue::Ref(_) => None,
+                })
+        });
+        let secret_parameters: Vec<&str> = definition
+            .parameter_objects
+            .iter()
+            .filter(|p| is_secret_key(&p.id))
+            .map(|p| p.id.as_str())
+            .collect();
+        let defaults = definition
+            .parameter_objects
+            .iter()
+            .filter(|p| is_secret_key(&p.id))
+            .flat_map(|p| &p.attributes)
+            .filter(|a| a.key == "default")
+            .map(|a| a.string_value.clone());
+        let values = definition
+            .parameter_values
+            .iter()
+            .filter(|v| {
+                is_secret_key(&v.id)
+                    || secret_parameters
+                        .iter()
+                        .any(|p| p.strip_prefix('*') == Some(v.id.as_str()))
+            })
+            .map(|v| v.string_value.clone());
+        Redactor::new(fields.chain(defaults).chain(values))
     }
 
     pub fn extend<I, S>(&mut self, values: I)
@@ -194,6 +235,28 @@ mod tests {
 
     use super::*;
     use crate::{Field, PipelineObject};
+
+    #[test]
+    fn a_definitions_secrets_are_its_star_fields_and_parameters() {
+        let definition = crate::file::parse_definition_file(
+            r#"{"objects": [
+                {"id": "Db", "type": "JdbcDatabase", "*password": "pw-field"},
+                {"id": "Run", "type": "ShellCommandActivity", "command": "echo #{*myA} #{*myB} #{myC}"}
+              ],
+              "parameters": [
+                {"id": "*myA", "type": "String", "default": "pw-default"},
+                {"id": "*myB", "type": "String"},
+                {"id": "myC", "type": "String", "default": "not-secret"}
+              ],
+              "values": {"myB": "pw-value", "myC": "plain"}}"#,
+        )
+        .unwrap();
+        let redactor = Redactor::for_definition(&definition.definition);
+        assert_eq!(
+            redactor.redact("pw-field pw-default pw-value not-secret plain"),
+            "**** **** **** not-secret plain"
+        );
+    }
 
     #[test]
     fn secrets_never_print() {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_datapipeline::Client;
 use aws_sdk_datapipeline::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
-use aws_sdk_datapipeline::types::{Field, PipelineObject};
+use aws_sdk_datapipeline::types::{Field, ParameterAttribute, ParameterObject, PipelineObject};
 use serde_json::{Value, json};
 
 use crate::harness::{ROOT_ACCESS_KEY, ROOT_SECRET_KEY, api_form};
@@ -69,7 +69,37 @@ impl Api {
 
     /// Creates and defines a pipeline from file-form `objects` (not activated); its id.
     pub(crate) fn define(&self, name: &str, objects: Value) -> String {
-        let (objects, _, _) = api_form(&json!({ "objects": objects }));
+        self.define_with(name, objects, json!([]))
+    }
+
+    /// [`Api::define`] with file-form parameter objects (`[{"id": …, "type": …, "default": …}]`).
+    pub(crate) fn define_with(&self, name: &str, objects: Value, parameters: Value) -> String {
+        let (objects, parameters, _) =
+            api_form(&json!({ "objects": objects, "parameters": parameters }));
+        let parameters: Vec<ParameterObject> = parameters
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let attributes = p["attributes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| {
+                        ParameterAttribute::builder()
+                            .key(a["key"].as_str().unwrap())
+                            .string_value(a["stringValue"].as_str().unwrap())
+                            .build()
+                            .unwrap()
+                    })
+                    .collect();
+                ParameterObject::builder()
+                    .id(p["id"].as_str().unwrap())
+                    .set_attributes(Some(attributes))
+                    .build()
+                    .unwrap()
+            })
+            .collect();
         let objects: Vec<PipelineObject> = objects
             .as_array()
             .unwrap()
@@ -112,6 +142,7 @@ impl Api {
                 .put_pipeline_definition()
                 .pipeline_id(&id)
                 .set_pipeline_objects(Some(objects))
+                .set_parameter_objects(Some(parameters))
                 .send()
                 .await
                 .expect("put_pipeline_definition");

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sluice_engine::AttemptRecord;
 use sluice_model::ops::DescribeObjectsInput;
+use sluice_model::secret::Redactor;
 use sluice_model::time::format_datetime;
 use sluice_model::{PipelineDefinition, Status};
 use sluice_runner::UploadedLogError;
@@ -86,7 +87,7 @@ fn neighbours(
     (needs, needed_by)
 }
 
-fn attempt_row(attempt: &AttemptRecord) -> String {
+fn attempt_row(attempt: &AttemptRecord, secrets: &Redactor) -> String {
     let result = attempt.result.as_ref();
     let field = |key: &str| attempt.fields.get(key).and_then(|v| v.first()).cloned();
     let error_id = result
@@ -112,13 +113,13 @@ fn attempt_row(attempt: &AttemptRecord) -> String {
             attempt.worker_group.as_str()
         }),
         error_id = esc(error_id.as_deref().unwrap_or("")),
-        message = esc(message.as_deref().unwrap_or("")),
+        message = esc(&secrets.redact(message.as_deref().unwrap_or(""))),
     );
     if let Some(trace) = trace {
         let _ = write!(
             html,
             "<details><summary>stack trace</summary><pre>{}</pre></details>",
-            esc(&trace)
+            esc(&secrets.redact(&trace))
         );
     }
     html.push_str("</td></tr>");
@@ -317,6 +318,13 @@ pub(crate) async fn page(
         Ok(record) => record,
         Err(error) => return api_error(&signed, &error),
     };
+    // Evaluated fields and messages hold secrets wherever an expression expanded one.
+    let secrets = record
+        .active_definition
+        .as_ref()
+        .or(record.definition.as_ref())
+        .map(Redactor::for_definition)
+        .unwrap_or_default();
     let start = format_datetime(instance.scheduled_start);
     let (needs, needed_by) = record
         .active_definition
@@ -383,7 +391,7 @@ pub(crate) async fn page(
          <th scope=\"col\">Message</th></tr></thead><tbody>",
     );
     for attempt in detail.attempts.iter().rev() {
-        live.push_str(&attempt_row(attempt));
+        live.push_str(&attempt_row(attempt, &secrets));
     }
     live.push_str("</tbody></table>");
     let attempt_ids: Vec<&str> = detail
@@ -409,7 +417,7 @@ pub(crate) async fn page(
         live.push_str("<h2>Fields (evaluated)</h2><table class=\"fields\" id=\"fields\"><tbody>");
         for field in &object.fields {
             let value = match (field.value.as_str(), field.value.as_ref_id()) {
-                (Some(text), _) => esc(shown_value(&field.key, text)).to_string(),
+                (Some(text), _) => esc(&secrets.redact(shown_value(&field.key, text))).to_string(),
                 (None, Some(target)) => format!("\u{2192} {}", esc(target)),
                 _ => String::new(),
             };
