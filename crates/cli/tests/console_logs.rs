@@ -379,14 +379,28 @@ fn the_console_reads_a_remote_runners_logs_where_the_pipeline_log_uri_sends_them
     );
 
     // A runner that copies into its own embedded store, in a bucket the S3 server the
-    // console reads does not have: the page says so, naming the URI.
-    let lost_uri = "s3://no-such-log-bucket/x/";
-    let lost = api.launch(
+    // console reads does not have: the page says so, naming the URI, with the secret
+    // parameter the location is built from masked.
+    let prefix = "log-prefix-canary-77";
+    let lost = api.define_with(
         "lost",
-        pipeline(EMBEDDED_GROUP, "Lost", "echo lost", lost_uri),
+        pipeline(
+            EMBEDDED_GROUP,
+            "Lost",
+            "echo lost",
+            "s3://no-such-log-bucket/#{*myLogPrefix}/",
+        ),
+        json!([{ "id": "*myLogPrefix", "type": "String", "default": prefix }]),
     );
+    api.activate(&lost);
     let (lost_instance, _) = api.instance_with_status(&lost, "Lost", "FINISHED", DEADLINE);
-    let lost_stdout = copy_uri(lost_uri, &lost, "Lost", &lost_instance, "stdout");
+    let lost_stdout = copy_uri(
+        "s3://no-such-log-bucket/****/",
+        &lost,
+        "Lost",
+        &lost_instance,
+        "stdout",
+    );
     let page = console.wait_page(
         &lost,
         &lost_instance,
@@ -395,6 +409,10 @@ fn the_console_reads_a_remote_runners_logs_where_the_pipeline_log_uri_sends_them
         )],
     );
     assert!(!page.contains(s3.secret_key()), "{page}");
+    assert!(
+        !page.contains(prefix),
+        "the secret log prefix is on the page: {page}"
+    );
 
     // The S3 server gone: an error naming the URI and the endpoint, never the secret.
     let endpoint = s3.endpoint();

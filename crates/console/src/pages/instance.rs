@@ -14,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sluice_engine::AttemptRecord;
+use sluice_engine::{AttemptRecord, PipelineRecord};
 use sluice_model::ops::DescribeObjectsInput;
 use sluice_model::secret::Redactor;
 use sluice_model::time::format_datetime;
@@ -149,6 +149,17 @@ fn cut_note(start: u64) -> String {
     }
 }
 
+/// The pipeline's secret values: evaluated fields, messages and log locations hold them
+/// wherever an expression expanded one.
+fn secrets_of(record: &PipelineRecord) -> Redactor {
+    record
+        .active_definition
+        .as_ref()
+        .or(record.definition.as_ref())
+        .map(Redactor::for_definition)
+        .unwrap_or_default()
+}
+
 fn local_log(path: &PathBuf, running: bool) -> Shown {
     let (start, len, text) = tail_of(path).unwrap_or((0, 0, String::new()));
     Shown {
@@ -163,13 +174,22 @@ fn local_log(path: &PathBuf, running: bool) -> Shown {
 
 /// A log its runner copies to the pipeline's log location: where it will appear while the
 /// attempt runs, then the copy, or why there is none.
-async fn copied_log(copied: &Copied, attempt: &AttemptRecord, log: &str) -> Shown {
+async fn copied_log(
+    copied: &Copied,
+    attempt: &AttemptRecord,
+    log: &str,
+    secrets: &Redactor,
+) -> Shown {
     let on_host = attempt
         .hostname
         .as_deref()
         .map(|host| format!(" on <b class=\"host\">{}</b>", esc(host)))
         .unwrap_or_default();
-    let uri = format!("<code class=\"uri\">{}</code>", esc(&copied.uri));
+    // A log location may be built from a secret parameter.
+    let uri = format!(
+        "<code class=\"uri\">{}</code>",
+        esc(&secrets.redact(&copied.uri))
+    );
     let nothing = |follow, note, label| Shown {
         len: 0,
         text: String::new(),
@@ -218,7 +238,10 @@ async fn copied_log(copied: &Copied, attempt: &AttemptRecord, log: &str) -> Show
         ),
         Err(error) => nothing(
             false,
-            format!("<p class=\"error\">{}</p>", esc(&error.to_string())),
+            format!(
+                "<p class=\"error\">{}</p>",
+                esc(&secrets.redact(&error.to_string()))
+            ),
             " (unreadable)",
         ),
     }
@@ -229,6 +252,7 @@ async fn logs(
     pipeline_id: &str,
     attempt: &AttemptRecord,
     place: &AttemptLogs,
+    secrets: &Redactor,
 ) -> String {
     let running = !attempt.status.is_terminal();
     let mut html = format!(
@@ -239,7 +263,7 @@ async fn logs(
         let shown = match place.source(service, log) {
             None => continue,
             Some(Source::Local(path)) => local_log(&path, running),
-            Some(Source::Copied(copied)) => copied_log(&copied, attempt, log).await,
+            Some(Source::Copied(copied)) => copied_log(&copied, attempt, log, secrets).await,
         };
         let base = pipeline_url(
             pipeline_id,
@@ -318,13 +342,7 @@ pub(crate) async fn page(
         Ok(record) => record,
         Err(error) => return api_error(&signed, &error),
     };
-    // Evaluated fields and messages hold secrets wherever an expression expanded one.
-    let secrets = record
-        .active_definition
-        .as_ref()
-        .or(record.definition.as_ref())
-        .map(Redactor::for_definition)
-        .unwrap_or_default();
+    let secrets = secrets_of(&record);
     let start = format_datetime(instance.scheduled_start);
     let (needs, needed_by) = record
         .active_definition
@@ -407,7 +425,7 @@ pub(crate) async fn page(
             .iter()
             .zip(&places)
             .rev()
-            .map(|(attempt, place)| logs(service, &id, attempt, place)),
+            .map(|(attempt, place)| logs(service, &id, attempt, place, &secrets)),
     )
     .await;
     for section in sections {
@@ -514,17 +532,26 @@ pub(crate) async fn log_text(
                 &format!("Attempt {attempt} left no {log} log on this server."),
             ),
         },
-        Source::Copied(copied) => match copied.read_from(0, u64::MAX).await {
-            Ok(part) => plain_text(part.bytes),
-            Err(UploadedLogError::Missing { uri }) => text_error(
-                StatusCode::NOT_FOUND,
-                &format!(
-                    "No copy of the {log} log of attempt {attempt} at {uri} (yet): its runner \
-                     copies it once the attempt has ended."
+        Source::Copied(copied) => {
+            let secrets = match data::record(&state.service, &id).await {
+                Ok(record) => secrets_of(&record),
+                Err(error) => return text_error(StatusCode::NOT_FOUND, &error.message()),
+            };
+            match copied.read_from(0, u64::MAX).await {
+                Ok(part) => plain_text(part.bytes),
+                Err(UploadedLogError::Missing { uri }) => text_error(
+                    StatusCode::NOT_FOUND,
+                    &format!(
+                        "No copy of the {log} log of attempt {attempt} at {} (yet): its runner \
+                         copies it once the attempt has ended.",
+                        secrets.redact(&uri)
+                    ),
                 ),
-            ),
-            Err(error) => text_error(StatusCode::BAD_GATEWAY, &error.to_string()),
-        },
+                Err(error) => {
+                    text_error(StatusCode::BAD_GATEWAY, &secrets.redact(&error.to_string()))
+                }
+            }
+        }
     }
 }
 
