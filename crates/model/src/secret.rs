@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Read, Write};
 
-use crate::{FieldValue, PipelineDefinition, TaskObject};
+use crate::{FieldValue, PipelineDefinition, PipelineObject, TaskObject};
 
 /// What a masked secret is shown as.
 pub const MASK: &str = "****";
@@ -48,6 +48,18 @@ impl fmt::Display for Secret {
     }
 }
 
+/// The values of an object's `*` fields.
+fn secret_fields(object: &PipelineObject) -> impl Iterator<Item = String> + '_ {
+    object
+        .fields
+        .iter()
+        .filter(|f| is_secret_key(&f.key))
+        .filter_map(|f| match &f.value {
+            FieldValue::String(value) => Some(value.clone()),
+            FieldValue::Ref(_) => None,
+        })
+}
+
 /// Every secret value one piece of work knows, to mask wherever its text goes.
 ///
 /// Values are matched longest first, so a secret that contains another is masked whole.
@@ -75,16 +87,7 @@ impl Redactor {
     /// secret parameters its fields were evaluated with (the service adds those to the
     /// attempt object as `*` fields for this purpose).
     pub fn for_task(task: &TaskObject) -> Self {
-        Redactor::new(task.objects.values().flat_map(|object| {
-            object
-                .fields
-                .iter()
-                .filter(|f| is_secret_key(&f.key))
-                .filter_map(|f| match &f.value {
-                    FieldValue::String(value) => Some(value.clone()),
-                    FieldValue::Ref(_) => None,
-                })
-        }))
+        Redactor::new(task.objects.values().flat_map(secret_fields))
     }
 
     /// Every secret value a definition holds: its objects' `*` fields, and the defaults and
@@ -92,16 +95,7 @@ impl Redactor {
     /// as `--parameter-values myPassword=…` does). For text evaluated from the definition
     /// outside an attempt, such as the fields a console shows.
     pub fn for_definition(definition: &PipelineDefinition) -> Self {
-        let fields = definition.pipeline_objects.iter().flat_map(|object| {
-            object
-                .fields
-                .iter()
-                .filter(|f| is_secret_key(&f.key))
-                .filter_map(|f| match &f.value {
-                    FieldValue::String(value) => Some(value.clone()),
-                    FieldValue::Ref(_) => None,
-                })
-        });
+        let fields = definition.pipeline_objects.iter().flat_map(secret_fields);
         let secret_parameters: Vec<&str> = definition
             .parameter_objects
             .iter()
