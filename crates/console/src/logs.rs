@@ -18,8 +18,8 @@ use chrono::{Duration, NaiveDateTime, Utc};
 use sluice_model::PipelineObject;
 use sluice_model::ops::DescribeObjectsInput;
 use sluice_runner::{
-    LogPart, PIPELINE_LOG_URI, RUNNER_LOG, STDERR_LOG, STDOUT_LOG, UploadedLogError, UploadedLogs,
-    attempt_dir, attempt_logs_uri,
+    COMPONENT_PARENT, INSTANCE_PARENT, LogPart, PIPELINE_LOG_URI, RUNNER_LOG, STDERR_LOG,
+    STDOUT_LOG, UploadedLogError, UploadedLogs, attempt_dir, attempt_logs_uri, parent_id,
 };
 use sluice_runtime::accounts::Principal;
 use sluice_runtime::{ApiResult, Service};
@@ -185,17 +185,11 @@ fn copy_location(pipeline_id: &str, attempt: &PipelineObject) -> Option<String> 
     let base = attempt
         .string(PIPELINE_LOG_URI)
         .filter(|uri| !uri.trim().is_empty())?;
-    let reference = |key: &str| {
-        attempt
-            .values(key)
-            .next()
-            .and_then(|v| v.as_ref_id().or(v.as_str()))
-    };
     Some(attempt_logs_uri(
         base,
         pipeline_id,
-        reference("@componentParent")?,
-        reference("@instanceParent")?,
+        parent_id(attempt, COMPONENT_PARENT)?,
+        parent_id(attempt, INSTANCE_PARENT)?,
         &attempt.id,
     ))
 }

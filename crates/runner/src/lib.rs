@@ -22,7 +22,9 @@ mod uploaded_logs;
 
 pub use error_chain::error_chain;
 pub use layout::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, attempt_dir, file_name_for};
-pub use log_upload::{PIPELINE_LOG_URI, attempt_logs_uri};
+pub use log_upload::{
+    COMPONENT_PARENT, INSTANCE_PARENT, PIPELINE_LOG_URI, attempt_logs_uri, parent_id,
+};
 #[cfg(feature = "remote")]
 pub use remote::{RemoteOptions, RemoteTaskSource};
 pub use runner::{NO_EXECUTOR, Runner, RunnerError, RunnerOptions, RunnerStats, default_hostname};

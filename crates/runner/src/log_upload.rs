@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use sluice_executors::RunnerSettings;
-use sluice_model::{FieldValue, TaskObject};
+use sluice_model::{FieldValue, PipelineObject, TaskObject};
 
 use crate::layout::{RUNNER_LOG, STDERR_LOG, STDOUT_LOG, file_name_for};
 
@@ -24,19 +24,11 @@ pub(crate) fn log_destination(task: &TaskObject, runner_log_uri: Option<&str>) -
         .and_then(|a| a.string(PIPELINE_LOG_URI))
         .or(runner_log_uri)
         .filter(|uri| !uri.trim().is_empty())?;
-    let reference = |key: &str| {
-        attempt.and_then(|a| {
-            a.values(key)
-                .map(|v| match v {
-                    FieldValue::Ref(id) | FieldValue::String(id) => id.as_str(),
-                })
-                .next()
-        })
-    };
+    let parent = |key: &str| attempt.and_then(|a| parent_id(a, key));
     // A task always names both; the fallbacks keep logs of an odd task findable rather than
     // dropping them.
-    let component = reference("@componentParent").unwrap_or("_unknown_component");
-    let instance = reference("@instanceParent").unwrap_or("_unknown_instance");
+    let component = parent(COMPONENT_PARENT).unwrap_or("_unknown_component");
+    let instance = parent(INSTANCE_PARENT).unwrap_or("_unknown_instance");
     Some(attempt_logs_uri(
         base,
         &task.pipeline_id,
@@ -44,6 +36,18 @@ pub(crate) fn log_destination(task: &TaskObject, runner_log_uri: Option<&str>) -
         instance,
         &task.attempt_id,
     ))
+}
+
+/// The attempt object's fields naming its component and its instance.
+pub const COMPONENT_PARENT: &str = "@componentParent";
+pub const INSTANCE_PARENT: &str = "@instanceParent";
+
+/// The id an attempt object's `key` ([`COMPONENT_PARENT`], [`INSTANCE_PARENT`]) names, whether
+/// written as a reference (as the service sends it) or as a string.
+pub fn parent_id<'a>(attempt: &'a PipelineObject, key: &str) -> Option<&'a str> {
+    attempt.values(key).next().map(|v| match v {
+        FieldValue::Ref(id) | FieldValue::String(id) => id.as_str(),
+    })
 }
 
 /// The directory URI, ending in `/`, that holds an attempt's copied logs under the log
