@@ -3,6 +3,8 @@
 //! a killed or cut-off server's pipelines go on elsewhere, and remote task runners talk to any
 //! server. Real processes on loopback; the Rust SDK as the client.
 
+#[path = "clients/console_http.rs"]
+mod console_http;
 #[path = "clients/deployment.rs"]
 mod deployment;
 #[path = "clients/harness.rs"]
@@ -14,6 +16,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::time::{Duration, Instant};
 
+use console_http::Console;
 use deployment::{DEADLINE, Deployment, LEASE_SECONDS, Server};
 use sdk_api::{Api, one};
 use serde_json::{Value, json};
@@ -559,58 +562,6 @@ fn accounts_stay_apart_across_servers() {
     assert_eq!(a_elsewhere.list_pipelines().unwrap(), 1);
 }
 
-/// One console request over plain HTTP: the status, the `Set-Cookie` value if any, and the
-/// body.
-fn console_request(
-    endpoint: &str,
-    method: &str,
-    path: &str,
-    cookie: Option<&str>,
-    form: Option<&str>,
-) -> (u16, Option<String>, String) {
-    use std::io::{Read, Write};
-    let addr = endpoint.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(cookie) = cookie {
-        head.push_str(&format!("Cookie: {cookie}\r\n"));
-    }
-    let form = form.unwrap_or_default();
-    if method == "POST" {
-        head.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            form.len()
-        ));
-    }
-    write!(stream, "{head}\r\n{form}").unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let cookie = head
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or(l.strip_prefix("Set-Cookie: "))
-        })
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned);
-    (status, cookie, body.to_owned())
-}
-
-/// The CSRF token of the first form on a console page.
-fn csrf_of(page: &str) -> String {
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF token on the page")
-        .to_owned()
-}
-
 /// The console of a server that does not own a pipeline acts on it all the same: its calls go
 /// to the owner, signed as the signed-in key, as the API forwards its own.
 #[test]
@@ -626,28 +577,14 @@ fn the_console_of_any_server_acts_on_a_pipeline_another_owns() {
         .find(|s| s.endpoint.trim_end_matches('/') != owner.trim_end_matches('/'))
         .expect("a server that does not own the pipeline");
 
-    let (_, signin_cookie, page) =
-        console_request(&other.endpoint, "GET", "/console/signin", None, None);
-    let (status, cookie, _) = console_request(
-        &other.endpoint,
-        "POST",
-        "/console/signin",
-        signin_cookie.as_deref(),
-        Some(&format!(
-            "csrf={}&access_key_id={}&secret={}",
-            csrf_of(&page),
-            harness::ROOT_ACCESS_KEY,
-            harness::ROOT_SECRET_KEY
-                .replace('/', "%2F")
-                .replace('+', "%2B")
-        )),
-    );
-    assert_eq!(status, 303);
-    let cookie = cookie.expect("a session cookie");
+    let addr = other
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let console = Console::sign_in(addr, harness::ROOT_ACCESS_KEY, harness::ROOT_SECRET_KEY);
     let runs = format!("/console/pipelines/{pipeline}/runs");
-    let (status, _, page) = console_request(&other.endpoint, "GET", &runs, Some(&cookie), None);
-    assert_eq!(status, 200, "{page}");
-    let csrf = csrf_of(&page);
+    let csrf = console.csrf(&runs);
     let instances = api.objects(&pipeline, "INSTANCE").unwrap();
     let wait = instances
         .iter()
@@ -655,19 +592,23 @@ fn the_console_of_any_server_acts_on_a_pipeline_another_owns() {
         .map(|(id, _)| id.clone())
         .expect("Wait's instance");
 
-    let act = |path: &str, form: String| {
-        let (status, _, body) =
-            console_request(&other.endpoint, "POST", path, Some(&cookie), Some(&form));
-        assert_eq!(status, 303, "{path}: {body}");
+    let act = |path: &str, form: &[(&str, &str)]| {
+        let answer = console.post(path, form);
+        assert_eq!(answer.status, 303, "{path}: {answer:?}");
     };
     act(
         &format!("/console/pipelines/{pipeline}/status"),
-        format!("csrf={csrf}&action=MARK_FINISHED&ids={wait}&back={runs}"),
+        &[
+            ("csrf", &csrf),
+            ("action", "MARK_FINISHED"),
+            ("ids", &wait),
+            ("back", &runs),
+        ],
     );
     wait_status(&api, &pipeline, "Wait", "FINISHED");
     act(
         &format!("/console/pipelines/{pipeline}/deactivate"),
-        format!("csrf={csrf}"),
+        &[("csrf", &csrf)],
     );
     wait_for("the pipeline to be deactivated", DEADLINE, || {
         let state = api.rt.block_on(async {

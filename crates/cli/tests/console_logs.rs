@@ -3,6 +3,8 @@
 //! console only through the pipeline's `pipelineLogUri` (a `file://` directory, then an S3
 //! server, s3s-fs). The console is read over plain HTTP after signing in through its form.
 
+#[path = "clients/console_http.rs"]
+mod console_http;
 #[path = "clients/harness.rs"]
 mod harness;
 #[path = "clients/sdk_api.rs"]
@@ -12,9 +14,9 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
+use console_http::{Console, encode};
 use harness::{
-    ROOT_ACCESS_KEY, ROOT_SECRET_KEY, RawResponse, Server, ServerConfig, raw_request,
-    taskrunner_command, with_root_keys,
+    ROOT_ACCESS_KEY, ROOT_SECRET_KEY, Server, ServerConfig, taskrunner_command, with_root_keys,
 };
 use sdk_api::Api;
 use serde_json::{Value, json};
@@ -35,139 +37,10 @@ const HOST: &str = "far-runner-host";
 /// A runner whose `s3://` is its own embedded store, out of the server's reach.
 const EMBEDDED_GROUP: &str = "wg-embedded";
 
-// ---------------------------------------------------------------------------------------------
-// The console over HTTP
-// ---------------------------------------------------------------------------------------------
-
-/// A signed-in console session.
-#[derive(Clone)]
-struct Console {
-    addr: std::net::SocketAddr,
-    cookie: String,
-}
-
-impl Console {
-    /// Signs in through the form: the page first (with the sign-in cookie and CSRF token it
-    /// may carry), then the form with the root key.
-    fn sign_in(server: &Server) -> Console {
-        let addr = server.addr;
-        let page = raw_request(addr, "GET", "/console/signin", &[host(addr)], b"");
-        assert_eq!(page.status, 200, "{page:?}");
-        let signin_cookie = cookie(&page, "sluice_console_signin");
-        let mut form = vec![
-            ("access_key_id", ROOT_ACCESS_KEY.to_owned()),
-            ("secret", ROOT_SECRET_KEY.to_owned()),
-            ("next", "/console/".to_owned()),
-        ];
-        if let Some(csrf) = hidden_input(&page.body, "csrf") {
-            form.push(("csrf", csrf));
-        }
-        let body = form
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let mut headers = vec![
-            host(addr),
-            (
-                "content-type".into(),
-                "application/x-www-form-urlencoded".into(),
-            ),
-        ];
-        if let Some(signin_cookie) = signin_cookie {
-            headers.push(("cookie".into(), signin_cookie));
-        }
-        let signed = raw_request(addr, "POST", "/console/signin", &headers, body.as_bytes());
-        assert_eq!(signed.status, 303, "{signed:?}");
-        let cookie = cookie(&signed, "sluice_console")
-            .unwrap_or_else(|| panic!("no session cookie: {signed:?}"));
-        Console { addr, cookie }
-    }
-
-    fn get(&self, path: &str) -> RawResponse {
-        let headers = [host(self.addr), ("cookie".into(), self.cookie.clone())];
-        raw_request(self.addr, "GET", path, &headers, b"")
-    }
-
-    /// The instance page's HTML.
-    fn instance_page(&self, pipeline: &str, instance: &str) -> String {
-        let page = self.get(&format!(
-            "/console/pipelines/{pipeline}/instances/{}",
-            encode(instance)
-        ));
-        assert_eq!(page.status, 200, "{page:?}");
-        page.body
-    }
-
-    /// One log of an attempt as the console sends it: status and text.
-    fn log(&self, pipeline: &str, attempt: &str, log: &str) -> (u16, String) {
-        let answer = self.get(&format!(
-            "/console/pipelines/{pipeline}/attempts/{}/logs/{log}",
-            encode(attempt)
-        ));
-        (answer.status, answer.body)
-    }
-
-    /// Waits until the instance page says every one of `needles`; the page.
-    #[track_caller]
-    fn wait_page(&self, pipeline: &str, instance: &str, needles: &[&str]) -> String {
-        wait_for(
-            &format!("the instance page to say {needles:?}"),
-            DEADLINE,
-            || {
-                let page = self.instance_page(pipeline, instance);
-                match needles.iter().find(|n| !page.contains(**n)) {
-                    None => Ok(page),
-                    Some(missing) => Err(format!("no {missing:?} in {page}")),
-                }
-            },
-        )
-    }
-}
-
 /// Asserts that `text` holds `needle`, showing the text when it does not.
 #[track_caller]
 fn says(text: &str, needle: &str) {
     assert!(text.contains(needle), "no {needle:?} in {text}");
-}
-
-fn host(addr: std::net::SocketAddr) -> (String, String) {
-    ("host".into(), addr.to_string())
-}
-
-/// `name=value` of the `Set-Cookie` header setting cookie `name`.
-fn cookie(response: &RawResponse, name: &str) -> Option<String> {
-    response
-        .headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .filter_map(|(_, v)| v.split(';').next())
-        .find(|pair| pair.split_once('=').is_some_and(|(n, _)| n.trim() == name))
-        .map(str::to_owned)
-}
-
-/// The value of the hidden input `name` of a form.
-fn hidden_input(html: &str, name: &str) -> Option<String> {
-    html.split("<input")
-        .skip(1)
-        .map(|rest| &rest[..rest.find('>').unwrap_or(rest.len())])
-        .find(|tag| tag.contains(&format!("name=\"{name}\"")))
-        .and_then(|tag| tag.split("value=\"").nth(1))
-        .and_then(|rest| rest.split('"').next())
-        .map(str::to_owned)
-}
-
-/// Percent-encoding for form values and path segments.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -261,7 +134,7 @@ fn the_console_reads_a_remote_runners_logs_where_the_pipeline_log_uri_sends_them
         json!({ "embedded": true }),
     );
     let api = Api::new(&server.endpoint);
-    let console = Console::sign_in(&server);
+    let console = Console::sign_in(server.addr, ROOT_ACCESS_KEY, ROOT_SECRET_KEY);
     let server_logs = server.dir().join("data/logs");
 
     // A file:// location, and an attempt that waits for a gate after printing. (The quotes
