@@ -78,6 +78,9 @@ fn sign_in(browser: &Browser, server: &Server, key: &str, secret: &str) {
 fn at_runs(engine: Engine, server: &Server, pipeline: &str) -> Browser {
     let browser = Browser::open(engine);
     sign_in(&browser, server, ROOT_ACCESS_KEY, ROOT_SECRET_KEY);
+    // Signed in once the pipelines page is shown: going on before that races the form's
+    // submission, and the grid would be asked for without a session.
+    browser.wait_find("#pipelines", DEADLINE);
     browser.goto(&format!(
         "{}/console/pipelines/{pipeline}/runs",
         server.endpoint
