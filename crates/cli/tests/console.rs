@@ -213,8 +213,10 @@ fn another_accounts_pipeline_is_invisible() {
     ));
     wait_text(&browser, "does not exist");
 
-    // Their own sign-in shows it.
+    // Their own sign-in shows it (once signed out: going on before the sign-out lands would
+    // abandon it).
     browser.click(&browser.wait_find("header form button", DEADLINE));
+    browser.wait_find("#access_key_id", DEADLINE);
     sign_in(&browser, &server, OTHER_KEY, OTHER_SECRET);
     browser.wait_find(&format!("tr[data-pipeline=\"{theirs}\"]"), DEADLINE);
 }
