@@ -310,3 +310,35 @@ async fn a_commit_leaving_work_for_runners_wakes_the_other_servers() {
     // One signal for the one commit with waiting work.
     assert_eq!(wakes.load(Ordering::SeqCst), before + 1);
 }
+
+#[tokio::test]
+async fn waiting_work_names_each_pipeline_once_in_id_order() {
+    let (a, b, _schema) = two_servers().await;
+    let mut changes = ChangeSet::default();
+    for (pipeline, waiting, other_group, running) in
+        [("df-3", 2, 1, 0), ("df-1", 3, 0, 1), ("df-2", 0, 0, 2)]
+    {
+        stored_pipeline(&a, pipeline).await;
+        let attempts = [
+            (waiting, "g", Status::WaitingForRunner),
+            (other_group, "h", Status::WaitingForRunner),
+            (running, "g", Status::Running),
+        ];
+        let mut day = 0;
+        for (count, group, status) in attempts {
+            for _ in 0..count {
+                day += 1;
+                let instance = instance_record(pipeline, "Copy", at((2024, 3, day), (0, 0, 0), 0));
+                let mut attempt = attempt_record(&instance, 1);
+                attempt.worker_group = group.into();
+                attempt.status = status;
+                changes.instances.push(instance);
+                changes.attempts.push(attempt);
+            }
+        }
+    }
+    a.commit(&changes).await.unwrap();
+    assert_eq!(b.ready_pipelines("g").await.unwrap(), ["df-1", "df-3"]);
+    assert_eq!(b.ready_pipelines("h").await.unwrap(), ["df-3"]);
+    assert!(b.ready_pipelines("nobody").await.unwrap().is_empty());
+}

@@ -38,17 +38,30 @@ pub(super) async fn check_fence(
     ids: &[&str],
     fence: &Fence,
 ) -> Result<(), Failed> {
-    let held: Vec<String> = sqlx::query_scalar(
-        "SELECT pipeline_id FROM pipeline_leases WHERE pipeline_id = ANY($1) AND owner = $2 \
-         AND epoch = $3 AND expires_at > clock_timestamp() ORDER BY pipeline_id FOR SHARE",
-    )
-    .bind(ids)
-    .bind(&fence.owner)
-    .bind(fence.epoch)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(|e| store.failed("cannot check the leases in", &e))?;
-    if let Some(lost) = ids.iter().find(|id| !held.iter().any(|h| h == *id)) {
+    // One pipeline at a time, in id order (the order every fenced commit locks them in), each
+    // by its key: given `owner` among several ids, PostgreSQL reads the owner's index, which
+    // holds every lease of the server, on each commit.
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut lost = None;
+    for id in sorted {
+        let held: Option<(String, i64, bool)> = sqlx::query_as(
+            "SELECT owner, epoch, expires_at > clock_timestamp() FROM pipeline_leases \
+             WHERE pipeline_id = $1 FOR SHARE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| store.failed("cannot check the leases in", &e))?;
+        let holds = held.is_some_and(|(owner, epoch, live)| {
+            live && owner == fence.owner && epoch == fence.epoch
+        });
+        if !holds && lost.is_none() {
+            lost = Some(id);
+        }
+    }
+    if let Some(lost) = lost {
         return Err(Failed::Final(StoreError::Conflict(format!(
             "pipeline {lost}: this server's lease (epoch {}) lapsed or was taken over, so it may \
              no longer write it",
@@ -286,9 +299,20 @@ impl Cluster for PostgresStore {
 
     async fn ready_pipelines(&self, worker_group: &str) -> StoreResult<Vec<String>> {
         self.run("cannot look for waiting tasks in", async |c| {
+            // A skip scan of `attempts_waiting`: one index probe per pipeline with work, not a
+            // read of every waiting attempt (thousands, when a big run was just activated).
             sqlx::query_scalar(
-                "SELECT DISTINCT pipeline_id FROM attempts \
-                 WHERE status = 'WAITING_FOR_RUNNER' AND worker_group = $1 ORDER BY pipeline_id",
+                "WITH RECURSIVE ready(pipeline_id) AS ( \
+                     (SELECT pipeline_id FROM attempts \
+                      WHERE status = 'WAITING_FOR_RUNNER' AND worker_group = $1 \
+                      ORDER BY pipeline_id LIMIT 1) \
+                     UNION ALL \
+                     SELECT (SELECT a.pipeline_id FROM attempts a \
+                             WHERE a.status = 'WAITING_FOR_RUNNER' AND a.worker_group = $1 \
+                               AND a.pipeline_id > ready.pipeline_id \
+                             ORDER BY a.pipeline_id LIMIT 1) \
+                     FROM ready WHERE ready.pipeline_id IS NOT NULL) \
+                 SELECT pipeline_id FROM ready WHERE pipeline_id IS NOT NULL",
             )
             .bind(worker_group)
             .fetch_all(&mut *c)
