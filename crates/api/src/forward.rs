@@ -2,8 +2,10 @@
 //! on one database (see `sluice_runtime::cluster`).
 //!
 //! The request goes on as it came, headers and body untouched (its `Host` too), so the owner
-//! authenticates the very signature the client made; a header marks it as forwarded, so it is
-//! never forwarded twice. The owner's answer, error or not, goes back to the client as it is.
+//! authenticates the very signature the client made; a header counts the hops, so a call is
+//! passed on once more at most (when the server it reached had just lost the pipeline, or was
+//! chosen from a stale view of the owners) and never goes round in circles. The owner's
+//! answer, error or not, goes back to the client as it is.
 
 use std::sync::Arc;
 
@@ -21,8 +23,24 @@ use sluice_runtime::{ApiError, ApiResult};
 use crate::auth::{self, SignedRequest};
 use crate::authn::Authenticator;
 
-/// Marks a request another server forwarded.
+/// Marks a request another server forwarded, with the number of hops it made.
 pub(crate) const FORWARDED_HEADER: &str = "x-sluice-forwarded";
+
+/// The most hops a call makes between servers.
+pub(crate) const MAX_HOPS: u8 = 2;
+
+/// How many times the request was forwarded so far (a value that is not a number counts as
+/// one hop).
+pub(crate) fn hops(headers: &HeaderMap) -> u8 {
+    headers.get(FORWARDED_HEADER).map_or(0, |value| {
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1)
+            .max(1)
+    })
+}
 
 /// Headers that describe one hop, not the call.
 const HOP_HEADERS: [header::HeaderName; 3] = [
@@ -63,7 +81,8 @@ pub(crate) async fn send(
     for name in HOP_HEADERS {
         forwarded.remove(name);
     }
-    forwarded.insert(FORWARDED_HEADER, HeaderValue::from_static("1"));
+    let hop = hops(headers).saturating_add(1);
+    forwarded.insert(FORWARDED_HEADER, HeaderValue::from(u16::from(hop)));
     let answer = client
         .post(format!("{}/", url.trim_end_matches('/')))
         .headers(forwarded)

@@ -295,13 +295,15 @@ async fn process(
     drop(reading);
     let operation = target(headers).map_err(fail)?;
     let failed = |error: ApiError| (Some(operation), error);
-    let forwarded = headers.contains_key(forward::FORWARDED_HEADER);
-    if let Placement::Elsewhere(url) = place(&state.service, operation, &principal, &body)
-        .await
-        .map_err(failed)?
+    let hops = forward::hops(headers);
+    let forwarded = hops > 0;
+    if let Placement::Elsewhere(url) =
+        place(&state.service, operation, &principal, &body, forwarded)
+            .await
+            .map_err(failed)?
     {
-        if forwarded {
-            // The server that forwarded it thought this one the owner; ownership is moving.
+        if hops >= forward::MAX_HOPS {
+            // Each server it reached thought another the owner; ownership is moving.
             return Err(failed(ApiError::internal(
                 "the pipeline is changing hands between servers; retry the call",
             )));
@@ -385,12 +387,14 @@ pub(crate) fn authenticate(
 }
 
 /// Where a call is answered: by the server owning the pipeline (or task) it names, in a
-/// deployment of several servers; here otherwise.
+/// deployment of several servers; here otherwise. A call another server forwarded is placed
+/// from the lease itself, not this server's view of the owners.
 async fn place(
     service: &Service,
     operation: Operation,
     principal: &Principal,
     body: &[u8],
+    forwarded: bool,
 ) -> ApiResult<Placement> {
     use Operation as Op;
     if service.server_id().is_none() {
@@ -419,7 +423,7 @@ async fn place(
         return Ok(Placement::Here);
     };
     if key == "taskId" {
-        service.place_task(principal, id).await
+        service.place_task(principal, id, forwarded).await
     } else {
         service.place_pipeline(principal, id).await
     }

@@ -636,3 +636,83 @@ fn the_console_of_any_server_acts_on_a_pipeline_another_owns() {
         );
     }
 }
+
+/// A runner's reports name their pipeline in the task id, so any server passes them to the
+/// owner; a server sent a report it does not own (by a server whose view of the owners was a
+/// round old) passes it on once more, and a report that already made two hops is refused.
+#[test]
+fn task_reports_reach_the_owner_from_any_server_in_at_most_two_hops() {
+    let deployment = Deployment::new("sluice_cluster_hops");
+    let owner = deployment.server();
+    let other = deployment.server();
+    let a = Api::new(&owner.endpoint);
+    let pipeline = a.launch(
+        "hops",
+        json!([
+            { "id": "Default", "scheduleType": "ondemand", "workerGroup": "hops",
+              "maximumRetries": "0" },
+            { "id": "Only", "type": "ShellCommandActivity", "command": "true" },
+        ]),
+    );
+    assert_eq!(
+        deployment.owner_of(&pipeline).as_deref(),
+        Some(owner.endpoint.as_str())
+    );
+    let addr: std::net::SocketAddr = other
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let call = |target: &str, body: Value, hops: Option<&str>| {
+        let body = body.to_string();
+        let mut headers = harness::signed_headers(
+            addr,
+            target,
+            body.as_bytes(),
+            (harness::ROOT_ACCESS_KEY, harness::ROOT_SECRET_KEY),
+            std::time::SystemTime::now(),
+        );
+        // Servers add this header after the client signed; so does this test.
+        if let Some(hops) = hops {
+            headers.push(("x-sluice-forwarded".into(), hops.into()));
+        }
+        harness::raw_post(addr, &headers, body.as_bytes())
+    };
+    let polled = wait_for(
+        "the other server to hand out the owner's task",
+        DEADLINE,
+        || {
+            let answer = call(
+                "PollForTask",
+                json!({ "workerGroup": "hops", "hostname": "h" }),
+                None,
+            );
+            let value: Value = serde_json::from_str(&answer.body).map_err(|e| e.to_string())?;
+            match value["taskObject"]["taskId"].as_str() {
+                Some(task_id) => Ok(task_id.to_owned()),
+                None => Err(answer.body),
+            }
+        },
+    );
+    assert!(polled.ends_with(&pipeline), "{polled} names no pipeline");
+
+    let progress = call("ReportTaskProgress", json!({ "taskId": polled }), Some("1"));
+    assert_eq!(progress.status, 200, "{progress:?}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&progress.body).unwrap()["canceled"],
+        json!(false)
+    );
+    let refused = call("ReportTaskProgress", json!({ "taskId": polled }), Some("2"));
+    assert_eq!(refused.status, 500, "{refused:?}");
+    assert!(
+        refused.body.contains("InternalServiceError") && refused.body.contains("changing hands"),
+        "{refused:?}"
+    );
+    let finished = call(
+        "SetTaskStatus",
+        json!({ "taskId": polled, "taskStatus": "FINISHED" }),
+        None,
+    );
+    assert_eq!(finished.status, 200, "{finished:?}");
+    wait_status(&a, &pipeline, "Only", "FINISHED");
+}

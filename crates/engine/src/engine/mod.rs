@@ -328,6 +328,7 @@ impl Engine {
             .in_process
             .as_ref()
             .map(|runner| Arc::from(runner.taskrunner_id()));
+        let task_ids = TaskIds::for_pipeline(&record.pipeline_id);
         let mut engine = Engine {
             plan,
             options,
@@ -355,7 +356,7 @@ impl Engine {
             nonterminal: 0,
             open_due: 0,
             running: 0,
-            task_ids: TaskIds::default(),
+            task_ids,
             service_group: Arc::from(crate::plan::SERVICE_WORKER_GROUP),
             in_process_id,
             canceled_tasks: Vec::new(),

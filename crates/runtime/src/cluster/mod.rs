@@ -156,18 +156,39 @@ impl Service {
         self.place(pipeline_id).await
     }
 
-    /// Where a call naming the task `task_id` is answered.
-    pub async fn place_task(&self, principal: &Principal, task_id: &str) -> ApiResult<Placement> {
+    /// Where a call naming the task `task_id` is answered. The task's pipeline is read from
+    /// its id (the database is asked only for ids that do not name it) and, unless `exact`,
+    /// its owner is the one the last round saw, as for polls ([`Service::place_cached`]): a
+    /// runner's reports are most of a deployment's calls, and a stale answer costs one more
+    /// hop, as the server it reaches places the call `exact`ly (from the lease) and passes it
+    /// on.
+    pub async fn place_task(
+        &self,
+        principal: &Principal,
+        task_id: &str,
+        exact: bool,
+    ) -> ApiResult<Placement> {
         let Some(m) = self.membership() else {
             return Ok(Placement::Here);
         };
         if lock(&self.tasks).contains_key(task_id) {
             return Ok(Placement::Here);
         }
-        match m.backend.task_pipeline(task_id).await? {
-            Some(pipeline_id) => self.place_pipeline(principal, &pipeline_id).await,
-            None => Ok(Placement::Here),
+        let pipeline_id = match sluice_engine::ids::task_pipeline(task_id) {
+            Some(pipeline_id) => pipeline_id.to_owned(),
+            None => match m.backend.task_pipeline(task_id).await? {
+                Some(pipeline_id) => pipeline_id,
+                None => return Ok(Placement::Here),
+            },
+        };
+        if exact {
+            return self.place_pipeline(principal, &pipeline_id).await;
         }
+        self.know(&pipeline_id).await?;
+        if self.meta(principal, &pipeline_id).is_err() {
+            return Ok(Placement::Here);
+        }
+        self.place_cached(&pipeline_id).await
     }
 
     /// Where calls about `pipeline_id` are answered, taking it if nobody owns it.
@@ -202,11 +223,11 @@ impl Service {
         )))
     }
 
-    /// Where a poll for `pipeline_id`'s tasks goes: to the owner the last round saw, if that
+    /// Where a call for `pipeline_id`'s tasks goes: to the owner the last round saw, if that
     /// is another live server, without reading the lease again (a poll asks every pipeline
     /// with ready work, and a stale answer only costs that poll one pipeline); otherwise as
     /// [`Service::place`].
-    pub(crate) async fn place_for_poll(&self, pipeline_id: &str) -> ApiResult<Placement> {
+    pub(crate) async fn place_cached(&self, pipeline_id: &str) -> ApiResult<Placement> {
         if let Some(m) = self.membership()
             && m.fence(pipeline_id).is_none()
         {

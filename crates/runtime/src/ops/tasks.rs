@@ -199,7 +199,7 @@ impl Service {
             if !ours {
                 continue;
             }
-            match self.place_for_poll(&pipeline_id).await? {
+            match self.place_cached(&pipeline_id).await? {
                 Placement::Here => {
                     let Some(scheduler) = self.scheduler(&pipeline_id) else {
                         continue;
