@@ -40,11 +40,16 @@ pub struct RunnerOptions {
     /// Sent with every poll and heartbeat.
     pub hostname: String,
     /// Time between progress reports (AWS asks runners for one every 60 s). The first report
-    /// is sent as soon as a task arrives, well inside the 2 minutes a runner has to acknowledge
-    /// it; later ones must stay inside the lease (AWS: 15 minutes by default, or the attempt's
+    /// is sent after `first_report_delay` (or this interval, if shorter); later ones must stay inside the lease (AWS: 15 minutes by default, or the attempt's
     /// `reportProgressTimeout`), so an attempt whose `reportProgressTimeout` is short is
     /// reported at a third of it instead.
     pub report_interval: Duration,
+    /// How long a task runs before its first progress report (10 s; the report interval if
+    /// that is shorter). The report acknowledges the task, which AWS asks for within two
+    /// minutes of delivery; a task that ends sooner is acknowledged by its SetTaskStatus, so
+    /// the short tasks most pipelines are made of cost the service one call and one commit
+    /// less.
+    pub first_report_delay: Duration,
     /// Holds `logs/` (attempt directories) and the embedded object store.
     pub data_dir: PathBuf,
     /// Pause after an empty poll, and first step of the exponential backoff after errors.
@@ -79,6 +84,7 @@ impl RunnerOptions {
             taskrunner_id: format!("sluice-{hostname}-{}", std::process::id()),
             hostname,
             report_interval: Duration::from_secs(60),
+            first_report_delay: Duration::from_secs(10),
             data_dir: data_dir.into(),
             poll_backoff: Duration::from_secs(1),
             max_backoff: MAX_BACKOFF,
@@ -478,7 +484,10 @@ async fn execute_and_report(
     // Fires when the source hears of a cancellation before the next report would.
     let told = shared.source.cancellation(&task.task_id);
     let interval = report_interval_for(task, shared.options.report_interval);
-    let mut ticker = tokio::time::interval(interval);
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + interval.min(shared.options.first_report_delay),
+        interval,
+    );
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stop = None;
     // Failed reports in a row: an outage is logged when it starts and when it ends.
@@ -487,8 +496,8 @@ async fn execute_and_report(
     let joined = loop {
         tokio::select! {
             joined = &mut execution => break joined,
-            // The first tick fires at once: AWS reassigns a task not acknowledged within two
-            // minutes of delivery.
+            // The first tick acknowledges the task (AWS reassigns a task not acknowledged
+            // within two minutes of delivery); see `first_report_delay`.
             _ = ticker.tick(), if stop.is_none() => {
                 ticks += 1;
                 if ticks == 2 {

@@ -314,18 +314,34 @@ async fn never_exceeds_workers_and_reports_every_task_exactly_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn receipt_is_acknowledged_at_once_without_waiting_an_interval() {
+async fn a_task_is_acknowledged_after_the_first_report_delay_not_an_interval() {
+    // With a 10-minute interval, the one report while the task runs (300 ms) is the
+    // acknowledgement, 50 ms in.
+    assert_eq!(
+        reports_of_an_ack_probe(Some(Duration::from_millis(50))).await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_that_ends_before_the_first_report_is_acknowledged_by_its_result() {
+    // The default delay (10 s) is far beyond the task's 300 ms.
+    assert_eq!(reports_of_an_ack_probe(None).await, 0);
+}
+
+/// The progress reports of one 300 ms task, with a 10-minute report interval.
+async fn reports_of_an_ack_probe(first_report_delay: Option<Duration>) -> usize {
     let tmp = TempDir::new().unwrap();
     let t = task(1, "AckProbe", vec![]);
     let source = FakeSource::with_tasks(vec![t.clone()]);
-    // With a 10-minute interval, any report before the task ends is the immediate one.
-    let (shutdown, handle) = start(
-        Arc::clone(&source),
-        options(tmp.path(), 1, Duration::from_secs(600)),
-    );
+    let mut options = options(tmp.path(), 1, Duration::from_secs(600));
+    if let Some(delay) = first_report_delay {
+        options.first_report_delay = delay;
+    }
+    let (shutdown, handle) = start(Arc::clone(&source), options);
     assert!(eventually(LONG, || source.status_of(&t.task_id).is_some()).await);
     stop(shutdown, handle).await;
-    assert_eq!(source.progress_count(&t.task_id), 1);
+    source.progress_count(&t.task_id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -489,7 +505,7 @@ async fn a_cancellation_the_source_tells_stops_the_command_without_waiting_for_a
         .lock()
         .unwrap()
         .insert(t.task_id.clone(), token.clone());
-    // No report after the first one within the test.
+    // No report within the test: the first is 10 s away.
     let (shutdown, handle) = start(
         Arc::clone(&source),
         options(tmp.path(), 1, Duration::from_secs(3600)),
@@ -501,11 +517,7 @@ async fn a_cancellation_the_source_tells_stops_the_command_without_waiting_for_a
     let took = canceled_sleeper(tmp.path(), &t, pid, canceled_at).await;
     assert!(took < Duration::from_secs(2), "took {took:?}");
     let stats = stop(shutdown, handle).await;
-    assert_eq!(
-        source.progress_count(&t.task_id),
-        1,
-        "only the acknowledgement"
-    );
+    assert_eq!(source.progress_count(&t.task_id), 0, "no report was due");
     assert_eq!(source.status_of(&t.task_id), None);
     assert_eq!(stats.canceled, 1);
 }
