@@ -39,7 +39,7 @@ use serde_json::{Value, json};
 use sluice_testsupport::process::Proc;
 
 const USAGE: &str = "cargo bench -p sluice --bench cluster -- [--tasks N] [--pipelines N] \
-[--chain N] [--runners N] [--lease SECONDS] [--quick]";
+[--chain N] [--runners N] [--lease SECONDS] [--only sqlite|pg1|pg3] [--quick]";
 
 struct Options {
     tasks: usize,
@@ -47,6 +47,8 @@ struct Options {
     chain: usize,
     runners: usize,
     lease: u64,
+    /// Runs only this deployment (for profiling one of them).
+    only: Option<String>,
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
@@ -56,6 +58,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         chain: 40,
         runners: 8,
         lease: 15,
+        only: None,
     };
     // `cargo bench` passes `--bench`; without it (`cargo test --benches`) this is a smoke run.
     let smoke = !args.iter().any(|a| a == "--bench");
@@ -76,6 +79,10 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--chain" => options.chain = number()? as usize,
             "--runners" => options.runners = number()? as usize,
             "--lease" => options.lease = number()?.max(3),
+            "--only" => match args.next().map(String::as_str) {
+                Some(key @ ("sqlite" | "pg1" | "pg3")) => options.only = Some(key.to_owned()),
+                _ => return Err("--only takes sqlite, pg1 or pg3".into()),
+            },
             "--quick" => {
                 options.tasks = 24;
                 options.pipelines = 3;
@@ -401,6 +408,9 @@ fn run(options: &Options) -> Result<(), String> {
     ];
     let mut takeover_figure = None;
     for (key, build) in builders {
+        if options.only.as_deref().is_some_and(|only| only != key) {
+            continue;
+        }
         let mut setup = build(options);
         let dir = scratch.path().join(key);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
