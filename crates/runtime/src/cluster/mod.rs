@@ -146,6 +146,17 @@ impl Service {
         principal: &Principal,
         pipeline_id: &str,
     ) -> ApiResult<Placement> {
+        self.place_pipeline_with(principal, pipeline_id, true).await
+    }
+
+    /// [`Service::place_pipeline`], from the lease when `exact`, otherwise from the owners
+    /// the last round saw ([`Service::place_cached`]).
+    async fn place_pipeline_with(
+        &self,
+        principal: &Principal,
+        pipeline_id: &str,
+        exact: bool,
+    ) -> ApiResult<Placement> {
         if self.membership().is_none() {
             return Ok(Placement::Here);
         }
@@ -153,7 +164,11 @@ impl Service {
         if self.meta(principal, pipeline_id).is_err() {
             return Ok(Placement::Here);
         }
-        self.place(pipeline_id).await
+        if exact {
+            self.place(pipeline_id).await
+        } else {
+            self.place_cached(pipeline_id).await
+        }
     }
 
     /// Where a call naming the task `task_id` is answered. The task's pipeline is read from
@@ -181,14 +196,8 @@ impl Service {
                 None => return Ok(Placement::Here),
             },
         };
-        if exact {
-            return self.place_pipeline(principal, &pipeline_id).await;
-        }
-        self.know(&pipeline_id).await?;
-        if self.meta(principal, &pipeline_id).is_err() {
-            return Ok(Placement::Here);
-        }
-        self.place_cached(&pipeline_id).await
+        self.place_pipeline_with(principal, &pipeline_id, exact)
+            .await
     }
 
     /// Where calls about `pipeline_id` are answered, taking it if nobody owns it.
