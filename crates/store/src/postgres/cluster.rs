@@ -44,7 +44,6 @@ pub(super) async fn check_fence(
     let mut sorted = ids.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
-    let mut lost = None;
     for id in sorted {
         let held: Option<(String, i64, bool)> = sqlx::query_as(
             "SELECT owner, epoch, expires_at > clock_timestamp() FROM pipeline_leases \
@@ -57,16 +56,13 @@ pub(super) async fn check_fence(
         let holds = held.is_some_and(|(owner, epoch, live)| {
             live && owner == fence.owner && epoch == fence.epoch
         });
-        if !holds && lost.is_none() {
-            lost = Some(id);
+        if !holds {
+            return Err(Failed::Final(StoreError::Conflict(format!(
+                "pipeline {id}: this server's lease (epoch {}) lapsed or was taken over, so it \
+                 may no longer write it",
+                fence.epoch
+            ))));
         }
-    }
-    if let Some(lost) = lost {
-        return Err(Failed::Final(StoreError::Conflict(format!(
-            "pipeline {lost}: this server's lease (epoch {}) lapsed or was taken over, so it may \
-             no longer write it",
-            fence.epoch
-        ))));
     }
     Ok(())
 }
