@@ -40,7 +40,7 @@ pub fn attempt_id(instance_id: &str, number: u32) -> String {
 }
 
 /// Generates the task ids of one pipeline: `task-<random>-<counter>-<pipelineId>`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TaskIds {
     counter: u64,
     pipeline_id: String,
@@ -130,8 +130,8 @@ mod tests {
 
     #[test]
     fn task_ids_are_distinct_across_generators() {
-        let mut a = TaskIds::default();
-        let mut b = TaskIds::default();
+        let mut a = TaskIds::for_pipeline("df-1");
+        let mut b = TaskIds::for_pipeline("df-1");
         let x = a.next_id();
         assert_ne!(x, a.next_id());
         assert_ne!(x, b.next_id());

@@ -40,9 +40,10 @@ pub struct RunnerOptions {
     /// Sent with every poll and heartbeat.
     pub hostname: String,
     /// Time between progress reports (AWS asks runners for one every 60 s). The first report
-    /// is sent after `first_report_delay` (or this interval, if shorter); later ones must stay inside the lease (AWS: 15 minutes by default, or the attempt's
-    /// `reportProgressTimeout`), so an attempt whose `reportProgressTimeout` is short is
-    /// reported at a third of it instead.
+    /// is sent after `first_report_delay` (or this interval, if shorter); later ones must stay
+    /// inside the lease (AWS: 15 minutes by default, or the attempt's `reportProgressTimeout`),
+    /// so an attempt whose `reportProgressTimeout` is short is reported at a third of it
+    /// instead.
     pub report_interval: Duration,
     /// How long a task runs before its first progress report (10 s; the report interval if
     /// that is shorter). The report acknowledges the task, which AWS asks for within two
