@@ -577,11 +577,7 @@ fn the_console_of_any_server_acts_on_a_pipeline_another_owns() {
         .find(|s| s.endpoint.trim_end_matches('/') != owner.trim_end_matches('/'))
         .expect("a server that does not own the pipeline");
 
-    let addr = other
-        .endpoint
-        .trim_start_matches("http://")
-        .parse()
-        .unwrap();
+    let addr = other.addr();
     let console = Console::sign_in(addr, harness::ROOT_ACCESS_KEY, harness::ROOT_SECRET_KEY);
     let runs = format!("/console/pipelines/{pipeline}/runs");
     let csrf = console.csrf(&runs);
@@ -658,11 +654,7 @@ fn task_reports_reach_the_owner_from_any_server_in_at_most_two_hops() {
         deployment.owner_of(&pipeline).as_deref(),
         Some(owner.endpoint.as_str())
     );
-    let addr: std::net::SocketAddr = other
-        .endpoint
-        .trim_start_matches("http://")
-        .parse()
-        .unwrap();
+    let addr = other.addr();
     let call = |target: &str, body: Value, hops: Option<&str>| {
         let body = body.to_string();
         let mut headers = harness::signed_headers(

@@ -39,6 +39,17 @@ pub(crate) struct Server {
     pub(crate) endpoint: String,
 }
 
+impl Server {
+    /// The address of its `http://` endpoint, for raw HTTP.
+    pub(crate) fn addr(&self) -> std::net::SocketAddr {
+        self.endpoint
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap_or_else(|e| panic!("{}: {e}", self.endpoint))
+    }
+}
+
 impl Deployment {
     pub(crate) fn new(name: &str) -> Deployment {
         Deployment::with_settings(name, json!({ "pollWaitSeconds": 2 }))
