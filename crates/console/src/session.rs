@@ -127,26 +127,30 @@ pub(crate) fn signin_token(headers: &HeaderMap, sent: Option<&str>) -> Option<St
 
 /// The `Set-Cookie` value holding a sign-in form's token, sent only back to the sign-in form.
 pub(crate) fn signin_cookie(token: &str, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{SIGNIN_COOKIE}={token}; Path=/console/signin; HttpOnly; SameSite=Strict{secure}")
+    cookie(SIGNIN_COOKIE, token, "/console/signin", false, secure)
 }
 
 /// The `Set-Cookie` value that removes the sign-in cookie once signed in.
 pub(crate) fn clear_signin_cookie(secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{SIGNIN_COOKIE}=; Path=/console/signin; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
+    cookie(SIGNIN_COOKIE, "", "/console/signin", true, secure)
 }
 
 /// The `Set-Cookie` value of a new session.
 pub(crate) fn set_cookie(id: &str, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}={id}; Path=/console; HttpOnly; SameSite=Strict{secure}")
+    cookie(COOKIE, id, "/console", false, secure)
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub(crate) fn clear_cookie(secure: bool) -> String {
+    cookie(COOKIE, "", "/console", true, secure)
+}
+
+/// A console cookie: HttpOnly and SameSite=Strict always, `Secure` over TLS; `clear` expires
+/// it at once.
+fn cookie(name: &str, value: &str, path: &str, clear: bool, secure: bool) -> String {
+    let max_age = if clear { "; Max-Age=0" } else { "" };
     let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
+    format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict{max_age}{secure}")
 }
 
 /// Whether a form's CSRF token is the session's (in constant time).
@@ -211,5 +215,26 @@ mod tests {
         assert_eq!(cookie_value(&headers).as_deref(), Some("abc"));
         assert!(set_cookie("x", true).contains("HttpOnly; SameSite=Strict; Secure"));
         assert!(!set_cookie("x", false).contains("Secure"));
+    }
+
+    #[test]
+    fn cookies_are_set_and_cleared_on_their_paths() {
+        assert_eq!(
+            set_cookie("x", true),
+            "sluice_console=x; Path=/console; HttpOnly; SameSite=Strict; Secure"
+        );
+        assert_eq!(
+            clear_cookie(false),
+            "sluice_console=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"
+        );
+        assert_eq!(
+            signin_cookie("t", false),
+            "sluice_console_signin=t; Path=/console/signin; HttpOnly; SameSite=Strict"
+        );
+        assert_eq!(
+            clear_signin_cookie(true),
+            "sluice_console_signin=; Path=/console/signin; HttpOnly; SameSite=Strict; \
+             Max-Age=0; Secure"
+        );
     }
 }
